@@ -1,0 +1,236 @@
+/**
+ * Mathematical equivalence of two final answers written in LaTeX, for MATH-style grading:
+ * `\frac{1}{2}` ≡ `0.5`, `\sqrt{8}` ≡ `2\sqrt{2}`, `x = 3` ≡ `3`, `50\%` ≡ `50` ≡ `0.5`,
+ * `(1, 2)` ≡ `(1,2)` but not `[1, 2]`, `x^2+2x+1` ≡ `(x+1)^2`.
+ *
+ * Strategy: notation is cleaned by `normalizeLatexAnswer`; tuples, intervals, sets and unions are
+ * compared part by part; each scalar goes through the compute engine (`@cortex-js/compute-engine`)
+ * and is compared numerically within a tolerance. Expressions with free variables are compared by
+ * evaluating both at fixed sample points (deterministic, no randomness). Anything the engine cannot
+ * parse falls back to exact string equality of the normalised text, so the check is conservative.
+ *
+ * It does not prove identities symbolically, and does not compare equations (`y = 2x` vs `2x = y`).
+ * The engine rounds magnitudes below about 1e-10 to 0, so tiny answers compare as 0.
+ */
+import { ComputeEngine } from "@cortex-js/compute-engine";
+import { extractBoxed, normalizeLatexAnswer, splitTopLevel, type NormalizedAnswer } from "./latex-answer.ts";
+import type { Reward } from "./reward.ts";
+import { RewardOptionError } from "./errors.ts";
+import { checkNumberOption } from "./validate.ts";
+
+export interface MathEquivalenceOptions {
+  /** Relative tolerance for numeric comparison. @default 1e-6 */
+  relativeTolerance?: number;
+  /** Absolute tolerance for numeric comparison (matters near 0). @default 1e-9 */
+  absoluteTolerance?: number;
+  /** Answers longer than this (after normalisation) are only compared as strings, to bound CAS time. @default 400 */
+  maxLength?: number;
+}
+
+interface Tolerance {
+  rel: number;
+  abs: number;
+  maxLength: number;
+}
+
+let engine: ComputeEngine | undefined;
+// One engine for the process: creating it is the expensive part, parsing is cheap.
+function computeEngine(): ComputeEngine {
+  engine ??= new ComputeEngine();
+  return engine;
+}
+
+function resolveTolerance(options: MathEquivalenceOptions): Tolerance {
+  return {
+    rel: checkNumberOption("relativeTolerance", options.relativeTolerance ?? 1e-6, { min: 0 }),
+    abs: checkNumberOption("absoluteTolerance", options.absoluteTolerance ?? 1e-9, { min: 0 }),
+    maxLength: checkNumberOption("maxLength", options.maxLength ?? 400, { min: 1, integer: true }),
+  };
+}
+
+/** True when `answer` and `reference` denote the same mathematical value (see module doc). */
+export function isMathEquivalent(answer: string, reference: string, options: MathEquivalenceOptions = {}): boolean {
+  return equivalent(normalizeLatexAnswer(answer), normalizeLatexAnswer(reference), resolveTolerance(options));
+}
+
+function equivalent(a: NormalizedAnswer, b: NormalizedAnswer, tol: Tolerance): boolean {
+  if (a.latex === "" || b.latex === "") return false;
+  if (a.latex === b.latex) return true;
+  if (a.latex.length > tol.maxLength || b.latex.length > tol.maxLength) return false;
+  const sa = structureOf(a.latex);
+  const sb = structureOf(b.latex);
+  if (sa.kind === "scalar" && sb.kind === "scalar") return scalarsEqual(a, b, tol);
+  return structuresEqual(sa, sb, tol);
+}
+
+type Structure =
+  | { kind: "scalar" }
+  | { kind: "union"; items: string[] }
+  | { kind: "tuple"; open: string; close: string; items: string[] }
+  | { kind: "unordered"; items: string[] };
+
+const OPENERS: Record<string, string> = { "(": ")", "[": "]", "\\{": "\\}" };
+
+/** Recognises `A \cup B`, `(a, b)`, `[a, b)`, `\{a, b\}` and bare lists `a, b`. */
+function structureOf(s: string): Structure {
+  const union = splitTopLevel(s, "\\cup");
+  if (union.length > 1) return { kind: "union", items: union };
+  const open = s.startsWith("\\{") ? "\\{" : s[0];
+  const close = s.endsWith("\\}") ? "\\}" : s[s.length - 1];
+  if (open in OPENERS && [")", "]", "\\}"].includes(close) && wrapsWhole(s, open.length, close.length)) {
+    const items = splitTopLevel(s.slice(open.length, s.length - close.length), ",");
+    if (items.length >= 2) {
+      return open === "\\{" ? { kind: "unordered", items } : { kind: "tuple", open, close, items };
+    }
+    return { kind: "scalar" };
+  }
+  const list = splitTopLevel(s, ",");
+  if (list.length >= 2) return { kind: "unordered", items: list };
+  return { kind: "scalar" };
+}
+
+/** The opening bracket at 0 closes only at the very end (so `(1)+(2)` is not a tuple). */
+function wrapsWhole(s: string, openLength: number, closeLength: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === "\\" && (s[i + 1] === "{" || s[i + 1] === "}")) {
+      depth += s[i + 1] === "{" ? 1 : -1;
+      i++;
+    } else if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") depth--;
+    if (depth === 0 && i < s.length - 1) return false;
+  }
+  return depth === 0 && openLength > 0 && closeLength > 0;
+}
+
+function itemsEqual(x: string, y: string, tol: Tolerance): boolean {
+  return equivalent(normalizeLatexAnswer(x), normalizeLatexAnswer(y), tol);
+}
+
+function structuresEqual(a: Structure, b: Structure, tol: Tolerance): boolean {
+  if (a.kind === "scalar" || b.kind === "scalar" || a.kind !== b.kind) return false;
+  if (a.items.length !== b.items.length) return false;
+  if (a.kind === "tuple" && b.kind === "tuple" && (a.open !== b.open || a.close !== b.close)) return false;
+  if (a.kind === "unordered") {
+    // Small lists: a greedy one-to-one matching is enough.
+    const used = new Array<boolean>(b.items.length).fill(false);
+    return a.items.every((x) => {
+      const j = b.items.findIndex((y, k) => !used[k] && itemsEqual(x, y, tol));
+      if (j < 0) return false;
+      used[j] = true;
+      return true;
+    });
+  }
+  return a.items.every((x, i) => itemsEqual(x, b.items[i], tol));
+}
+
+interface Value {
+  re: number;
+  im: number;
+}
+
+// Sample points for free variables; irrational-looking so coincidences are unlikely.
+const SAMPLE_POINTS = [0.6180339887, 1.4142135624, 2.7182818285];
+
+function scalarsEqual(a: NormalizedAnswer, b: NormalizedAnswer, tol: Tolerance): boolean {
+  try {
+    const ce = computeEngine();
+    const ea = ce.parse(a.latex);
+    const eb = ce.parse(b.latex);
+    if (!ea.isValid || !eb.isValid) return false;
+    const unknowns = [...new Set([...ea.unknowns, ...eb.unknowns])].sort();
+    if (unknowns.length === 0) {
+      const va = toValue(ea.N());
+      const vb = toValue(eb.N());
+      if (!va || !vb) return false;
+      return candidates(va, a.percent).some((x) => candidates(vb, b.percent).some((y) => valuesClose(x, y, tol)));
+    }
+    let compared = 0;
+    for (const [k, base] of SAMPLE_POINTS.entries()) {
+      const point: Record<string, number> = {};
+      unknowns.forEach((name, j) => (point[name] = base + 0.173 * j + 0.011 * k));
+      const va = toValue(ea.subs(point).N());
+      const vb = toValue(eb.subs(point).N());
+      if (!va && !vb) continue; // both undefined here (e.g. outside the domain)
+      if (!va || !vb || !valuesClose(va, vb, tol)) return false;
+      compared++;
+    }
+    return compared > 0;
+  } catch {
+    // The engine throws on some malformed input; an unparseable answer is simply not equal.
+    return false;
+  }
+}
+
+function toValue(expr: { re: number; im: number }): Value | undefined {
+  const re = expr.re;
+  const im = expr.im;
+  if (typeof re !== "number" || Number.isNaN(re)) return undefined;
+  return { re, im: typeof im === "number" && !Number.isNaN(im) ? im : 0 };
+}
+
+// A percentage may be graded as either its number (50) or its fraction (0.5).
+function candidates(v: Value, percent: boolean): Value[] {
+  return percent ? [v, { re: v.re / 100, im: v.im / 100 }] : [v];
+}
+
+function close(x: number, y: number, tol: Tolerance): boolean {
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return x === y;
+  return Math.abs(x - y) <= tol.abs + tol.rel * Math.max(Math.abs(x), Math.abs(y));
+}
+
+function valuesClose(a: Value, b: Value, tol: Tolerance): boolean {
+  return close(a.re, b.re, tol) && close(a.im, b.im, tol);
+}
+
+/** Where `MathEquivalenceReward` looks for the model's final answer. */
+export type AnswerSource = "auto" | "boxed" | "answer-tag";
+
+export interface MathEquivalenceRewardOptions extends MathEquivalenceOptions {
+  /**
+   * `"boxed"`: last `\boxed{…}`; `"answer-tag"`: first `<answer>…</answer>` (a `\boxed{}` inside
+   * it is unwrapped); `"auto"`: the answer tag when present, else the last `\boxed{…}`.
+   * @default "auto"
+   */
+  answerSource?: AnswerSource;
+}
+
+const ANSWER_SOURCES: readonly AnswerSource[] = ["auto", "boxed", "answer-tag"];
+
+/** Extracts the final answer from a response; `undefined` when there is none. */
+export function extractFinalAnswer(response: string, source: AnswerSource = "auto"): string | undefined {
+  if (source !== "boxed") {
+    const tagged = /<answer>([\s\S]*?)<\/answer>/.exec(response);
+    if (tagged) return extractBoxed(tagged[1]) ?? tagged[1].trim();
+    if (source === "answer-tag") return undefined;
+  }
+  return extractBoxed(response);
+}
+
+/**
+ * Reward 1 when the response's final answer is mathematically equivalent to the target
+ * (a `\boxed{}` in the target is unwrapped), else 0. No answer found scores 0.
+ */
+export class MathEquivalenceReward implements Reward {
+  readonly name = "MathEquivalenceReward";
+  readonly answerSource: AnswerSource;
+  readonly #options: MathEquivalenceOptions;
+
+  constructor(options: MathEquivalenceRewardOptions = {}) {
+    const { answerSource = "auto", ...tolerance } = options;
+    if (!ANSWER_SOURCES.includes(answerSource)) {
+      throw new RewardOptionError("answerSource", `one of ${ANSWER_SOURCES.map((s) => `"${s}"`).join(", ")}`, answerSource);
+    }
+    resolveTolerance(tolerance); // validate now, not on the first episode
+    this.answerSource = answerSource;
+    this.#options = tolerance;
+  }
+
+  evaluate(_prompt: string, response: string, target: string): number {
+    const answer = extractFinalAnswer(response, this.answerSource);
+    if (answer === undefined) return 0;
+    const reference = extractBoxed(target) ?? target;
+    return isMathEquivalent(answer, reference, this.#options) ? 1 : 0;
+  }
+}

@@ -1,0 +1,142 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  extractBoxed,
+  extractFinalAnswer,
+  isMathEquivalent,
+  MathEquivalenceReward,
+  normalizeLatexAnswer,
+  RewardOptionError,
+} from "../../src/rewards/index.ts";
+
+// [answer, reference, equivalent?]
+const TABLE: Array<[string, string, boolean]> = [
+  // fractions and decimals
+  ["\\frac{1}{2}", "0.5", true],
+  ["\\dfrac{3}{4}", "0.75", true],
+  ["\\tfrac12", "\\frac{1}{2}", true],
+  ["1/2", "\\frac{1}{2}", true],
+  ["\\frac{2}{4}", "\\frac{1}{2}", true],
+  ["\\frac{1}{3}", "0.333", false],
+  ["\\frac{1}{2}", "\\frac{1}{3}", false],
+  ["-\\frac{1}{2}", "\\frac{-1}{2}", true],
+  // roots and constants
+  ["\\sqrt{8}", "2\\sqrt{2}", true],
+  ["\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", true],
+  ["\\sqrt[3]{27}", "3", true],
+  ["\\sqrt{2}", "1.414", false],
+  ["2\\pi", "\\pi \\cdot 2", true],
+  ["\\pi", "3.14", false],
+  // percentages
+  ["50\\%", "50", true],
+  ["50\\%", "0.5", true],
+  ["50%", "50", true],
+  ["50\\%", "5", false],
+  // units, degrees, money
+  ["5 \\text{ cm}", "5", true],
+  ["12 \\mbox{ inches}", "12", true],
+  ["30^\\circ", "30", true],
+  ["30^{\\circ}", "31", false],
+  ["\\$18", "18", true],
+  ["\\$18.00", "18", true],
+  ["1,000", "1000", true],
+  ["7 dollars", "7", true],
+  // variable prefixes
+  ["x = 3", "3", true],
+  ["x=-2", "-2", true],
+  ["y = 2x + 1", "1 + 2x", true],
+  ["x = 3", "4", false],
+  // tuples, intervals, sets, lists
+  ["(1, 2)", "(1,2)", true],
+  ["(1, 2)", "(2, 1)", false],
+  ["(1, 2)", "[1, 2]", false],
+  ["[1, 2)", "[1, 2)", true],
+  ["[0, \\frac{1}{2})", "[0, 0.5)", true],
+  ["[0, 1)", "[0, 1]", false],
+  ["(-\\infty, 3]", "(-\\infty, 3]", true],
+  ["(-\\infty, 0) \\cup (1, \\infty)", "(-\\infty,0)\\cup(1,\\infty)", true],
+  ["(-\\infty, 0) \\cup (1, \\infty)", "(-\\infty,0)\\cup[1,\\infty)", false],
+  ["\\{1, 2, 3\\}", "\\{3, 2, 1\\}", true],
+  ["1, 2", "2, 1", true],
+  ["x = 1, x = 2", "2, 1", true],
+  ["1, 2", "1, 3", false],
+  ["(1, 2, 3)", "(1, 2)", false],
+  ["\\left( \\frac{1}{2}, \\sqrt{4} \\right)", "(0.5, 2)", true],
+  // algebraic expressions
+  ["x^2+2x+1", "(x+1)^2", true],
+  ["x^2+2x+1", "(x-1)^2", false],
+  ["2x", "2y", false],
+  ["\\frac{x}{2}", "0.5x", true],
+  ["a+b", "b+a", true],
+  // misc
+  ["10^{3}", "1000", true],
+  ["1.5 \\times 10^{3}", "1500", true],
+  ["-0", "0", true],
+  ["\\infty", "\\infty", true],
+  ["\\infty", "-\\infty", false],
+  ["\\text{(A)}", "\\text{(A)}", true],
+  ["\\text{(A)}", "\\text{(B)}", false],
+  ["5.", "5", true],
+  ["", "0", false],
+  ["\\frac{", "1", false],
+  ["banana", "5", false],
+  ["$\\boxed{3}$", "3", false], // isMathEquivalent compares answers, it does not extract
+];
+
+test("math equivalence table (answer, reference, expected)", () => {
+  assert.ok(TABLE.length >= 30);
+  const wrong = TABLE.filter(([a, b, expected]) => isMathEquivalent(a, b) !== expected);
+  assert.deepEqual(wrong, [], `rows with the wrong verdict: ${JSON.stringify(wrong)}`);
+});
+
+test("equivalence is symmetric on the table", () => {
+  const asymmetric = TABLE.filter(([a, b]) => isMathEquivalent(a, b) !== isMathEquivalent(b, a));
+  assert.deepEqual(asymmetric, []);
+});
+
+test("tolerance options widen or narrow numeric comparison", () => {
+  assert.equal(isMathEquivalent("3.14", "\\pi"), false);
+  assert.equal(isMathEquivalent("3.14", "\\pi", { relativeTolerance: 1e-3 }), true);
+  assert.equal(isMathEquivalent("0.001", "0"), false);
+  assert.equal(isMathEquivalent("0.001", "0", { absoluteTolerance: 0.01 }), true);
+  assert.throws(() => isMathEquivalent("1", "1", { relativeTolerance: -1 }), RewardOptionError);
+});
+
+test("extractBoxed handles nesting, the last box, brace-less form and unclosed boxes", () => {
+  assert.equal(extractBoxed("so \\boxed{\\frac{1}{\\sqrt{2}}} done"), "\\frac{1}{\\sqrt{2}}");
+  assert.equal(extractBoxed("\\boxed{1} then \\boxed{2}"), "2");
+  assert.equal(extractBoxed("$\\boxed 7$"), "7");
+  assert.equal(extractBoxed("\\fbox{x}"), "x");
+  assert.equal(extractBoxed("\\boxed{\\{1, 2\\}}"), "\\{1, 2\\}");
+  assert.equal(extractBoxed("\\boxed{1"), undefined);
+  assert.equal(extractBoxed("no box"), undefined);
+});
+
+test("normalizeLatexAnswer cleans notation and marks percentages", () => {
+  assert.deepEqual(normalizeLatexAnswer("$\\left(3\\right)$"), { latex: "(3)", percent: false });
+  assert.deepEqual(normalizeLatexAnswer("25\\%"), { latex: "25", percent: true });
+  assert.deepEqual(normalizeLatexAnswer("x = \\dfrac{1}{2}."), { latex: "\\frac{1}{2}", percent: false });
+  assert.deepEqual(normalizeLatexAnswer("\\text{Monday}"), { latex: "Monday", percent: false });
+});
+
+test("extractFinalAnswer prefers the answer tag in auto mode", () => {
+  const r = "<think>maybe \\boxed{4}</think><answer>\\boxed{5}</answer>";
+  assert.equal(extractFinalAnswer(r), "5");
+  assert.equal(extractFinalAnswer(r, "boxed"), "5");
+  assert.equal(extractFinalAnswer("<think>\\boxed{4}</think>"), "4");
+  assert.equal(extractFinalAnswer("<think>\\boxed{4}</think>", "answer-tag"), undefined);
+  assert.equal(extractFinalAnswer("<answer> 12 </answer>"), "12");
+});
+
+test("MathEquivalenceReward scores responses against boxed or plain targets", () => {
+  const reward = new MathEquivalenceReward();
+  assert.equal(reward.evaluate("", "The answer is $\\boxed{\\frac{1}{2}}$.", "0.5"), 1);
+  assert.equal(reward.evaluate("", "The answer is $\\boxed{\\frac{1}{2}}$.", "\\boxed{\\dfrac12}"), 1);
+  assert.equal(reward.evaluate("", "<answer>x = 3</answer>", "3"), 1);
+  assert.equal(reward.evaluate("", "<answer>4</answer>", "3"), 0);
+  assert.equal(reward.evaluate("", "I think it is 3", "3"), 0);
+  assert.throws(
+    () => new MathEquivalenceReward({ answerSource: "last" as never }),
+    (e: unknown) => e instanceof RewardOptionError && /answerSource/.test(e.message),
+  );
+});
