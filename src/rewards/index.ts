@@ -5,3 +5,6 @@ export * from "./math-reward.ts";
 export * from "./thinking-reward.ts";
 export * from "./latex-answer.ts";
 export * from "./math-equivalence.ts";
+export * from "./format-reward.ts";
+export * from "./length-reward.ts";
+export * from "./reward-set.ts";
