@@ -1,0 +1,208 @@
+/**
+ * GRPO app config (`apps/grpo/*.yaml`). The primary layout is the one issue 6 describes (`model`,
+ * `dataset`, `training`, `grpo`, `rewards`, `services`, ...); the seed's torchtitan-style sections
+ * (`policy`, `trainer`, `ref_model`, `replay_buffer`, `actors` and top-level globals such as
+ * `group_size`) are accepted too so its configs validate, but the app reads the primary layout.
+ */
+import { z } from "zod";
+import {
+  activationCheckpointSchema,
+  checkpointSchema,
+  commSchema,
+  compileSchema,
+  datasetSchema,
+  dtypeSchema,
+  evalSchema,
+  lrSchedulerSchema,
+  metricLoggingSchema,
+  modelObjectSchema,
+  modelSchema,
+  optimizerSchema,
+  parallelismSchema,
+  serviceSchema,
+} from "./common.ts";
+
+const positiveInt = () => z.number().int().positive();
+
+export const grpoTrainingSchema = z.strictObject({
+  /** Episodes (completions) per optimizer step, per data-parallel rank. @default 16 */
+  batch_size: positiveInt().default(16),
+  /** @default 1e-5 */
+  learning_rate: z.number().positive().default(1e-5),
+  /** Max prompt + response tokens per sequence in a training batch. @default 2048 */
+  seq_len: positiveInt().default(2048),
+  /** Trainer compute dtype. @default "float32" */
+  dtype: dtypeSchema.default("float32"),
+  /** Micro-batches per optimizer step. @default 1 */
+  gradient_accumulation_steps: positiveInt().default(1),
+  /** Push weights to generators every N train steps. @default 1 */
+  sync_interval: positiveInt().default(1),
+  /** Entropy bonus coefficient (0: off). @default 0 */
+  entropy_coef: z.number().default(0),
+  /** Total optimizer steps. @default 1000 */
+  steps: positiveInt().default(1000),
+  /** Gradient clipping norm (null: off). @default 1.0 */
+  max_norm: z.number().positive().nullable().default(1.0),
+  /** Consecutive NaN/inf losses tolerated (each skipped with a warning) before aborting. @default 3 */
+  max_bad_steps: positiveInt().default(3),
+  /** Seed for sampling, init and data order. @default 0 */
+  seed: z.number().int().default(0),
+});
+
+export const grpoAlgorithmSchema = z.strictObject({
+  /** Completions per prompt (group size). @default 8 */
+  n_samples: positiveInt().default(8),
+  /** Lower clip: ratio ≥ 1 - clip_low. @default 0.2 */
+  clip_low: z.number().nonnegative().default(0.2),
+  /** Upper clip: ratio ≤ 1 + clip_high (DAPO uses 0.28). @default 0.2 */
+  clip_high: z.number().nonnegative().default(0.2),
+  /** KL coefficient; > 0 needs a reference model. @default 0.1 */
+  beta: z.number().nonnegative().default(0.1),
+  /** KL estimator. @default "k3" */
+  kl_estimator: z.enum(["k1", "k2", "k3"]).default("k3"),
+  /** @default 1.0 */
+  temperature: z.number().positive().default(1.0),
+  /** @default 1.0 */
+  top_p: z.number().gt(0).lte(1).default(1.0),
+  /** 0 disables. @default 0 */
+  top_k: z.number().int().nonnegative().default(0),
+  /** 0 disables. @default 0 */
+  min_p: z.number().min(0).max(1).default(0),
+  /** @default 512 */
+  max_new_tokens: positiveInt().default(512),
+  /** Longer prompts are an error. @default 512 */
+  max_prompt_tokens: positiveInt().default(512),
+  /** Extra stop strings (EOS always stops). @default [] */
+  stop: z.array(z.string()).default([]),
+  /** Loss by name (grpo, dapo, gspo, cispo, sapo, reinforce, simple_grpo) or `path/to/module.ts#ExportName`. @default "grpo" */
+  loss: z.string().min(1).default("grpo"),
+  /** Token aggregation; unset: the loss's own default. */
+  loss_agg_mode: z.enum(["token_mean", "seq_mean_token_sum", "seq_mean_token_mean", "seq_sum_token_sum"]).optional(),
+  /** Drop groups whose rewards are all equal (zero advantage). @default true */
+  filter_zero_variance: z.boolean().default(true),
+  /** Drop groups containing a completion cut at max_new_tokens. @default false */
+  filter_truncated: z.boolean().default(false),
+  /** Divide advantages by the group's std. @default true */
+  scale_advantages: z.boolean().default(true),
+  /** How many policy versions old a trained episode may be (the seed's off_by_n). @default 1 */
+  max_policy_age: z.number().int().nonnegative().default(1),
+  /** Concurrent rollout loops. @default 1 */
+  rollout_workers: positiveInt().default(1),
+});
+
+/** A reward by built-in name (`math`, `thinking`, `format`, `length`) or user module (`./my-reward.ts#MyReward`). */
+export const rewardSpecSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    name: z.string().min(1),
+    /** @default 1 */
+    weight: z.number().default(1),
+    /** Options passed to the reward's constructor. @default {} */
+    options: z.record(z.string(), z.unknown()).default({}),
+  }),
+]);
+
+export const grpoServicesSchema = z.strictObject({
+  generator: serviceSchema.prefault({}),
+  trainer: serviceSchema.prefault({}),
+  /** Absent: no reference model (needs `grpo.beta: 0`). */
+  ref_model: serviceSchema.optional(),
+  /** Absent: rewards run in the controller. */
+  reward: serviceSchema.optional(),
+  /** Seed names for `generator` and `reward`. */
+  policy: serviceSchema.optional(),
+  reward_actor: serviceSchema.optional(),
+});
+
+const seedTrainerTrainingSchema = z.strictObject({
+  local_batch_size: positiveInt().optional(),
+  seq_len: positiveInt().optional(),
+  max_norm: z.number().positive().optional(),
+  steps: positiveInt().optional(),
+  dtype: dtypeSchema.optional(),
+  gc_freq: positiveInt().optional(),
+});
+
+/** The seed's `policy` section (vLLM engine args + sampling params). */
+export const seedPolicySchema = z.strictObject({
+  /** Passed through to a remote engine (vLLM); not validated here. */
+  engine_args: z.record(z.string(), z.unknown()).optional(),
+  sampling_params: z
+    .strictObject({
+      n: positiveInt().optional(),
+      max_tokens: positiveInt().optional(),
+      temperature: z.number().nonnegative().optional(),
+      top_p: z.number().optional(),
+      top_k: z.number().int().optional(),
+      min_p: z.number().optional(),
+      seed: z.number().int().optional(),
+      stop: z.array(z.string()).optional(),
+    })
+    .optional(),
+});
+
+export const seedTrainerSchema = z.strictObject({
+  use_dcp: z.boolean().optional(),
+  model: modelObjectSchema.optional(),
+  optimizer: optimizerSchema.optional(),
+  lr_scheduler: lrSchedulerSchema.optional(),
+  training: seedTrainerTrainingSchema.optional(),
+  compile: compileSchema.optional(),
+  parallelism: parallelismSchema.optional(),
+  checkpoint: checkpointSchema.optional(),
+  activation_checkpoint: activationCheckpointSchema.optional(),
+  comm: commSchema.optional(),
+});
+
+export const seedRefModelSchema = z.strictObject({
+  model: modelObjectSchema.optional(),
+  training: seedTrainerTrainingSchema.optional(),
+  compile: compileSchema.optional(),
+  parallelism: parallelismSchema.optional(),
+  checkpoint: checkpointSchema.optional(),
+});
+
+export const replayBufferSchema = z.strictObject({
+  batch_size: positiveInt().optional(),
+  max_policy_age: z.number().int().nonnegative().optional(),
+  dp_size: positiveInt().optional(),
+  /** Max episodes held; oldest evicted first. @default 10000 */
+  capacity: positiveInt().default(10000),
+});
+
+export const grpoConfigSchema = z.strictObject({
+  /** Where runs write the resolved config, metrics and dashboard. @default "./outputs" */
+  output_dir: z.string().default("./outputs"),
+  /** `colocated`: every service in the controller process (generator and trainer share weights); `separate`: processes per `services`. @default "colocated" */
+  placement: z.enum(["colocated", "separate"]).default("colocated"),
+  model: modelSchema,
+  dataset: datasetSchema,
+  training: grpoTrainingSchema.prefault({}),
+  grpo: grpoAlgorithmSchema.prefault({}),
+  /** @default ["math"] */
+  rewards: z.array(rewardSpecSchema).default(["math"]),
+  services: grpoServicesSchema.prefault({}),
+  optimizer: optimizerSchema.prefault({}),
+  lr_scheduler: lrSchedulerSchema.prefault({}),
+  parallelism: parallelismSchema.prefault({}),
+  checkpoint: checkpointSchema.prefault({}),
+  /** @default { console: {} } */
+  metric_logging: metricLoggingSchema.prefault({ console: {} }),
+  eval: evalSchema.prefault({}),
+  replay_buffer: replayBufferSchema.prefault({}),
+  // Seed globals, mostly interpolation sources (`n: ${group_size}`).
+  group_size: positiveInt().optional(),
+  local_batch_size: positiveInt().optional(),
+  max_req_tokens: positiveInt().optional(),
+  max_res_tokens: positiveInt().optional(),
+  off_by_n: z.number().int().nonnegative().optional(),
+  rollout_threads: positiveInt().optional(),
+  // Seed sections.
+  policy: seedPolicySchema.optional(),
+  trainer: seedTrainerSchema.optional(),
+  ref_model: seedRefModelSchema.optional(),
+  actors: z.record(z.string(), serviceSchema).optional(),
+  compile: compileSchema.optional(),
+  activation_checkpoint: activationCheckpointSchema.optional(),
+  comm: commSchema.optional(),
+});
