@@ -1,0 +1,240 @@
+/**
+ * A rank in a forked OS process on this host. The child runs `child-main.ts` under tsx, loads
+ * the actor class by module URL + export name, and talks over Node's IPC channel with
+ * structured-clone ("advanced") serialisation.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
+import type { MetricState } from "./metrics.ts";
+import { registerChild } from "./process-registry.ts";
+import { type FromChild, type ToChild, fromWireError } from "./protocol.ts";
+import type { RankSpec, RankTransport } from "./transport.ts";
+
+const CHILD_MAIN = fileURLToPath(new URL("./child-main.ts", import.meta.url));
+// Resolve tsx from here so children load TypeScript regardless of the caller's cwd.
+const TSX_LOADER = import.meta.resolve("tsx");
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  endpoint: string;
+}
+
+const allChildren = new Set<ChildTransport>();
+
+/** All started child ranks (for metric collection). */
+export function childTransports(): ChildTransport[] {
+  return [...allChildren];
+}
+
+export class ChildTransport implements RankTransport {
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly deathListeners: Array<(reason: string) => void> = [];
+  private exited = false;
+  private intentional = false;
+  private exitPromise: Promise<void> = Promise.resolve();
+
+  constructor(private readonly spec: RankSpec) {}
+
+  get rank(): number {
+    return this.spec.context.rank;
+  }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  get alive(): boolean {
+    return this.child !== undefined && !this.exited;
+  }
+
+  async start(): Promise<void> {
+    const { module, exportName, args, context, env, setupTimeoutMs } = this.spec;
+    if (module === undefined || exportName === undefined) throw new Error("ChildTransport needs module and exportName");
+    const child = fork(CHILD_MAIN, [], {
+      execArgv: ["--import", TSX_LOADER],
+      serialization: "advanced",
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.child = child;
+    registerChild(child);
+    allChildren.add(this);
+    this.exitPromise = new Promise((resolve) => child.once("exit", () => resolve()));
+    child.on("message", (msg: FromChild) => this.onMessage(msg));
+    child.once("exit", (code, signal) => this.onExit(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    child.on("error", () => {}); // surfaced through 'exit'
+
+    const ready = new Promise<void>((resolve, reject) => {
+      this.readyWaiter = { resolve, reject };
+    });
+    this.send({ t: "init", module, exportName, args, context });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ActorSetupError(context.actorName, context.rank, new Error(`setup did not finish within ${setupTimeoutMs} ms`))),
+        setupTimeoutMs,
+      ).unref();
+    });
+    try {
+      await Promise.race([ready, timeout]);
+    } catch (err) {
+      await this.kill();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private readyWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  private send(msg: ToChild): void {
+    this.child!.send(msg, (err) => {
+      // Async send failures mean the channel closed; 'exit' will reject pending calls.
+      if (err && "id" in msg) this.settle(msg.id)?.reject(new ActorDiedError(this.spec.context.actorName, this.rank, this.pid, err.message));
+    });
+  }
+
+  private settle(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    return p;
+  }
+
+  private onMessage(msg: FromChild): void {
+    const { actorName } = this.spec.context;
+    switch (msg.t) {
+      case "ready":
+        this.readyWaiter?.resolve();
+        return;
+      case "setupError":
+        this.readyWaiter?.reject(new ActorSetupError(actorName, this.rank, fromWireError(msg.error)));
+        return;
+      case "error": {
+        const p = this.settle(msg.id);
+        if (!p) return;
+        if (msg.kind === "unknownEndpoint") p.reject(new UnknownEndpointError(actorName, p.endpoint, msg.known ?? []));
+        else if (msg.kind === "resultNotCloneable")
+          p.reject(new SerializationError(actorName, p.endpoint, "the result", { cause: fromWireError(msg.error) }));
+        else p.reject(new ActorError({ actorName, endpoint: p.endpoint, rank: this.rank, pid: this.pid }, fromWireError(msg.error)));
+        return;
+      }
+      case "result":
+      case "pong":
+      case "shutdownDone":
+        this.settle(msg.id)?.resolve(msg.t === "result" ? msg.value : true);
+        return;
+      case "metrics":
+        this.settle(msg.id)?.resolve(msg.states);
+        return;
+    }
+  }
+
+  private onExit(reason: string): void {
+    this.exited = true;
+    allChildren.delete(this);
+    const { actorName } = this.spec.context;
+    const err = new ActorDiedError(actorName, this.rank, this.child?.pid, reason);
+    this.readyWaiter?.reject(err);
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(err);
+    }
+    if (!this.intentional) for (const l of this.deathListeners) l(reason);
+  }
+
+  private request(msg: ToChild & { id: number }, endpoint: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(msg.id, { resolve, reject, endpoint });
+      try {
+        this.child!.send(msg, (err) => {
+          if (err) this.settle(msg.id)?.reject(new ActorDiedError(this.spec.context.actorName, this.rank, this.pid, err.message));
+        });
+      } catch (err) {
+        // A synchronous throw from send() is the serializer refusing the message.
+        this.pending.delete(msg.id);
+        reject(new CloneFailure(err));
+      }
+    });
+  }
+
+  async call(endpoint: string, args: unknown[]): Promise<unknown> {
+    const { actorName } = this.spec.context;
+    if (!this.alive) throw new ActorDiedError(actorName, this.rank, this.pid, "process is not running");
+    try {
+      return await this.request({ t: "call", id: this.nextId++, endpoint, args }, endpoint);
+    } catch (err) {
+      if (err instanceof CloneFailure) throw new SerializationError(actorName, endpoint, describeUncloneable(args), { cause: err.cause });
+      throw err;
+    }
+  }
+
+  async ping(timeoutMs: number): Promise<boolean> {
+    if (!this.alive) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await Promise.race([
+      this.request({ t: "ping", id: this.nextId++ }, "ping").then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs).unref())),
+    ]);
+    clearTimeout(timer);
+    return ok;
+  }
+
+  /** Take the child's accumulated metric states (empty when it is gone). */
+  async drainMetrics(timeoutMs = 5000): Promise<MetricState[]> {
+    if (!this.alive) return [];
+    let timer: NodeJS.Timeout | undefined;
+    const states = await Promise.race([
+      this.request({ t: "metrics", id: this.nextId++ }, "metrics").catch(() => []),
+      new Promise<MetricState[]>((resolve) => (timer = setTimeout(() => resolve([]), timeoutMs).unref())),
+    ]);
+    clearTimeout(timer);
+    return states as MetricState[];
+  }
+
+  async stop(options?: { timeoutMs?: number }): Promise<void> {
+    if (!this.alive) return this.exitPromise;
+    this.intentional = true;
+    const timeoutMs = options?.timeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.request({ t: "shutdown", id: this.nextId++ }, "shutdown").catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs).unref())),
+    ]);
+    clearTimeout(timer);
+    return this.kill();
+  }
+
+  async kill(): Promise<void> {
+    this.intentional = true;
+    if (this.child && !this.exited) this.child.kill("SIGKILL");
+    return this.exitPromise;
+  }
+
+  onDeath(listener: (reason: string) => void): void {
+    this.deathListeners.push(listener);
+  }
+}
+
+class CloneFailure extends Error {
+  override name = "CloneFailure";
+  constructor(cause: unknown) {
+    super("message could not be serialised", { cause });
+  }
+}
+
+/** Name the first argument that cannot be structured-cloned, for the error message. */
+function describeUncloneable(args: unknown[]): string {
+  for (let i = 0; i < args.length; i++) {
+    try {
+      structuredClone(args[i]);
+    } catch {
+      return `argument ${i} (${typeof args[i] === "function" ? "a function" : typeof args[i]})`;
+    }
+  }
+  return "an argument";
+}

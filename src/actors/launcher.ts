@@ -1,0 +1,144 @@
+/**
+ * `X.options({...})` returns a `Launcher`; `.asActor(...args)` starts an actor mesh and
+ * `.asService(...args)` a replicated service. Placement is configuration: `procs: 0` (default)
+ * runs the actor in the controller process, `procs: n` in n forked OS processes on this host.
+ */
+import { type Actor, type ActorClass, endpointNames } from "./actor.ts";
+import { ChildTransport } from "./child-transport.ts";
+import { ActorOptionsError, SerializationError } from "./errors.ts";
+import { LocalTransport } from "./local-transport.ts";
+import { type ActorMesh, MeshImpl, RESERVED_NAMES } from "./mesh.ts";
+import { type Provisioner, getDefaultProvisioner } from "./provisioner.ts";
+import { type Service, type ServiceOptions, ServiceImpl } from "./service.ts";
+import type { RankTransport } from "./transport.ts";
+
+/** Where and how an actor's ranks run. */
+export interface PlacementOptions {
+  /** OS processes per mesh (or per service replica); 0 runs one rank in the controller. @default 0 */
+  procs?: number;
+  /** Give each process one GPU (via CUDA_VISIBLE_DEVICES). @default false */
+  withGpus?: boolean;
+  /** Hosts to spread over; only 1 is supported until the multi-host transport exists. @default 1 */
+  hosts?: number;
+  /** Name used in errors, logs and metrics. @default the class name */
+  meshName?: string;
+  /** Extra environment variables for child processes. @default {} */
+  env?: Record<string, string>;
+  /** Time allowed for loading, constructing and `setup()`. @default 60000 */
+  setupTimeoutMs?: number;
+  /** Where GPUs come from. @default getDefaultProvisioner() */
+  provisioner?: Provisioner;
+}
+
+export type LaunchOptions = PlacementOptions & ServiceOptions;
+
+function checkInt(option: string, value: number | undefined, min: number): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < min)) {
+    throw new ActorOptionsError(option, `must be an integer >= ${min}, got ${value}`);
+  }
+}
+
+function validate(o: LaunchOptions): void {
+  checkInt("procs", o.procs, 0);
+  checkInt("numReplicas", o.numReplicas, 1);
+  checkInt("hosts", o.hosts, 1);
+  checkInt("maxConcurrency", o.maxConcurrency, 1);
+  checkInt("retries", o.retries, 0);
+  checkInt("maxRestarts", o.maxRestarts, 0);
+  if ((o.hosts ?? 1) > 1) throw new ActorOptionsError("hosts", "multi-host placement needs the NATS transport, which is not implemented yet; use hosts: 1");
+}
+
+const exportNames = new WeakMap<ActorClass, string>();
+
+/** Find which export of `cls.module` is `cls`, so a child process can load it. */
+async function locate(cls: ActorClass): Promise<{ module: string; exportName: string }> {
+  const module = cls.module;
+  if (typeof module !== "string") {
+    throw new ActorOptionsError("procs", `${cls.name} must declare \`static module = import.meta.url\` to run in child processes`);
+  }
+  let exportName = exportNames.get(cls);
+  if (exportName === undefined) {
+    const mod = (await import(module)) as Record<string, unknown>;
+    exportName = Object.keys(mod).find((k) => mod[k] === cls);
+    if (exportName === undefined) {
+      throw new ActorOptionsError("procs", `${cls.name}.module is ${module}, but that module does not export ${cls.name}; export the class from the module it names`);
+    }
+    exportNames.set(cls, exportName);
+  }
+  return { module, exportName };
+}
+
+/** Start one mesh: every rank constructed and set up, or none (and an `ActorSetupError`). */
+export async function spawnMesh(
+  cls: ActorClass,
+  args: unknown[],
+  options: PlacementOptions & { replica?: number },
+): Promise<MeshImpl> {
+  const actorName = options.meshName ?? cls.name;
+  const endpoints = endpointNames(cls);
+  const clash = endpoints.find((e) => (RESERVED_NAMES as readonly string[]).includes(e));
+  if (clash) throw new ActorOptionsError("endpoint", `${actorName}.${clash} clashes with a handle method; rename the endpoint`);
+  const procs = options.procs ?? 0;
+  const placement = procs > 0 ? "child" : "local";
+  const size = Math.max(procs, 1);
+  const located = placement === "child" ? await locate(cls) : undefined;
+  if (placement === "child") {
+    args.forEach((a, i) => {
+      try {
+        structuredClone(a);
+      } catch (err) {
+        throw new SerializationError(actorName, "constructor", `argument ${i}`, { cause: err });
+      }
+    });
+  }
+  const provisioner = options.provisioner ?? getDefaultProvisioner();
+  const gpus = options.withGpus ? provisioner.allocateGpus(size) : [];
+  const ranks: RankTransport[] = [];
+  for (let rank = 0; rank < size; rank++) {
+    const mine = gpus.length > 0 ? [gpus[rank]!] : [];
+    const spec = {
+      cls,
+      ...located,
+      args,
+      context: { actorName, rank, size, replica: options.replica ?? 0, gpus: mine, placement } as const,
+      env: { ...options.env, ...(mine.length > 0 ? { CUDA_VISIBLE_DEVICES: mine.join(",") } : {}) },
+      setupTimeoutMs: options.setupTimeoutMs ?? 60_000,
+    };
+    ranks.push(placement === "child" ? new ChildTransport(spec) : new LocalTransport(spec));
+  }
+  const started = await Promise.allSettled(ranks.map((r) => r.start()));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    await Promise.all(ranks.map((r) => r.kill()));
+    provisioner.releaseGpus(gpus);
+    throw failed.reason;
+  }
+  return new MeshImpl(actorName, ranks, endpoints, () => provisioner.releaseGpus(gpus));
+}
+
+export class Launcher<T extends Actor, A extends unknown[]> {
+  constructor(
+    private readonly cls: ActorClass<T, A>,
+    readonly options: LaunchOptions = {},
+  ) {
+    validate(options);
+  }
+
+  /** Start an actor mesh of `procs` ranks (1 in-process rank when `procs` is 0). */
+  async asActor(...args: A): Promise<ActorMesh<T>> {
+    const mesh = await spawnMesh(this.cls, args, this.options);
+    return mesh.handle<T>();
+  }
+
+  /** Start a service of `numReplicas` replicas, each a mesh of `procs` ranks. */
+  async asService(...args: A): Promise<Service<T>> {
+    const service = new ServiceImpl(
+      this.options.meshName ?? this.cls.name,
+      endpointNames(this.cls),
+      (replica) => spawnMesh(this.cls, args, { ...this.options, replica }),
+      this.options,
+    );
+    await service.start();
+    return service.handle<T>();
+  }
+}
