@@ -1,0 +1,72 @@
+/** Base class of every error thrown by `src/data`. */
+export class DataError extends Error {
+  override name = "DataError";
+}
+
+/** An option passed to a dataset, sampler or task is invalid. */
+export class DataOptionError extends DataError {
+  override name = "DataOptionError";
+  constructor(
+    readonly option: string,
+    readonly expected: string,
+    readonly received: unknown,
+  ) {
+    super(`data option '${option}' must be ${expected}, got ${describe(received)}`);
+  }
+}
+
+/** A JSONL line is not valid JSON. */
+export class JsonlParseError extends DataError {
+  override name = "JsonlParseError";
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    cause: unknown,
+  ) {
+    super(`${file}:${line}: invalid JSON (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+  }
+}
+
+/** A record lacks a field or has one of the wrong type. */
+export class DatasetFieldError extends DataError {
+  override name = "DatasetFieldError";
+  constructor(
+    readonly source: string,
+    readonly field: string,
+    readonly expected: string,
+    readonly received: unknown,
+  ) {
+    super(`${source}: field '${field}' must be ${expected}, got ${describe(received)}`);
+  }
+}
+
+/** A dataset file or directory does not exist or has no usable files. */
+export class DatasetNotFoundError extends DataError {
+  override name = "DatasetNotFoundError";
+  constructor(
+    readonly path: string,
+    hint: string,
+  ) {
+    super(`dataset not found at ${path}: ${hint}`);
+  }
+}
+
+/** A sampler state does not fit the sampler it is loaded into. */
+export class SamplerStateError extends DataError {
+  override name = "SamplerStateError";
+  constructor(
+    readonly field: string,
+    readonly expected: string,
+    readonly received: unknown,
+  ) {
+    super(`sampler state field '${field}' must be ${expected}, got ${describe(received)}`);
+  }
+}
+
+/** Short, safe rendering of a received value for error messages. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  return typeof value;
+}

@@ -1,0 +1,9 @@
+/** What an RL prompt dataset yields: a prompt to generate from and the target rewards compare to. */
+export interface PromptExample {
+  /** Stable identifier (split and position, or problem text), for logging and dedup. */
+  id: string;
+  /** Text given to the model (before any chat template, which belongs to the tokenizer). */
+  prompt: string;
+  /** Reference answer as text, the `target` every reward receives. */
+  target: string;
+}

@@ -1,0 +1,70 @@
+/**
+ * A small seeded PRNG (mulberry32) whose whole state is one 32-bit integer, so it can be saved
+ * in a checkpoint and restored exactly. Not for cryptography; good enough for shuffling data.
+ */
+import { DataOptionError } from "./errors.ts";
+
+/** murmur3's finaliser: spreads every input bit over the output. */
+export function mix32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Derives an independent 32-bit seed from a seed and a stream number (e.g. an epoch). */
+export function deriveSeed(seed: number, stream: number): number {
+  const lo = seed >>> 0;
+  const hi = Math.floor(seed / 2 ** 32) >>> 0;
+  return mix32(mix32(lo ^ mix32(hi + 0x9e3779b9)) ^ mix32(stream + 0x7f4a7c15));
+}
+
+export function checkSeed(option: string, seed: number): number {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new DataOptionError(option, "a non-negative safe integer", seed);
+  return seed;
+}
+
+export class SeededRandom {
+  #state: number;
+
+  constructor(seed = 0) {
+    this.#state = deriveSeed(checkSeed("seed", seed), 0);
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  nextInt(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Fisher–Yates shuffle in place; returns the same array. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.nextInt(i + 1);
+      const tmp = items[i];
+      items[i] = items[j];
+      items[j] = tmp;
+    }
+    return items;
+  }
+
+  /** The whole generator state. */
+  getState(): number {
+    return this.#state;
+  }
+
+  setState(state: number): void {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) {
+      throw new DataOptionError("state", "a 32-bit unsigned integer", state);
+    }
+    this.#state = state;
+  }
+}
