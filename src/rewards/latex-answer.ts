@@ -42,17 +42,21 @@ function readBraced(text: string, open: number): string | undefined {
   return undefined;
 }
 
-// Trailing words that are units, not part of the value: "5 cm", "12 dollars".
+// Trailing words that are units, not part of the value: "5 cm", "12 dollars", "3\\text{ kg}".
 const UNIT_WORDS = [
   "cm", "mm", "km", "m", "meters?", "metres?", "kilometers?", "centimeters?", "inch(?:es)?", "in",
   "feet", "foot", "ft", "yards?", "miles?", "units?", "sq", "square", "degrees?", "dollars?",
   "cents?", "hours?", "minutes?", "seconds?", "days?", "weeks?", "years?", "kg", "g", "grams?",
   "pounds?", "lbs?", "liters?", "litres?", "ml", "mph", "points?", "people", "students?", "percent",
-];
-const TRAILING_UNIT = new RegExp(
-  `(?<=[\\d}.)])\\s*(?:\\\\(?:mbox|text|mathrm)\\{\\s*)?(?:${UNIT_WORDS.join("|")})(?:\\^\\{?[23]\\}?)?\\s*\\}?$`,
+].join("|");
+const POWER = "(?:\\^\\{?[23]\\}?)?";
+// Spaced ("5 m") or wrapped ("5\\text{m}"): any unit word.
+const TRAILING_UNIT_SPACED = new RegExp(
+  `(?<=[\\d}.)])(?:\\s+|\\s*\\\\(?:mbox|text|mathrm)\\{\\s*)(?:${UNIT_WORDS})${POWER}\\s*\\}?$`,
   "i",
 );
+// Written tight against the number ("5cm"): only multi-letter units, so "2m" or "3in" stay algebra.
+const TRAILING_UNIT_TIGHT = new RegExp(`(?<=\\d)(?:cm|mm|km|kg|ml|ft|mph|lbs?)${POWER}$`, "i");
 
 /** Result of `normalizeLatexAnswer`. */
 export interface NormalizedAnswer {
@@ -88,7 +92,9 @@ export function normalizeLatexAnswer(answer: string): NormalizedAnswer {
   }
 
   // Units: strip a trailing unit word, then any remaining \text{…} next to a value.
-  for (let i = 0; i < 2; i++) s = s.replace(TRAILING_UNIT, "").trim();
+  // "3 \\text{ and } 5" lists two answers; it must not become the product 3·5.
+  s = s.replace(/\\text\{\s*(?:and|or)\s*\}/g, ",");
+  for (let i = 0; i < 2; i++) s = s.replace(TRAILING_UNIT_SPACED, "").replace(TRAILING_UNIT_TIGHT, "").trim();
   const withoutText = s.replace(/\\(?:text|mbox|mathrm|textbf)\{[^{}]*\}/g, "").trim();
   if (withoutText.length > 0 && withoutText !== s) s = withoutText;
   else s = s.replace(/\\(?:text|mbox|mathrm|textbf)\{([^{}]*)\}/g, "$1").trim();

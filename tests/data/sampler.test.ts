@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DataOptionError, EpochSampler, SamplerStateError, SeededRandom } from "../../src/data/index.ts";
+import { DataOptionError, EpochSampler, ExampleSampler, SamplerStateError, SeededRandom } from "../../src/data/index.ts";
 
 test("each epoch is a permutation, epochs differ, same seed same order", () => {
   const s = new EpochSampler({ size: 50, seed: 7 });
@@ -63,4 +63,18 @@ test("SeededRandom is deterministic and its state restores", () => {
   let sum = 0;
   for (let i = 0; i < 10_000; i++) sum += r.next();
   assert.ok(Math.abs(sum / 10_000 - 0.5) < 0.02);
+});
+
+test("ExampleSampler draws examples through a seeded, resumable sampler", () => {
+  const examples = ["a", "b", "c", "d", "e"];
+  const s = new ExampleSampler({ examples, seed: 9 });
+  const firstEpoch = s.sampleBatch(5);
+  assert.deepEqual([...firstEpoch].sort(), examples);
+  const state = s.stateDict();
+  const next = [s.sample(), s.sample()];
+  const resumed = new ExampleSampler({ examples, seed: 9 });
+  resumed.loadStateDict(state);
+  assert.deepEqual(resumed.sampleBatch(2), next);
+  assert.equal(resumed.epoch, 1);
+  assert.throws(() => new ExampleSampler({ examples: [] }), /'examples'/);
 });

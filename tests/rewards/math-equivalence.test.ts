@@ -41,6 +41,11 @@ const TABLE: Array<[string, string, boolean]> = [
   ["\\$18.00", "18", true],
   ["1,000", "1000", true],
   ["7 dollars", "7", true],
+  ["5cm", "5", true],
+  ["12 m^2", "12", true],
+  ["2m", "2", false], // tight single letters stay algebra
+  ["3 \\text{ and } 5", "3, 5", true],
+  ["3 \\text{ and } 5", "15", false],
   // variable prefixes
   ["x = 3", "3", true],
   ["x=-2", "-2", true],
