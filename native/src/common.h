@@ -1,0 +1,85 @@
+// Shared pieces of the addon: the tensor handle (a JS object owning one at::Tensor), argument
+// unwrapping, and the one place C++ exceptions become JS errors.
+#pragma once
+#include <napi.h>
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+#include <string>
+#include <vector>
+
+namespace tf {
+
+// JS-visible tensor handle. The TypeScript `Tensor` class holds one of these; `dispose()` drops
+// the at::Tensor right away, the GC finalizer is only a fallback.
+class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit TensorHandle(const Napi::CallbackInfo& info);
+  ~TensorHandle() override;
+  void Finalize(Napi::Env env) override;
+  void Reset(Napi::Env env);
+  void Adopt(Napi::Env env, at::Tensor t);
+  static int64_t LiveCount();
+  at::Tensor tensor;
+
+ private:
+  int64_t reportedBytes_ = 0;
+};
+
+struct AddonData {
+  Napi::FunctionReference handleCtor;
+  Napi::FunctionReference errorCtor;  // TorchError from src/torch/errors.ts, when registered
+};
+
+// Thrown for a bad JS argument: becomes a JS TypeError naming the argument.
+struct ArgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Napi::Object Wrap(Napi::Env env, at::Tensor t);
+Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
+const at::Tensor& Unwrap(const Napi::Value& v, const char* argName);
+at::Tensor UnwrapOptional(const Napi::Value& v, const char* argName);
+std::vector<at::Tensor> UnwrapList(const Napi::Value& v, const char* argName);
+std::vector<int64_t> IntList(const Napi::Value& v, const char* argName);
+int64_t Int(const Napi::Value& v, const char* argName);
+double Num(const Napi::Value& v, const char* argName);
+bool Bool(const Napi::Value& v, const char* argName);
+at::ScalarType DType(const Napi::Value& v, const char* argName);
+at::Device Device(const Napi::Value& v, const char* argName);
+at::Scalar ScalarArg(const Napi::Value& v, const char* argName);
+at::TensorOptions Options(const Napi::Value& dtype, const Napi::Value& device);
+int DTypeCode(at::ScalarType s);
+
+void ThrowJs(Napi::Env env, const std::exception& e);
+
+// Every exported function body runs inside TF_GUARD so no C++ exception can abort the process.
+#define TF_GUARD(env, ...)                                              \
+  try {                                                                  \
+    __VA_ARGS__                                                          \
+  } catch (const Napi::Error& e) {                                       \
+    throw;                                                               \
+  } catch (const std::exception& e) {                                    \
+    ::tf::ThrowJs(env, e);                                               \
+    return env.Undefined();                                              \
+  }
+
+using Exports = Napi::Object;
+void RegisterCreation(Napi::Env env, Exports exports);
+void RegisterShape(Napi::Env env, Exports exports);
+void RegisterMath(Napi::Env env, Exports exports);
+void RegisterNN(Napi::Env env, Exports exports);
+void RegisterAutogradOptim(Napi::Env env, Exports exports);
+void RegisterAllocator(Napi::Env env, Exports exports);
+
+#define TF_EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
+
+}  // namespace tf
+
+// Defines one exported function whose body runs under TF_GUARD with `info` and `env` in scope.
+#define TF_FN(Name, ...)                                  \
+  static Napi::Value Name(const Napi::CallbackInfo& info) { \
+    auto env = info.Env();                                \
+    TF_GUARD(env, __VA_ARGS__)                            \
+  }
+#define TF_ARG(i, name) ::tf::Unwrap(info[i], name)

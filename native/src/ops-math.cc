@@ -1,0 +1,318 @@
+// Elementwise, comparison, reduction, indexing, sorting/sampling and matrix ops.
+// Op families are dispatched by small integer codes shared with src/torch/op-codes.ts, so one
+// native entry point serves a whole family and the JS↔C++ surface stays small.
+#include "common.h"
+#include <ATen/ops/abs.h>
+#include <ATen/ops/argmax.h>
+#include <ATen/ops/argmin.h>
+#include <ATen/ops/bmm.h>
+#include <ATen/ops/clamp.h>
+#include <ATen/ops/cumsum.h>
+#include <ATen/ops/erf.h>
+#include <ATen/ops/gather.h>
+#include <ATen/ops/gelu.h>
+#include <ATen/ops/index_select.h>
+#include <ATen/ops/isfinite.h>
+#include <ATen/ops/isinf.h>
+#include <ATen/ops/isnan.h>
+#include <ATen/ops/log_sigmoid.h>
+#include <ATen/ops/log_softmax.h>
+#include <ATen/ops/logsumexp.h>
+#include <ATen/ops/masked_fill.h>
+#include <ATen/ops/masked_select.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/maximum.h>
+#include <ATen/ops/minimum.h>
+#include <ATen/ops/multinomial.h>
+#include <ATen/ops/nonzero.h>
+#include <ATen/ops/pow.h>
+#include <ATen/ops/rsub.h>
+#include <ATen/ops/scalar_tensor.h>
+#include <ATen/ops/scatter.h>
+#include <ATen/ops/scatter_add.h>
+#include <ATen/ops/silu.h>
+#include <ATen/ops/softmax.h>
+#include <ATen/ops/sort.h>
+#include <ATen/ops/std.h>
+#include <ATen/ops/topk.h>
+#include <ATen/ops/var.h>
+#include <ATen/ops/where.h>
+
+namespace tf {
+namespace {
+
+at::Tensor UnaryOp(int64_t code, const at::Tensor& t) {
+  switch (code) {
+    case 0: return t.exp();
+    case 1: return t.log();
+    case 2: return t.sqrt();
+    case 3: return t.rsqrt();
+    case 4: return t.abs();
+    case 5: return t.neg();
+    case 6: return t.sigmoid();
+    case 7: return t.tanh();
+    case 8: return at::silu(t);
+    case 9: return t.relu();
+    case 10: return t.sin();
+    case 11: return t.cos();
+    case 12: return t.reciprocal();
+    case 13: return t.square();
+    case 14: return t.log1p();
+    case 15: return t.expm1();
+    case 16: return t.floor();
+    case 17: return t.ceil();
+    case 18: return t.round();
+    case 19: return t.sign();
+    case 20: return t.logical_not();
+    case 21: return at::isnan(t);
+    case 22: return at::isinf(t);
+    case 23: return at::isfinite(t);
+    case 24: return at::gelu(t);
+    case 25: return at::log_sigmoid(t);
+    case 26: return at::erf(t);
+  }
+  throw ArgError("unknown unary op code " + std::to_string(code));
+}
+
+// A JS number as a 0-dim tensor that type-promotes like a Python scalar.
+at::Tensor ScalarAsTensor(const at::Scalar& s, const at::Tensor& like) {
+  at::Tensor w = at::scalar_tensor(s, at::TensorOptions().dtype(s.type()).device(like.device()));
+  w.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return w;
+}
+
+at::Tensor BinaryTT(int64_t code, const at::Tensor& a, const at::Tensor& b) {
+  switch (code) {
+    case 0: return a.add(b);
+    case 1: return a.sub(b);
+    case 2: return a.mul(b);
+    case 3: return a.div(b);
+    case 4: return a.pow(b);
+    case 5: return at::minimum(a, b);
+    case 6: return at::maximum(a, b);
+    case 7: return a.eq(b);
+    case 8: return a.ne(b);
+    case 9: return a.lt(b);
+    case 10: return a.le(b);
+    case 11: return a.gt(b);
+    case 12: return a.ge(b);
+    case 13: return a.logical_and(b);
+    case 14: return a.logical_or(b);
+    case 15: return a.remainder(b);
+    case 16: return a.div(b, "floor");
+  }
+  throw ArgError("unknown binary op code " + std::to_string(code));
+}
+
+at::Tensor BinaryTS(int64_t code, const at::Tensor& a, const at::Scalar& s) {
+  switch (code) {
+    case 0: return a.add(s);
+    case 1: return a.sub(s);
+    case 2: return a.mul(s);
+    case 3: return a.div(s);
+    case 4: return a.pow(s);
+    case 7: return a.eq(s);
+    case 8: return a.ne(s);
+    case 9: return a.lt(s);
+    case 10: return a.le(s);
+    case 11: return a.gt(s);
+    case 12: return a.ge(s);
+    case 15: return a.remainder(s);
+  }
+  return BinaryTT(code, a, ScalarAsTensor(s, a));
+}
+
+// binary(code, a, b: Tensor|number, reverse?: boolean): reverse computes `b op a` for a scalar b.
+TF_FN(Binary, {
+  int64_t code = Int(info[0], "op");
+  const at::Tensor& a = TF_ARG(1, "a");
+  if (info[2].IsNumber() || info[2].IsBoolean()) {
+    at::Scalar s = ScalarArg(info[2], "b");
+    bool reverse = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+    if (!reverse) return Wrap(env, BinaryTS(code, a, s));
+    if (code == 1) return Wrap(env, at::rsub(a, s));
+    if (code == 4) return Wrap(env, at::pow(s, a));
+    return Wrap(env, BinaryTT(code, ScalarAsTensor(s, a), a));
+  }
+  return Wrap(env, BinaryTT(code, a, TF_ARG(2, "b")));
+})
+
+TF_FN(Unary, { return Wrap(env, UnaryOp(Int(info[0], "op"), TF_ARG(1, "tensor"))); })
+
+// binaryInplace(code, a, b): a op= b for add/sub/mul/div; returns a's handle.
+TF_FN(BinaryInplace, {
+  int64_t code = Int(info[0], "op");
+  at::Tensor a = TF_ARG(1, "a");
+  bool scalar = info[2].IsNumber();
+  at::Scalar s = scalar ? ScalarArg(info[2], "b") : at::Scalar(0);
+  at::Tensor b = scalar ? at::Tensor() : TF_ARG(2, "b");
+  switch (code) {
+    case 0: scalar ? a.add_(s) : a.add_(b); break;
+    case 1: scalar ? a.sub_(s) : a.sub_(b); break;
+    case 2: scalar ? a.mul_(s) : a.mul_(b); break;
+    case 3: scalar ? a.div_(s) : a.div_(b); break;
+    default: throw ArgError("in-place op code " + std::to_string(code) + " is not supported");
+  }
+  return info[1];
+})
+
+TF_FN(Clamp, {
+  const at::Tensor& t = TF_ARG(0, "tensor");
+  c10::optional<at::Scalar> lo, hi;
+  if (!info[1].IsNull() && !info[1].IsUndefined()) lo = ScalarArg(info[1], "min");
+  if (!info[2].IsNull() && !info[2].IsUndefined()) hi = ScalarArg(info[2], "max");
+  return Wrap(env, at::clamp(t, lo, hi));
+})
+
+at::Tensor TensorOrScalar(const Napi::Value& v, const char* name, const at::Tensor& like) {
+  if (v.IsNumber() || v.IsBoolean()) {
+    at::Scalar s = ScalarArg(v, name);
+    return at::scalar_tensor(s, like.options().dtype(like.scalar_type()));
+  }
+  return Unwrap(v, name);
+}
+
+// where(cond, a, b): a or b may be numbers (they take the other side's dtype).
+TF_FN(Where, {
+  const at::Tensor& cond = TF_ARG(0, "condition");
+  bool aNum = info[1].IsNumber(), bNum = info[2].IsNumber();
+  if (aNum && bNum) throw ArgError("where: at least one of 'input' and 'other' must be a Tensor");
+  at::Tensor a = aNum ? at::Tensor() : TF_ARG(1, "input");
+  at::Tensor b = bNum ? at::Tensor() : TF_ARG(2, "other");
+  if (aNum) a = TensorOrScalar(info[1], "input", b);
+  if (bNum) b = TensorOrScalar(info[2], "other", a);
+  return Wrap(env, at::where(cond, a, b));
+})
+
+TF_FN(MaskedFill, {
+  const at::Tensor& t = TF_ARG(0, "tensor");
+  const at::Tensor& mask = TF_ARG(1, "mask");
+  if (info[2].IsNumber() || info[2].IsBoolean()) return Wrap(env, t.masked_fill(mask, ScalarArg(info[2], "value")));
+  return Wrap(env, t.masked_fill(mask, TF_ARG(2, "value")));
+})
+
+c10::optional<at::ScalarType> OptDType(const Napi::Value& v) {
+  if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
+  return DType(v, "dtype");
+}
+
+// reduce(code, t, dims|null, keepdim, extra): extra is `unbiased` for std/var, dtype for sum/mean.
+TF_FN(Reduce, {
+  int64_t code = Int(info[0], "op");
+  const at::Tensor& t = TF_ARG(1, "tensor");
+  bool all = info[2].IsNull() || info[2].IsUndefined();
+  std::vector<int64_t> dims = all ? std::vector<int64_t>{} : IntList(info[2], "dim");
+  bool keep = Bool(info[3], "keepdim");
+  switch (code) {
+    case 0: return Wrap(env, all ? t.sum(OptDType(info[4])) : t.sum(dims, keep, OptDType(info[4])));
+    case 1: return Wrap(env, all ? t.mean(OptDType(info[4])) : t.mean(dims, keep, OptDType(info[4])));
+    case 2: return Wrap(env, all ? t.amax() : t.amax(dims, keep));
+    case 3: return Wrap(env, all ? t.amin() : t.amin(dims, keep));
+    case 4: case 5: {
+      bool unbiased = info[4].IsBoolean() ? info[4].As<Napi::Boolean>().Value() : true;
+      if (code == 4) return Wrap(env, all ? at::std(t, unbiased) : at::std(t, at::IntArrayRef(dims), unbiased, keep));
+      return Wrap(env, all ? at::var(t, unbiased) : at::var(t, at::IntArrayRef(dims), unbiased, keep));
+    }
+    case 6: {
+      if (all) { dims.resize(t.dim()); for (int64_t i = 0; i < t.dim(); ++i) dims[i] = i; }
+      return Wrap(env, at::logsumexp(t, dims, keep));
+    }
+    case 7: {
+      if (all) return Wrap(env, t.prod());
+      if (dims.size() != 1) throw ArgError("prod reduces over exactly one dim");
+      return Wrap(env, t.prod(dims[0], keep));
+    }
+    case 8: {
+      if (all) return Wrap(env, t.all());
+      if (dims.size() != 1) throw ArgError("all reduces over exactly one dim");
+      return Wrap(env, t.all(dims[0], keep));
+    }
+    case 9: {
+      if (all) return Wrap(env, t.any());
+      if (dims.size() != 1) throw ArgError("any reduces over exactly one dim");
+      return Wrap(env, t.any(dims[0], keep));
+    }
+  }
+  throw ArgError("unknown reduction code " + std::to_string(code));
+})
+
+// maxDim/minDim(t, dim, keepdim) → [values, indices]
+TF_FN(MaxDim, {
+  auto r = TF_ARG(0, "tensor").max(Int(info[1], "dim"), Bool(info[2], "keepdim"));
+  return WrapList(env, {std::get<0>(r), std::get<1>(r)});
+})
+TF_FN(MinDim, {
+  auto r = TF_ARG(0, "tensor").min(Int(info[1], "dim"), Bool(info[2], "keepdim"));
+  return WrapList(env, {std::get<0>(r), std::get<1>(r)});
+})
+TF_FN(Argmax, {
+  c10::optional<int64_t> dim;
+  if (!info[1].IsNull() && !info[1].IsUndefined()) dim = Int(info[1], "dim");
+  return Wrap(env, at::argmax(TF_ARG(0, "tensor"), dim, Bool(info[2], "keepdim")));
+})
+TF_FN(Argmin, {
+  c10::optional<int64_t> dim;
+  if (!info[1].IsNull() && !info[1].IsUndefined()) dim = Int(info[1], "dim");
+  return Wrap(env, at::argmin(TF_ARG(0, "tensor"), dim, Bool(info[2], "keepdim")));
+})
+TF_FN(Softmax, { return Wrap(env, at::softmax(TF_ARG(0, "tensor"), Int(info[1], "dim"), OptDType(info[2]))); })
+TF_FN(LogSoftmax, { return Wrap(env, at::log_softmax(TF_ARG(0, "tensor"), Int(info[1], "dim"), OptDType(info[2]))); })
+TF_FN(Cumsum, { return Wrap(env, at::cumsum(TF_ARG(0, "tensor"), Int(info[1], "dim"), OptDType(info[2]))); })
+TF_FN(Gather, { return Wrap(env, at::gather(TF_ARG(0, "tensor"), Int(info[1], "dim"), TF_ARG(2, "index"))); })
+TF_FN(Scatter, {
+  const at::Tensor& t = TF_ARG(0, "tensor");
+  int64_t dim = Int(info[1], "dim");
+  const at::Tensor& idx = TF_ARG(2, "index");
+  if (info[3].IsNumber()) return Wrap(env, at::scatter(t, dim, idx, ScalarArg(info[3], "value")));
+  return Wrap(env, at::scatter(t, dim, idx, TF_ARG(3, "src")));
+})
+TF_FN(ScatterAdd, { return Wrap(env, at::scatter_add(TF_ARG(0, "tensor"), Int(info[1], "dim"), TF_ARG(2, "index"), TF_ARG(3, "src"))); })
+TF_FN(IndexSelect, { return Wrap(env, at::index_select(TF_ARG(0, "tensor"), Int(info[1], "dim"), TF_ARG(2, "index"))); })
+TF_FN(MaskedSelect, { return Wrap(env, at::masked_select(TF_ARG(0, "tensor"), TF_ARG(1, "mask"))); })
+TF_FN(Nonzero, { return Wrap(env, at::nonzero(TF_ARG(0, "tensor"))); })
+// topk(t, k, dim, largest, sorted) → [values, indices]
+TF_FN(Topk, {
+  auto r = at::topk(TF_ARG(0, "tensor"), Int(info[1], "k"), Int(info[2], "dim"), Bool(info[3], "largest"), Bool(info[4], "sorted"));
+  return WrapList(env, {std::get<0>(r), std::get<1>(r)});
+})
+TF_FN(Sort, {
+  auto r = at::sort(TF_ARG(0, "tensor"), Int(info[1], "dim"), Bool(info[2], "descending"));
+  return WrapList(env, {std::get<0>(r), std::get<1>(r)});
+})
+TF_FN(Multinomial, {
+  return Wrap(env, at::multinomial(TF_ARG(0, "probs"), Int(info[1], "numSamples"), Bool(info[2], "replacement")));
+})
+TF_FN(Matmul, { return Wrap(env, at::matmul(TF_ARG(0, "a"), TF_ARG(1, "b"))); })
+TF_FN(Bmm, { return Wrap(env, at::bmm(TF_ARG(0, "a"), TF_ARG(1, "b"))); })
+
+}  // namespace
+
+void RegisterMath(Napi::Env env, Exports exports) {
+  TF_EXPORT("unary", Unary);
+  TF_EXPORT("binary", Binary);
+  TF_EXPORT("binaryInplace", BinaryInplace);
+  TF_EXPORT("clamp", Clamp);
+  TF_EXPORT("where", Where);
+  TF_EXPORT("maskedFill", MaskedFill);
+  TF_EXPORT("reduce", Reduce);
+  TF_EXPORT("maxDim", MaxDim);
+  TF_EXPORT("minDim", MinDim);
+  TF_EXPORT("argmax", Argmax);
+  TF_EXPORT("argmin", Argmin);
+  TF_EXPORT("softmax", Softmax);
+  TF_EXPORT("logSoftmax", LogSoftmax);
+  TF_EXPORT("cumsum", Cumsum);
+  TF_EXPORT("gather", Gather);
+  TF_EXPORT("scatter", Scatter);
+  TF_EXPORT("scatterAdd", ScatterAdd);
+  TF_EXPORT("indexSelect", IndexSelect);
+  TF_EXPORT("maskedSelect", MaskedSelect);
+  TF_EXPORT("nonzero", Nonzero);
+  TF_EXPORT("topk", Topk);
+  TF_EXPORT("sort", Sort);
+  TF_EXPORT("multinomial", Multinomial);
+  TF_EXPORT("matmul", Matmul);
+  TF_EXPORT("bmm", Bmm);
+}
+
+}  // namespace tf

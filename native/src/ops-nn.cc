@@ -1,0 +1,145 @@
+// Neural-network building blocks: linear, embedding, losses, RMSNorm, rotary embedding,
+// causal attention and per-token logprobs. Each is one native call so a transformer layer
+// crosses the JS boundary a handful of times, not dozens.
+#include "common.h"
+#include <ATen/ops/cat.h>
+#include <ATen/ops/cross_entropy_loss.h>
+#include <ATen/ops/embedding.h>
+#include <ATen/ops/gather.h>
+#include <ATen/ops/linear.h>
+#include <ATen/ops/logsumexp.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/softmax.h>
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <ATen/ops/scaled_dot_product_attention.h>
+#endif
+#include <cmath>
+#include <limits>
+
+namespace tf {
+namespace {
+
+TF_FN(Linear, { return Wrap(env, at::linear(TF_ARG(0, "input"), TF_ARG(1, "weight"), UnwrapOptional(info[2], "bias"))); })
+TF_FN(Embedding, { return Wrap(env, at::embedding(TF_ARG(0, "weight"), TF_ARG(1, "indices"))); })
+
+// crossEntropy(logits (N,C), target (N), ignoreIndex, reduction 0 none|1 mean|2 sum, labelSmoothing)
+TF_FN(CrossEntropy, {
+  int64_t reduction = Int(info[3], "reduction");
+  if (reduction < 0 || reduction > 2) throw ArgError("argument 'reduction' must be 'none', 'mean' or 'sum'");
+  return Wrap(env, at::cross_entropy_loss(TF_ARG(0, "input"), TF_ARG(1, "target"), c10::nullopt, reduction,
+                                          Int(info[2], "ignoreIndex"), Num(info[4], "labelSmoothing")));
+})
+
+// rmsNorm(x, weight|null, eps): normalised in float32 like Hugging Face's LlamaRMSNorm, then cast back.
+TF_FN(RmsNorm, {
+  const at::Tensor& x = TF_ARG(0, "input");
+  at::Tensor w = UnwrapOptional(info[1], "weight");
+  double eps = Num(info[2], "eps");
+  at::Tensor xf = x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble ? x : x.to(at::kFloat);
+  at::Tensor y = xf.mul(xf.pow(2).mean({-1}, true).add(eps).rsqrt()).to(x.scalar_type());
+  return Wrap(env, w.defined() ? y.mul(w) : y);
+})
+
+// applyRotary(x (..., T, D), cos, sin): Hugging Face's rotate-half convention.
+TF_FN(ApplyRotary, {
+  const at::Tensor& x = TF_ARG(0, "input");
+  const at::Tensor& cos = TF_ARG(1, "cos");
+  const at::Tensor& sin = TF_ARG(2, "sin");
+  int64_t half = x.size(-1) / 2;
+  at::Tensor x1 = x.narrow(-1, 0, half);
+  at::Tensor x2 = x.narrow(-1, half, x.size(-1) - half);
+  at::Tensor rotated = at::cat({x2.neg(), x1}, -1);
+  return Wrap(env, x.mul(cos).add(rotated.mul(sin)));
+})
+
+// Repeats key/value heads for grouped-query attention: (B, Hkv, L, D) → (B, Hkv*rep, L, D).
+at::Tensor RepeatKv(const at::Tensor& t, int64_t rep) {
+  if (rep == 1) return t;
+  auto s = t.sizes();
+  return t.unsqueeze(2).expand({s[0], s[1], rep, s[2], s[3]}).reshape({s[0], s[1] * rep, s[2], s[3]});
+}
+
+// sdpa(q (B,H,Lq,D), k (B,Hkv,Lk,D), v, mask|null, causal, scale|null). A causal mask is aligned
+// to the end of the keys, so Lq < Lk (decode against a KV cache) attends to all earlier keys.
+// The mask may be boolean (true = attend) or additive.
+TF_FN(Sdpa, {
+  const at::Tensor& q = TF_ARG(0, "query");
+  at::Tensor k = TF_ARG(1, "key");
+  at::Tensor v = TF_ARG(2, "value");
+  at::Tensor mask = UnwrapOptional(info[3], "mask");
+  bool causal = Bool(info[4], "causal");
+  if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4)
+    throw std::runtime_error("sdpa expects query, key and value of shape (B, H, L, D)");
+  int64_t h = q.size(1), hkv = k.size(1);
+  if (h % hkv != 0)
+    throw std::runtime_error("sdpa: query heads (" + std::to_string(h) + ") must be a multiple of key/value heads (" +
+                             std::to_string(hkv) + ")");
+  k = RepeatKv(k, h / hkv);
+  v = RepeatKv(v, h / hkv);
+  int64_t lq = q.size(2), lk = k.size(2);
+  double scale = info[5].IsNumber() ? Num(info[5], "scale") : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+  if (causal && lq > lk) throw std::runtime_error("sdpa: causal attention needs query length <= key length");
+  if (causal) {
+    at::Tensor keep = at::ones({lq, lk}, q.options().dtype(at::kBool)).tril(lk - lq);
+    if (!mask.defined()) mask = keep;
+    else if (mask.scalar_type() == at::kBool) mask = mask.logical_and(keep);
+    else mask = mask.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
+    causal = false;
+  }
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  c10::optional<at::Tensor> m;
+  if (mask.defined()) m = mask;
+  return Wrap(env, at::scaled_dot_product_attention(q, k, v, m, 0.0, false, scale));
+#else
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).mul(scale);
+  if (mask.defined()) {
+    if (mask.scalar_type() == at::kBool) scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
+    else scores = scores.add(mask);
+  }
+  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  return Wrap(env, at::matmul(probs, v));
+#endif
+})
+
+// tokenLogprobs(logits (..., V), targets (...), temperature, chunkRows): log_softmax(logits / T)
+// gathered at the targets, computed in row chunks so the full (N, V) log-softmax is never held.
+TF_FN(TokenLogprobs, {
+  const at::Tensor& logits = TF_ARG(0, "logits");
+  const at::Tensor& targets = TF_ARG(1, "targets");
+  double temperature = Num(info[2], "temperature");
+  int64_t chunk = Int(info[3], "chunkRows");
+  if (temperature <= 0) throw ArgError("argument 'temperature' must be > 0");
+  if (chunk < 1) throw ArgError("argument 'chunkRows' must be >= 1");
+  auto vocab = logits.size(-1);
+  if (logits.sizes().slice(0, logits.dim() - 1) != targets.sizes())
+    throw std::runtime_error("tokenLogprobs: targets shape must equal logits shape without the vocab dim");
+  at::Tensor flat = logits.reshape({-1, vocab});
+  at::Tensor tflat = targets.reshape({-1, 1});
+  int64_t n = flat.size(0);
+  std::vector<at::Tensor> parts;
+  for (int64_t start = 0; start < n; start += chunk) {
+    int64_t len = std::min(chunk, n - start);
+    at::Tensor rows = flat.narrow(0, start, len).to(at::kFloat);
+    if (temperature != 1.0) rows = rows.div(temperature);
+    at::Tensor picked = at::gather(rows, 1, tflat.narrow(0, start, len)).squeeze(1);
+    parts.push_back(picked.sub(at::logsumexp(rows, {1}, false)));
+  }
+  at::Tensor out = parts.size() == 1 ? parts[0] : at::cat(parts, 0);
+  return Wrap(env, out.reshape(targets.sizes()));
+})
+
+}  // namespace
+
+void RegisterNN(Napi::Env env, Exports exports) {
+  TF_EXPORT("linear", Linear);
+  TF_EXPORT("embedding", Embedding);
+  TF_EXPORT("crossEntropy", CrossEntropy);
+  TF_EXPORT("rmsNorm", RmsNorm);
+  TF_EXPORT("applyRotary", ApplyRotary);
+  TF_EXPORT("sdpa", Sdpa);
+  TF_EXPORT("tokenLogprobs", TokenLogprobs);
+}
+
+}  // namespace tf

@@ -1,0 +1,28 @@
+/** Tensor element types. Codes are shared with native/src/tensor-handle.cc (kDTypes). */
+export const DTYPES = ["float32", "float64", "bfloat16", "float16", "int64", "int32", "bool", "uint8", "int8", "int16"] as const;
+export type DType = (typeof DTYPES)[number];
+
+const CODES: Record<DType, number> = Object.fromEntries(DTYPES.map((d, i) => [d, i])) as Record<DType, number>;
+
+export function dtypeCode(dtype: DType, argName = "dtype"): number {
+  const code = CODES[dtype];
+  if (code === undefined) {
+    throw new TypeError(`argument '${argName}' must be one of ${DTYPES.join(", ")}; got ${JSON.stringify(dtype)}`);
+  }
+  return code;
+}
+
+export function dtypeFromCode(code: number): DType {
+  const d = DTYPES[code];
+  if (d === undefined) throw new Error(`libtorch returned a dtype this library does not expose (code ${code})`);
+  return d;
+}
+
+export function isFloatingPoint(dtype: DType): boolean {
+  return dtype === "float32" || dtype === "float64" || dtype === "bfloat16" || dtype === "float16";
+}
+
+/** Bytes per element (safetensors and buffer views). */
+export const DTYPE_SIZE: Record<DType, number> = {
+  float32: 4, float64: 8, bfloat16: 2, float16: 2, int64: 8, int32: 4, bool: 1, uint8: 1, int8: 1, int16: 2,
+};

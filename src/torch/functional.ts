@@ -1,0 +1,92 @@
+/**
+ * `torch.nn.functional` in camelCase. Fused paths (RMSNorm, rotary embedding, attention,
+ * per-token logprobs) are single native calls.
+ */
+import { native } from "./native.ts";
+import { type DType, dtypeCode } from "./dtype.ts";
+import { Tensor } from "./tensor.ts";
+
+export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return new Tensor(native.linear(input._h, weight._h, bias ? bias._h : null));
+}
+
+export function embedding(indices: Tensor, weight: Tensor): Tensor {
+  return new Tensor(native.embedding(weight._h, indices._h));
+}
+
+export interface CrossEntropyOptions {
+  /** Targets equal to this are ignored. @default -100 */
+  ignoreIndex?: number;
+  /** @default "mean" (over non-ignored targets) */
+  reduction?: "none" | "mean" | "sum";
+  /** @default 0 */
+  labelSmoothing?: number;
+}
+const REDUCTIONS = { none: 0, mean: 1, sum: 2 } as const;
+
+/** Cross entropy of logits (N, C) against class indices (N). */
+export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  const reduction = REDUCTIONS[options.reduction ?? "mean"];
+  if (reduction === undefined) throw new TypeError(`option 'reduction' must be none, mean or sum; got ${options.reduction}`);
+  return new Tensor(native.crossEntropy(logits._h, target._h, options.ignoreIndex ?? -100, reduction, options.labelSmoothing ?? 0));
+}
+
+export function softmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
+  return input.softmax(dim, options);
+}
+export function logSoftmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
+  return input.logSoftmax(dim, options);
+}
+export const silu = (x: Tensor): Tensor => x.silu();
+export const relu = (x: Tensor): Tensor => x.relu();
+export const gelu = (x: Tensor): Tensor => x.gelu();
+
+/** RMSNorm as in Llama: computed in float32, cast back, times `weight`. */
+export function rmsNorm(input: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
+  return new Tensor(native.rmsNorm(input._h, weight ? weight._h : null, eps));
+}
+
+/** Rotary position embedding, rotate-half convention: `x*cos + rotateHalf(x)*sin`. */
+export function applyRotaryEmb(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  return new Tensor(native.applyRotary(x._h, cos._h, sin._h));
+}
+
+export interface AttentionOptions {
+  /** Boolean (true = attend) or additive mask broadcastable to (B, H, Lq, Lk). */
+  attnMask?: Tensor | null;
+  /** Causal mask aligned to the last key, so a query chunk after a KV cache works. @default false */
+  isCausal?: boolean;
+  /** @default 1/sqrt(head_dim) */
+  scale?: number;
+}
+
+/**
+ * Scaled dot-product attention over q (B, H, Lq, D), k/v (B, Hkv, Lk, D); Hkv may divide H
+ * (grouped-query attention). Uses libtorch's fused kernel where the linked version has one.
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  return new Tensor(native.sdpa(q._h, k._h, v._h, options.attnMask ? options.attnMask._h : null, options.isCausal ?? false, options.scale ?? null));
+}
+
+export interface TokenLogprobOptions {
+  /** Logits are divided by this first (sampling temperature). @default 1 */
+  temperature?: number;
+  /** Rows processed at once; bounds the float32 working set. @default 1024 */
+  chunkRows?: number;
+}
+
+/** `logSoftmax(logits / T)` gathered at `targets`, without materialising the full log-softmax. */
+export function tokenLogprobs(logits: Tensor, targets: Tensor, options: TokenLogprobOptions = {}): Tensor {
+  return new Tensor(native.tokenLogprobs(logits._h, targets._h, options.temperature ?? 1, options.chunkRows ?? 1024));
+}
+
+export function oneHot(indices: Tensor, numClasses: number, options: { dtype?: DType } = {}): Tensor {
+  const zeros = new Tensor(native.zeros([...indices.shape, numClasses], dtypeCode(options.dtype ?? "int64"), indices.device));
+  const idx = indices.unsqueeze(-1);
+  try {
+    return zeros.scatter(-1, idx, 1);
+  } finally {
+    zeros.dispose();
+    idx.dispose();
+  }
+}

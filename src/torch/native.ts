@@ -1,0 +1,177 @@
+/**
+ * Loads the libtorch addon and describes its whole surface as one interface. Loading also
+ * tunes the process for fast CPU math:
+ * - OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE once, when libtorch pulls it in; forced
+ *   values select slower kernels here, so they are cleared for the load and restored right after
+ *   (other code and child processes still see the user's environment);
+ * - intra-op threads default to the cores available (libtorch sees 1 on this machine);
+ * - a caching CPU allocator is installed (see native/src/cpu-allocator.cc and BENCHMARKS.md).
+ * Environment knobs: TORCHFORGE_NUM_THREADS, TORCHFORGE_CPU_ALLOCATOR=caching|default,
+ * TORCHFORGE_HUGEPAGES=0|1, TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path).
+ */
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { TorchError } from "./errors.ts";
+
+/** Opaque native tensor handle. */
+export interface Handle {
+  readonly __handle: unique symbol;
+}
+type H = Handle;
+type HOrNum = H | number;
+
+export interface AllocatorStats {
+  installed: boolean;
+  allocatedBytes: number;
+  cachedBytes: number;
+  peakBytes: number;
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+export interface NativeAddon {
+  fromBuffer(data: ArrayBufferView | ArrayBuffer, shape: number[], dtype: number, device: string | null): H;
+  empty(shape: number[], dtype: number, device: string | null): H;
+  zeros(shape: number[], dtype: number, device: string | null): H;
+  ones(shape: number[], dtype: number, device: string | null): H;
+  full(shape: number[], dtype: number, device: string | null, value: number | boolean): H;
+  eye(n: number, dtype: number, device: string | null): H;
+  arange(start: number, end: number, step: number, dtype: number, device: string | null): H;
+  randn(shape: number[], dtype: number, device: string | null): H;
+  rand(shape: number[], dtype: number, device: string | null): H;
+  randint(low: number, high: number, shape: number[], dtype: number, device: string | null): H;
+  manualSeed(seed: number): void;
+  toBuffer(t: H): Buffer;
+  dataView(t: H): ArrayBuffer;
+  item(t: H): number | boolean;
+  meta(t: H): [number[], number, string, boolean];
+  shape(t: H): number[];
+  dtype(t: H): number;
+  device(t: H): string;
+  isContiguous(t: H): boolean;
+  isDisposed(t: H): boolean;
+  sameStorage(a: H, b: H): boolean;
+  dispose(t: H): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  version(): string;
+  liveTensors(): number;
+  setErrorClass(cls: new (message: string) => Error): void;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+
+  view(t: H, shape: number[]): H;
+  reshape(t: H, shape: number[]): H;
+  transpose(t: H, d0: number, d1: number): H;
+  permute(t: H, dims: number[]): H;
+  unsqueeze(t: H, dim: number): H;
+  squeeze(t: H, dim?: number): H;
+  expand(t: H, shape: number[]): H;
+  contiguous(t: H): H;
+  narrow(t: H, dim: number, start: number, length: number): H;
+  select(t: H, dim: number, index: number): H;
+  slice(t: H, dim: number, start: number, end: number, step: number): H;
+  cat(ts: H[], dim: number): H;
+  stack(ts: H[], dim: number): H;
+  split(t: H, sizeOrSizes: number | number[], dim: number): H[];
+  chunk(t: H, chunks: number, dim: number): H[];
+  flatten(t: H, start: number, end: number): H;
+  clone(t: H): H;
+  detach(t: H): H;
+  alias(t: H): H;
+  to(t: H, dtype: number | null, device: string | null): H;
+  repeat(t: H, repeats: number[]): H;
+  tril(t: H, diagonal: number): H;
+  triu(t: H, diagonal: number): H;
+  flip(t: H, dims: number[]): H;
+  copy_(t: H, src: H): H;
+  fill_(t: H, value: number | boolean): H;
+  zero_(t: H): H;
+
+  unary(op: number, t: H): H;
+  binary(op: number, a: H, b: HOrNum | boolean, reverse?: boolean): H;
+  binaryInplace(op: number, a: H, b: HOrNum): H;
+  clamp(t: H, min: number | null, max: number | null): H;
+  where(cond: H, a: HOrNum, b: HOrNum): H;
+  maskedFill(t: H, mask: H, value: HOrNum | boolean): H;
+  reduce(op: number, t: H, dims: number[] | null, keepdim: boolean, extra?: number | boolean | null): H;
+  maxDim(t: H, dim: number, keepdim: boolean): [H, H];
+  minDim(t: H, dim: number, keepdim: boolean): [H, H];
+  argmax(t: H, dim: number | null, keepdim: boolean): H;
+  argmin(t: H, dim: number | null, keepdim: boolean): H;
+  softmax(t: H, dim: number, dtype: number | null): H;
+  logSoftmax(t: H, dim: number, dtype: number | null): H;
+  cumsum(t: H, dim: number, dtype: number | null): H;
+  gather(t: H, dim: number, index: H): H;
+  scatter(t: H, dim: number, index: H, src: HOrNum): H;
+  scatterAdd(t: H, dim: number, index: H, src: H): H;
+  indexSelect(t: H, dim: number, index: H): H;
+  maskedSelect(t: H, mask: H): H;
+  nonzero(t: H): H;
+  topk(t: H, k: number, dim: number, largest: boolean, sorted: boolean): [H, H];
+  sort(t: H, dim: number, descending: boolean): [H, H];
+  multinomial(probs: H, n: number, replacement: boolean): H;
+  matmul(a: H, b: H): H;
+  bmm(a: H, b: H): H;
+
+  linear(x: H, w: H, b: H | null): H;
+  embedding(w: H, idx: H): H;
+  crossEntropy(logits: H, target: H, ignoreIndex: number, reduction: number, labelSmoothing: number): H;
+  rmsNorm(x: H, w: H | null, eps: number): H;
+  applyRotary(x: H, cos: H, sin: H): H;
+  sdpa(q: H, k: H, v: H, mask: H | null, causal: boolean, scale: number | null): H;
+  tokenLogprobs(logits: H, targets: H, temperature: number, chunkRows: number): H;
+
+  requiresGrad_(t: H, flag: boolean): H;
+  grad(t: H): H | null;
+  setGrad(t: H, g: H | null): void;
+  retainGrad(t: H): void;
+  backward(t: H, gradient: H | null, retainGraph: boolean): void;
+  setGradEnabled(enabled: boolean): boolean;
+  isGradEnabled(): boolean;
+  zeroGrad(params: H[]): void;
+  clipGradNorm(params: H[], maxNorm: number, normType: number): number;
+  adamwStep(params: H[], m: H[], v: H[], step: number, lr: number, b1: number, b2: number, eps: number, wd: number): void;
+  sgdStep(params: H[], bufs: H[], lr: number, momentum: number, dampening: number, wd: number, nesterov: boolean, first: boolean): void;
+
+  configureAllocator(mode: string, hugepages: boolean, cacheLimitBytes: number): void;
+  allocatorStats(): AllocatorStats;
+  emptyCache(): void;
+}
+
+function addonPath(): string {
+  if (process.env.TORCHFORGE_NATIVE) return process.env.TORCHFORGE_NATIVE;
+  const p = fileURLToPath(new URL("../../native/build/Release/torchforge_native.node", import.meta.url));
+  if (!existsSync(p)) {
+    throw new Error(`torchforge native addon not built (${p} is missing): run \`bash scripts/setup.sh\``);
+  }
+  return p;
+}
+
+function load(): NativeAddon {
+  const saved: Record<string, string | undefined> = {};
+  for (const key of ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]) {
+    saved[key] = process.env[key];
+    delete process.env[key];
+  }
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(addonPath()) as NativeAddon;
+  } finally {
+    for (const [key, value] of Object.entries(saved)) if (value !== undefined) process.env[key] = value;
+  }
+  addon.setErrorClass(TorchError);
+  const threads = process.env.TORCHFORGE_NUM_THREADS ? Number(process.env.TORCHFORGE_NUM_THREADS) : availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new TypeError(`TORCHFORGE_NUM_THREADS must be a positive integer; got ${process.env.TORCHFORGE_NUM_THREADS}`);
+  }
+  addon.setNumThreads(threads);
+  const mode = process.env.TORCHFORGE_CPU_ALLOCATOR ?? "caching";
+  const cacheLimit = Number(process.env.TORCHFORGE_CPU_CACHE_BYTES ?? 2 * 1024 ** 3);
+  addon.configureAllocator(mode, process.env.TORCHFORGE_HUGEPAGES !== "0", cacheLimit);
+  return addon;
+}
+
+export const native: NativeAddon = load();

@@ -1,0 +1,90 @@
+/**
+ * Deterministic memory management. JavaScript has no destructors, so every tensor created
+ * inside `tidy(fn)` is disposed when `fn` returns, except the tensors in its result (which move
+ * to the enclosing scope) and those passed to `keep`. Outside any scope a tensor lives until
+ * `dispose()` (or, as a last resort, until the garbage collector finalizes its handle).
+ * Scopes are synchronous on purpose: an implicit scope across `await` would capture tensors
+ * created by unrelated concurrent tasks.
+ */
+export const TRACKED: unique symbol = Symbol("torchforge.tracked");
+
+export interface Tracked {
+  readonly [TRACKED]: true;
+  dispose(): void;
+}
+
+const scopes: Set<Tracked>[] = [];
+
+/** Registers a new tensor with the innermost scope (no-op outside `tidy`). */
+export function track(t: Tracked): void {
+  const top = scopes[scopes.length - 1];
+  if (top !== undefined) top.add(t);
+}
+
+/** Exempts tensors from every enclosing `tidy`; they then live until `dispose()`. */
+export function keep<T extends Tracked | Tracked[]>(t: T): T {
+  const list = Array.isArray(t) ? t : [t];
+  for (const x of list) for (const s of scopes) s.delete(x);
+  return t;
+}
+
+function isTracked(x: unknown): x is Tracked {
+  return typeof x === "object" && x !== null && TRACKED in x;
+}
+
+/** Tensors reachable from a result through arrays and plain objects. */
+function collect(value: unknown, out: Set<Tracked>, seen: Set<unknown>): void {
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (isTracked(value)) {
+    out.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collect(v, out, seen);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const v of value.values()) collect(v, out, seen);
+    return;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) for (const v of Object.values(value)) collect(v, out, seen);
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those in its result.
+ * @example const loss = torch.tidy(() => logits.logSoftmax(-1).gather(-1, idx).neg().mean());
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tracked>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) {
+      result.catch(() => undefined);
+      throw new TypeError("tidy(fn): fn must be synchronous; an async scope would capture other tasks' tensors");
+    }
+  } catch (err) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw err;
+  }
+  scopes.pop();
+  const survivors = new Set<Tracked>();
+  collect(result, survivors, new Set());
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (survivors.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Disposes every tensor found in `value` (a tensor, array or plain object of tensors). */
+export function dispose(value: unknown): void {
+  const found = new Set<Tracked>();
+  collect(value, found, new Set());
+  for (const t of found) t.dispose();
+}
