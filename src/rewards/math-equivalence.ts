@@ -57,10 +57,19 @@ function equivalent(a: NormalizedAnswer, b: NormalizedAnswer, tol: Tolerance): b
   if (a.latex === "" || b.latex === "") return false;
   if (a.latex === b.latex) return true;
   if (a.latex.length > tol.maxLength || b.latex.length > tol.maxLength) return false;
+  if (tooExpensive(a.latex) || tooExpensive(b.latex)) return false;
   const sa = structureOf(a.latex);
   const sb = structureOf(b.latex);
   if (sa.kind === "scalar" && sb.kind === "scalar") return scalarsEqual(a, b, tol);
   return structuresEqual(sa, sb, tol);
+}
+
+/**
+ * The engine evaluates exactly and synchronously: `100000!` takes seconds and would stall every
+ * other reward. A factorial next to a 4+ digit number is compared as text only.
+ */
+function tooExpensive(latex: string): boolean {
+  return latex.includes("!") && /\d{4,}/.test(latex);
 }
 
 type Structure =
