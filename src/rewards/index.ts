@@ -1,4 +1,4 @@
-export * from "./errors.ts";
+export { RewardError, RewardInputError, RewardOptionError, RewardTimeoutError } from "./errors.ts";
 export * from "./reward.ts";
 export * from "./parse-number.ts";
 export * from "./math-reward.ts";
