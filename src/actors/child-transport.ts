@@ -79,6 +79,8 @@ export class ChildTransport implements RankTransport {
     });
     try {
       await Promise.race([ready, timeout]);
+      child.unref();
+      if (this.pending.size === 0) this.holdLoop(false);
     } catch (err) {
       await this.kill();
       throw err;
@@ -99,6 +101,7 @@ export class ChildTransport implements RankTransport {
   private settle(id: number): Pending | undefined {
     const p = this.pending.get(id);
     this.pending.delete(id);
+    if (this.pending.size === 0) this.holdLoop(false);
     return p;
   }
 
@@ -141,11 +144,23 @@ export class ChildTransport implements RankTransport {
       this.pending.delete(id);
       p.reject(err);
     }
+    this.holdLoop(false);
     if (!this.intentional) for (const l of this.deathListeners) l(reason);
+  }
+
+  /**
+   * Keep the controller's event loop alive only while we wait for this child: an idle actor must
+   * not stop the controller from exiting (its 'exit' handler then kills the child).
+   */
+  private holdLoop(hold: boolean): void {
+    const channel = this.child?.channel as { ref?(): void; unref?(): void } | null | undefined;
+    if (hold) channel?.ref?.();
+    else channel?.unref?.();
   }
 
   private request(msg: ToChild & { id: number }, endpoint: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.holdLoop(true);
       this.pending.set(msg.id, { resolve, reject, endpoint });
       try {
         this.child!.send(msg, (err) => {
@@ -211,7 +226,10 @@ export class ChildTransport implements RankTransport {
 
   async kill(): Promise<void> {
     this.intentional = true;
-    if (this.child && !this.exited) this.child.kill("SIGKILL");
+    if (this.child && !this.exited) {
+      this.child.ref(); // wait for the exit even if nothing else keeps the loop alive
+      this.child.kill("SIGKILL");
+    }
     return this.exitPromise;
   }
 
