@@ -79,7 +79,6 @@ export class ChildTransport implements RankTransport {
     });
     try {
       await Promise.race([ready, timeout]);
-      child.unref();
       if (this.pending.size === 0) this.holdLoop(false);
     } catch (err) {
       await this.kill();
@@ -153,9 +152,15 @@ export class ChildTransport implements RankTransport {
    * not stop the controller from exiting (its 'exit' handler then kills the child).
    */
   private holdLoop(hold: boolean): void {
+    // Both handles: the channel may close before the process is reaped, and we must see 'exit'.
     const channel = this.child?.channel as { ref?(): void; unref?(): void } | null | undefined;
-    if (hold) channel?.ref?.();
-    else channel?.unref?.();
+    if (hold) {
+      this.child?.ref();
+      channel?.ref?.();
+    } else {
+      this.child?.unref();
+      channel?.unref?.();
+    }
   }
 
   private request(msg: ToChild & { id: number }, endpoint: string): Promise<unknown> {

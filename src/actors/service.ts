@@ -242,7 +242,7 @@ export class ServiceImpl {
 
   private waitForChange(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms).unref();
+      const timer = setTimeout(resolve, ms); // ref'd: a caller is waiting for a replica
       this.changeWaiters.push(() => {
         clearTimeout(timer);
         resolve();

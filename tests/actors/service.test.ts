@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ActorError, ServiceUnavailableError, UnknownEndpointError } from "../../src/actors/index.ts";
 import { Counter } from "./fixtures/counter.ts";
@@ -123,5 +126,32 @@ describe("services over child processes", () => {
     assert.ok(!isAlive(pid0!));
     assert.deepEqual(await svc.incr.fanout(), [1, 1]);
     pidsOf(svc);
+  });
+
+  it("marks a replica unhealthy when its restarts keep failing; the others carry on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "actors-"));
+    const marker = join(dir, "fail");
+    try {
+      await using svc = await Counter.options({ procs: 1, numReplicas: 2, maxRestarts: 1, healthCheckIntervalMs: 0 }).asService({
+        failSetupIfExists: marker,
+      });
+      const [pid0] = pidsOf(svc);
+      writeFileSync(marker, "");
+      const errors: unknown[] = [];
+      const origError = console.error;
+      console.error = (...a: unknown[]) => errors.push(a);
+      try {
+        process.kill(pid0!, "SIGKILL");
+        await waitFor(() => svc.replicas()[0]!.state === "unhealthy", "replica 0 to become unhealthy");
+      } finally {
+        console.error = origError;
+      }
+      assert.match(String((errors[0] as unknown[])[0]), /replica 0 is unhealthy after 2 failed restarts/);
+      assert.deepEqual(await Promise.all([svc.incr.route(), svc.incr.route()]), [1, 2]);
+      assert.deepEqual(svc.replicas().map((r) => r.state), ["unhealthy", "healthy"]);
+      pidsOf(svc);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
