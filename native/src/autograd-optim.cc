@@ -19,6 +19,7 @@ TF_FN(Grad, {
   if (!g.defined()) return env.Null();
   return Wrap(env, g);
 })
+TF_FN(HasGrad, { return Napi::Boolean::New(env, TF_ARG(0, "tensor").grad().defined()); })
 TF_FN(SetGrad, {
   at::Tensor t = TF_ARG(0, "tensor");
   if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad().reset();
@@ -131,6 +132,7 @@ void RegisterAutogradOptim(Napi::Env env, Exports exports) {
   TF_EXPORT("requiresGrad_", RequiresGrad_);
   TF_EXPORT("grad", Grad);
   TF_EXPORT("setGrad", SetGrad);
+  TF_EXPORT("hasGrad", HasGrad);
   TF_EXPORT("retainGrad", RetainGrad);
   TF_EXPORT("backward", Backward);
   TF_EXPORT("setGradEnabled", SetGradEnabled);

@@ -66,6 +66,23 @@ TF_FN(Zero_, {
   return info[0];
 })
 
+TF_FN(Uniform_, {
+  at::Tensor t = TF_ARG(0, "tensor");
+  t.uniform_(Num(info[1], "low"), Num(info[2], "high"));
+  return info[0];
+})
+TF_FN(Normal_, {
+  at::Tensor t = TF_ARG(0, "tensor");
+  t.normal_(Num(info[1], "mean"), Num(info[2], "std"));
+  return info[0];
+})
+// setData(t, src): t takes src's storage, shape and dtype but keeps its identity (module.to()).
+TF_FN(SetData, {
+  at::Tensor t = TF_ARG(0, "tensor");
+  t.set_data(TF_ARG(1, "src"));
+  return info[0];
+})
+
 void RegisterShape(Napi::Env env, Exports exports) {
   TF_EXPORT("view", View);
   TF_EXPORT("reshape", Reshape);
@@ -94,6 +111,9 @@ void RegisterShape(Napi::Env env, Exports exports) {
   TF_EXPORT("copy_", Copy_);
   TF_EXPORT("fill_", Fill_);
   TF_EXPORT("zero_", Zero_);
+  TF_EXPORT("uniform_", Uniform_);
+  TF_EXPORT("normal_", Normal_);
+  TF_EXPORT("setData", SetData);
 }
 
 }  // namespace tf

@@ -36,3 +36,6 @@ export const torch = {
     deviceCount: (): number => native.cudaDeviceCount(),
   },
 };
+export * as nn from "./nn/index.ts";
+export * as optim from "./optim/index.ts";
+export * as safetensors from "./safetensors.ts";

@@ -89,6 +89,9 @@ export interface NativeAddon {
   copy_(t: H, src: H): H;
   fill_(t: H, value: number | boolean): H;
   zero_(t: H): H;
+  uniform_(t: H, low: number, high: number): H;
+  normal_(t: H, mean: number, std: number): H;
+  setData(t: H, src: H): H;
 
   unary(op: number, t: H): H;
   binary(op: number, a: H, b: HOrNum | boolean, reverse?: boolean): H;
@@ -127,6 +130,7 @@ export interface NativeAddon {
   requiresGrad_(t: H, flag: boolean): H;
   grad(t: H): H | null;
   setGrad(t: H, g: H | null): void;
+  hasGrad(t: H): boolean;
   retainGrad(t: H): void;
   backward(t: H, gradient: H | null, retainGraph: boolean): void;
   setGradEnabled(enabled: boolean): boolean;

@@ -238,6 +238,10 @@ export class Tensor implements Tracked {
   copy_(src: Tensor): this { native.copy_(this._h, src._h); return this; }
   fill_(value: number | boolean): this { native.fill_(this._h, value); return this; }
   zero_(): this { native.zero_(this._h); return this; }
+  uniform_(low = 0, high = 1): this { native.uniform_(this._h, low, high); return this; }
+  normal_(mean = 0, std = 1): this { native.normal_(this._h, mean, std); return this; }
+  /** Replaces this tensor's data (shape, dtype, device) with `src`'s, keeping its identity. */
+  setData_(src: Tensor): this { native.setData(this._h, src._h); return this; }
 
   // ---- reductions ----------------------------------------------------------------------------
   sum(dim?: Dims, options: SumOptions = {}): Tensor {
