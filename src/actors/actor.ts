@@ -39,8 +39,10 @@ export interface ActorContext {
   replica: number;
   /** GPU device ids (CUDA_VISIBLE_DEVICES tokens) assigned by the provisioner; a child process sees only these. */
   gpus: string[];
-  /** "local" (controller process) or "child" (a forked OS process). */
-  placement: "local" | "child";
+  /** "local" (controller process), "child" (a forked OS process) or "remote" (a process on another host). */
+  placement: "local" | "child" | "remote";
+  /** Host name (the agent's name for remote placement). */
+  host: string;
 }
 
 /**

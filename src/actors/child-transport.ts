@@ -6,6 +6,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
+import { addMetricSource, removeMetricSource } from "./metric-sources.ts";
 import type { MetricState } from "./metrics.ts";
 import { registerChild } from "./process-registry.ts";
 import { type FromChild, type ToChild, fromWireError } from "./protocol.ts";
@@ -19,13 +20,6 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   endpoint: string;
-}
-
-const allChildren = new Set<ChildTransport>();
-
-/** All started child ranks (for metric collection). */
-export function childTransports(): ChildTransport[] {
-  return [...allChildren];
 }
 
 export class ChildTransport implements RankTransport {
@@ -60,7 +54,7 @@ export class ChildTransport implements RankTransport {
     });
     this.child = child;
     registerChild(child);
-    allChildren.add(this);
+    addMetricSource(this);
     this.exitPromise = new Promise((resolve) => child.once("exit", () => resolve()));
     child.on("message", (msg: FromChild) => this.onMessage(msg));
     child.once("exit", (code, signal) => this.onExit(signal ? `killed by ${signal}` : `exited with code ${code}`));
@@ -135,7 +129,7 @@ export class ChildTransport implements RankTransport {
 
   private onExit(reason: string): void {
     this.exited = true;
-    allChildren.delete(this);
+    removeMetricSource(this);
     const { actorName } = this.spec.context;
     const err = new ActorDiedError(actorName, this.rank, this.child?.pid, reason);
     this.readyWaiter?.reject(err);

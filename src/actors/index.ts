@@ -16,4 +16,6 @@ export {
 export { Provisioner, detectGpus, getDefaultProvisioner, setDefaultProvisioner, type HostInfo, type ProvisionerOptions } from "./provisioner.ts";
 export { recordMetric, MetricError, type Reduce, type MetricValue } from "./metrics.ts";
 export { MetricLogger, ConsoleBackend, MemoryBackend, type MetricBackend, type MetricLoggerOptions } from "./metric-logger.ts";
+export { NatsCluster, type NatsClusterOptions } from "./nats-cluster.ts";
+export { runHostAgent, type HostAgent, type HostAgentOptions } from "./host-agent.ts";
 export { liveChildPids } from "./process-registry.ts";

@@ -3,14 +3,16 @@
  * `.asService(...args)` a replicated service. Placement is configuration: `procs: 0` (default)
  * runs the actor in the controller process, `procs: n` in n forked OS processes on this host.
  */
-import { type Actor, type ActorClass, endpointNames } from "./actor.ts";
+import { hostname } from "node:os";
+import { type Actor, type ActorClass, type ActorContext, endpointNames } from "./actor.ts";
 import { ChildTransport } from "./child-transport.ts";
-import { ActorOptionsError, SerializationError } from "./errors.ts";
+import { ActorOptionsError, InsufficientResourcesError, SerializationError } from "./errors.ts";
 import { LocalTransport } from "./local-transport.ts";
+import { type NatsCluster, NatsTransport } from "./nats-cluster.ts";
 import { type ActorMesh, MeshImpl, RESERVED_NAMES } from "./mesh.ts";
 import { type Provisioner, getDefaultProvisioner } from "./provisioner.ts";
 import { type Service, type ServiceOptions, ServiceImpl } from "./service.ts";
-import type { RankTransport } from "./transport.ts";
+import type { RankSpec, RankTransport } from "./transport.ts";
 
 /** Where and how an actor's ranks run. */
 export interface PlacementOptions {
@@ -18,8 +20,10 @@ export interface PlacementOptions {
   procs?: number;
   /** Give each process one GPU (via CUDA_VISIBLE_DEVICES). @default false */
   withGpus?: boolean;
-  /** Hosts to spread over; only 1 is supported until the multi-host transport exists. @default 1 */
+  /** Hosts to spread over (needs `cluster`); each runs `procs` processes. @default 1 */
   hosts?: number;
+  /** Run the ranks on host agents reached through NATS instead of on this host. @default undefined */
+  cluster?: NatsCluster;
   /** Name used in errors, logs and metrics. @default the class name */
   meshName?: string;
   /** Extra environment variables for child processes. @default {} */
@@ -45,7 +49,10 @@ function validate(o: LaunchOptions): void {
   checkInt("maxConcurrency", o.maxConcurrency, 1);
   checkInt("retries", o.retries, 0);
   checkInt("maxRestarts", o.maxRestarts, 0);
-  if ((o.hosts ?? 1) > 1) throw new ActorOptionsError("hosts", "multi-host placement needs the NATS transport, which is not implemented yet; use hosts: 1");
+  if ((o.hosts ?? 1) > 1 && o.cluster === undefined) {
+    throw new ActorOptionsError("hosts", "placement on more than one host needs `cluster: await NatsCluster.connect({ servers })`");
+  }
+  if (o.cluster !== undefined && (o.procs ?? 0) < 1) throw new ActorOptionsError("procs", "placement on a cluster needs procs >= 1 (processes per host)");
 }
 
 const exportNames = new WeakMap<ActorClass, string>();
@@ -79,10 +86,20 @@ export async function spawnMesh(
   const clash = endpoints.find((e) => (RESERVED_NAMES as readonly string[]).includes(e));
   if (clash) throw new ActorOptionsError("endpoint", `${actorName}.${clash} clashes with a handle method; rename the endpoint`);
   const procs = options.procs ?? 0;
-  const placement = procs > 0 ? "child" : "local";
-  const size = Math.max(procs, 1);
-  const located = placement === "child" ? await locate(cls) : undefined;
-  if (placement === "child") {
+  const cluster = options.cluster;
+  const placement: ActorContext["placement"] = cluster ? "remote" : procs > 0 ? "child" : "local";
+  let hosts = [hostname()];
+  if (cluster) {
+    const want = options.hosts ?? 1;
+    const alive = cluster.hosts();
+    if (want > alive.length) throw new InsufficientResourcesError("host", want, alive.length);
+    // Rotate by replica so a service's replicas spread over the hosts.
+    const offset = ((options.replica ?? 0) * want) % alive.length;
+    hosts = Array.from({ length: want }, (_, i) => alive[(offset + i) % alive.length]!);
+  }
+  const size = cluster ? hosts.length * procs : Math.max(procs, 1);
+  const located = placement !== "local" ? await locate(cls) : undefined;
+  if (placement !== "local") {
     args.forEach((a, i) => {
       try {
         structuredClone(a);
@@ -92,19 +109,21 @@ export async function spawnMesh(
     });
   }
   const provisioner = options.provisioner ?? getDefaultProvisioner();
-  const gpus = options.withGpus ? provisioner.allocateGpus(size) : [];
+  // Remote ranks get GPUs from their host agent's provisioner.
+  const gpus = options.withGpus && !cluster ? provisioner.allocateGpus(size) : [];
   const ranks: RankTransport[] = [];
   for (let rank = 0; rank < size; rank++) {
     const mine = gpus.length > 0 ? [gpus[rank]!] : [];
-    const spec = {
+    const spec: RankSpec = {
       cls,
       ...located,
       args,
-      context: { actorName, rank, size, replica: options.replica ?? 0, gpus: mine, placement } as const,
+      context: { actorName, rank, size, replica: options.replica ?? 0, gpus: mine, placement, host: hosts[Math.floor(rank / Math.max(procs, 1))]! },
       env: { ...options.env, ...(mine.length > 0 ? { CUDA_VISIBLE_DEVICES: mine.join(",") } : {}) },
       setupTimeoutMs: options.setupTimeoutMs ?? 60_000,
     };
-    ranks.push(placement === "child" ? new ChildTransport(spec) : new LocalTransport(spec));
+    if (cluster) ranks.push(new NatsTransport({ ...spec, withGpus: options.withGpus ?? false }, cluster, spec.context.host));
+    else ranks.push(placement === "child" ? new ChildTransport(spec) : new LocalTransport(spec));
   }
   const started = await Promise.allSettled(ranks.map((r) => r.start()));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");

@@ -4,7 +4,7 @@
  * results to the attached backends. Richer backends (JSONL, TensorBoard) live in the
  * observability layer and implement `MetricBackend`.
  */
-import { childTransports } from "./child-transport.ts";
+import { metricSources } from "./metric-sources.ts";
 import { type MetricValue, drainMetrics, mergeMetricStates, reduceMetricState } from "./metrics.ts";
 
 /** Where reduced metrics go. */
@@ -56,7 +56,7 @@ export class MetricLogger {
 
   /** Collect, reduce and log everything recorded since the last flush; returns the reduced values. */
   async flush(step: number): Promise<Record<string, MetricValue>> {
-    const remote = await Promise.all(childTransports().map((c) => c.drainMetrics(this.collectTimeoutMs)));
+    const remote = await Promise.all(metricSources().map((c) => c.drainMetrics(this.collectTimeoutMs)));
     const merged = mergeMetricStates([...drainMetrics(), ...remote.flat()]);
     const metrics: Record<string, MetricValue> = {};
     for (const key of [...merged.keys()].sort()) metrics[key] = reduceMetricState(merged.get(key)!);

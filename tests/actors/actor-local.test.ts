@@ -74,7 +74,7 @@ describe("in-process actors", () => {
   it("validates options, naming the option", () => {
     assert.throws(() => Counter.options({ procs: -1 }), (e: unknown) => e instanceof ActorOptionsError && /'procs'/.test(e.message));
     assert.throws(() => Counter.options({ numReplicas: 0 }), /'numReplicas'/);
-    assert.throws(() => Counter.options({ hosts: 2 }), /'hosts'.*NATS/);
+    assert.throws(() => Counter.options({ hosts: 2 }), /'hosts'.*NatsCluster/);
     assert.throws(() => Counter.options({ maxConcurrency: 1.5 }), /'maxConcurrency'/);
   });
 
