@@ -98,7 +98,9 @@ TF_FN(Sdpa, {
     if (mask.scalar_type() == at::kBool) scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
     else scores = scores.add(mask);
   }
-  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  // Half-precision scores are normalised in float32 (as fused kernels do); others in place.
+  bool lowp = q.scalar_type() == at::kHalf || q.scalar_type() == at::kBFloat16;
+  at::Tensor probs = lowp ? at::softmax(scores, -1, at::kFloat).to(q.scalar_type()) : at::softmax(scores, -1);
   return Wrap(env, at::matmul(probs, v));
 #endif
 })
@@ -121,7 +123,9 @@ TF_FN(TokenLogprobs, {
   std::vector<at::Tensor> parts;
   for (int64_t start = 0; start < n; start += chunk) {
     int64_t len = std::min(chunk, n - start);
-    at::Tensor rows = flat.narrow(0, start, len).to(at::kFloat);
+    at::Tensor rows = flat.narrow(0, start, len);
+    // bf16/f16 logits are normalised in float32; float32/float64 stay as they are.
+    if (rows.scalar_type() == at::kHalf || rows.scalar_type() == at::kBFloat16) rows = rows.to(at::kFloat);
     if (temperature != 1.0) rows = rows.div(temperature);
     at::Tensor picked = at::gather(rows, 1, tflat.narrow(0, start, len)).squeeze(1);
     parts.push_back(picked.sub(at::logsumexp(rows, {1}, false)));

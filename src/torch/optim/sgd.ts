@@ -41,8 +41,9 @@ export class SGD extends Optimizer<SGDOptions> {
         continue;
       }
       // The first step copies the gradient into the buffer (PyTorch), later steps blend.
-      for (const first of [true, false]) {
-        const ps = active.filter((p) => (this.state.get(p) === undefined) === first);
+      const fresh = active.filter((p) => !this.state.has(p));
+      const seasoned = active.filter((p) => this.state.has(p));
+      for (const [ps, first] of [[fresh, true], [seasoned, false]] as const) {
         if (ps.length === 0) continue;
         const bufs = ps.map((p) => {
           const s = this.stateFor(p, () => ({ momentumBuffer: zerosLike(p) }));

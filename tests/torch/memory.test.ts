@@ -1,0 +1,81 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { torch, nn, optim, TorchError, type Tensor } from "../../src/torch/index.ts";
+
+test("tidy disposes intermediates, keeps results (nested), and cleans up on throw", () => {
+  const base = torch.memory().numTensors;
+  const kept: Tensor[] = [];
+  const result = torch.tidy(() => {
+    const a = torch.ones([4]);
+    const inner = torch.tidy(() => {
+      const tmp = a.mul(3);
+      return { x: tmp.add(1), list: [tmp.sub(1)] };
+    });
+    kept.push(torch.keep(a.mul(10)));
+    return [inner.x, inner.list[0]!];
+  });
+  assert.equal(torch.memory().numTensors, base + 3);
+  assert.deepEqual(result.map((t) => t.toArray()), [[4, 4, 4, 4], [2, 2, 2, 2]]);
+  torch.dispose([result, kept]);
+  assert.equal(torch.memory().numTensors, base);
+  assert.throws(() => torch.tidy(() => {
+    torch.ones([2]);
+    throw new Error("boom");
+  }), /boom/);
+  assert.equal(torch.memory().numTensors, base, "a throwing scope still frees its tensors");
+  assert.throws(() => torch.tidy((() => Promise.resolve(1)) as never), /fn must be synchronous/);
+});
+
+test("dispose is idempotent; use after dispose is an error, not a crash", () => {
+  const t = torch.ones([2]);
+  const view = t.view(2, 1);
+  t.dispose();
+  t.dispose();
+  assert.equal(t.isDisposed, true);
+  assert.throws(() => t.add(1), (e: Error) => e instanceof TorchError && /was disposed/.test(e.message));
+  assert.throws(() => t.shape, TorchError);
+  assert.equal(String(t), "Tensor(disposed)");
+  assert.deepEqual(view.toArray(), [[1], [1]], "a view keeps the shared storage alive");
+  {
+    using scoped = torch.zeros([3]);
+    assert.equal(scoped.numel, 3);
+  }
+});
+
+test("a 3,000-step training loop holds tensor count and allocator bytes flat", () => {
+  torch.manualSeed(0);
+  const model = new nn.Linear(16, 1);
+  const opt = new optim.AdamW(model.parameters(), { lr: 1e-3 });
+  const x = torch.randn([32, 16]);
+  const y = torch.randn([32, 1]);
+  const step = () => {
+    opt.zeroGrad();
+    torch.tidy(() => model.forward(x).sub(y).square().mean().backward());
+    optim.clipGradNorm(model.parameters(), 1);
+    opt.step();
+  };
+  for (let i = 0; i < 50; i++) step();
+  const warm = torch.memory();
+  const rssWarm = process.memoryUsage().rss;
+  for (let i = 0; i < 3000; i++) step();
+  const end = torch.memory();
+  assert.equal(end.numTensors, warm.numTensors, "live tensor handles grew");
+  assert.ok(end.allocatedBytes <= warm.allocatedBytes, `allocator bytes grew ${warm.allocatedBytes} → ${end.allocatedBytes}`);
+  const growth = process.memoryUsage().rss / rssWarm - 1;
+  assert.ok(growth < 0.1, `RSS grew ${(growth * 100).toFixed(1)}%`);
+  opt.dispose();
+  model.dispose();
+  torch.dispose([x, y]);
+});
+
+test("the caching allocator reuses large blocks instead of faulting fresh pages", () => {
+  const stats0 = torch.memory();
+  assert.equal(stats0.installed, process.env.TORCHFORGE_CPU_ALLOCATOR !== "default");
+  if (!stats0.installed) return;
+  for (let i = 0; i < 5; i++) torch.tidy(() => torch.ones([1024, 1024]).mul(2).sum());
+  const s = torch.memory();
+  assert.ok(s.cacheHits - stats0.cacheHits >= 4, `expected cache hits, got ${s.cacheHits - stats0.cacheHits}`);
+  assert.ok(s.cachedBytes >= 4 * 1024 * 1024);
+  torch.emptyCache();
+  assert.equal(torch.memory().cachedBytes, 0);
+});
