@@ -1,0 +1,31 @@
+/** Errors raised while configuring, loading or saving a language model. */
+
+/** A `config.json` field whose value this implementation does not support (or that is missing). */
+export class ModelConfigError extends Error {
+  override name = "ModelConfigError";
+  constructor(
+    /** The config field, as spelled in config.json (e.g. `rope_scaling.rope_type`). */
+    readonly field: string,
+    /** The offending value (undefined when missing). */
+    readonly value: unknown,
+    /** What would have been accepted. */
+    readonly expected: string,
+    options?: { source?: string; cause?: unknown },
+  ) {
+    const where = options?.source ? `${options.source}: ` : "";
+    const got = value === undefined ? "it is missing" : `got ${JSON.stringify(value)}`;
+    super(`${where}config field '${field}' must be ${expected}; ${got}`, { cause: options?.cause });
+  }
+}
+
+/** A model directory or checkpoint that cannot be loaded (missing/corrupt files, wrong tensors). */
+export class ModelLoadError extends Error {
+  override name = "ModelLoadError";
+  constructor(
+    readonly path: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${detail}`, options);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * `torchforge/models`: the Llama-family decoder (Llama 3, Qwen2/2.5/3, Mistral), Hugging Face
+ * config and checkpoint load/save, debug presets, and the tokenizer.
+ */
+export { CausalLM, Attention, Mlp, DecoderLayer, DecoderStack, ropeInverseFrequencies, ropeTables } from "./llama.ts";
+export type { KvCacheHook, CachedKv, ForwardOptions, TokenLogprobsOptions, CausalLmOptions, AttentionInputs } from "./llama.ts";
+export { parseHfConfig, toHfConfig, ARCHITECTURES } from "./config.ts";
+export type { ModelConfig, ModelFamily, Llama3RopeScaling } from "./config.ts";
+export { loadPretrained, savePretrained, readModelConfig, loadHfStateDict } from "./checkpoint.ts";
+export type { LoadPretrainedOptions, SavePretrainedOptions } from "./checkpoint.ts";
+export { debugConfig, debugModel, randomModel } from "./presets.ts";
+export type { RandomModelOptions } from "./presets.ts";
+export { ModelConfigError, ModelLoadError } from "./errors.ts";
+export { Tokenizer, TokenizerError } from "./tokenizer.ts";
+export type { ChatMessage } from "./tokenizer.ts";

@@ -1,0 +1,297 @@
+/**
+ * One Llama-family decoder covering Llama 3.x, Qwen2/2.5, Qwen3 and Mistral, read top to bottom:
+ * rotary embedding → attention → MLP → block → model. The differences between the families are
+ * config switches (`qkvBias`, `qkNorm`, `ropeScaling`, `tieWordEmbeddings`), not subclasses.
+ * Parameters are registered under Hugging Face names (`model.layers.0.self_attn.q_proj.weight`),
+ * so a state dict is a checkpoint.
+ *
+ * What this file deliberately does not do: own a KV cache or batching policy. Attention calls a
+ * `KvCacheHook` when one is passed; the generation engine decides where keys and values live.
+ * Shapes: B batch, T query length, S key length, C hidden, H/Hkv heads, D head dim, V vocab.
+ */
+import { torch, F, nn, type Tensor, type DType } from "../torch/index.ts";
+import type { ModelConfig } from "./config.ts";
+
+// ---- rotary embedding ------------------------------------------------------------------------
+
+/** Inverse frequencies θ_i = theta^(-2i/D), with Llama 3's frequency-dependent scaling if set. */
+export function ropeInverseFrequencies(config: Pick<ModelConfig, "headDim" | "ropeTheta" | "ropeScaling">): number[] {
+  const { headDim, ropeTheta, ropeScaling } = config;
+  const inv: number[] = [];
+  for (let i = 0; i < headDim; i += 2) inv.push(1 / Math.pow(ropeTheta, i / headDim));
+  if (!ropeScaling) return inv;
+  // Llama 3.1: keep high frequencies, divide low ones by `factor`, interpolate in between.
+  const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: oldLen } = ropeScaling;
+  const lowWavelen = oldLen / lowFreqFactor;
+  const highWavelen = oldLen / highFreqFactor;
+  return inv.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < highWavelen) return f;
+    if (wavelen > lowWavelen) return f / factor;
+    const smooth = (oldLen / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+    return (1 - smooth) * (f / factor) + smooth * f;
+  });
+}
+
+/** cos/sin tables (maxPositions, D) in the rotate-half layout `[freqs, freqs]`. */
+export function ropeTables(config: Pick<ModelConfig, "headDim" | "ropeTheta" | "ropeScaling">, maxPositions: number): { cos: Tensor; sin: Tensor } {
+  const inv = ropeInverseFrequencies(config);
+  const D = config.headDim;
+  const cos = new Float32Array(maxPositions * D);
+  const sin = new Float32Array(maxPositions * D);
+  for (let p = 0; p < maxPositions; p++) {
+    for (let i = 0; i < inv.length; i++) {
+      // Math.fround matches HF, which forms position * inv_freq in float32 before cos/sin.
+      const angle = Math.fround(p * Math.fround(inv[i]!));
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[p * D + i] = c;
+      cos[p * D + i + inv.length] = c;
+      sin[p * D + i] = s;
+      sin[p * D + i + inv.length] = s;
+    }
+  }
+  return { cos: torch.tensor(cos, { shape: [maxPositions, D] }), sin: torch.tensor(sin, { shape: [maxPositions, D] }) };
+}
+
+// ---- attention -------------------------------------------------------------------------------
+
+/** What attention attends to after a cache has seen this step's keys and values. */
+export interface CachedKv {
+  keys: Tensor; // (B, Hkv, S, D)
+  values: Tensor; // (B, Hkv, S, D)
+  /** Boolean (true = attend), broadcastable to (B, H, T, S). */
+  attnMask?: Tensor | null;
+  /** Causal mask aligned to the last key. */
+  isCausal: boolean;
+}
+
+/** The engine's side of a KV cache: store this layer's new k/v, return what to attend to. */
+export interface KvCacheHook {
+  update(layer: number, keys: Tensor, values: Tensor): CachedKv;
+}
+
+export interface AttentionInputs {
+  cos: Tensor; // (T, D) or (B, 1, T, D)
+  sin: Tensor;
+  cache?: KvCacheHook;
+  /** Boolean key mask (B, 1, T, T) for padded batches without a cache. */
+  attnMask?: Tensor | null;
+}
+
+export class Attention extends nn.Module {
+  readonly qProj: nn.Linear;
+  readonly kProj: nn.Linear;
+  readonly vProj: nn.Linear;
+  readonly oProj: nn.Linear;
+  readonly qNorm: nn.RMSNorm | null = null;
+  readonly kNorm: nn.RMSNorm | null = null;
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly layerIndex: number,
+    options: nn.LayerOptions = {},
+  ) {
+    super();
+    const { hiddenSize: C, numHeads: H, numKvHeads: Hkv, headDim: D, qkvBias, oBias } = config;
+    this.qProj = this.registerModule("q_proj", new nn.Linear(C, H * D, { ...options, bias: qkvBias }));
+    this.kProj = this.registerModule("k_proj", new nn.Linear(C, Hkv * D, { ...options, bias: qkvBias }));
+    this.vProj = this.registerModule("v_proj", new nn.Linear(C, Hkv * D, { ...options, bias: qkvBias }));
+    this.oProj = this.registerModule("o_proj", new nn.Linear(H * D, C, { ...options, bias: oBias }));
+    if (config.qkNorm) {
+      // Qwen3: RMSNorm over each head's D features, before RoPE.
+      this.qNorm = this.registerModule("q_norm", new nn.RMSNorm(D, { ...options, eps: config.rmsNormEps }));
+      this.kNorm = this.registerModule("k_norm", new nn.RMSNorm(D, { ...options, eps: config.rmsNormEps }));
+    }
+  }
+
+  forward(x: Tensor, inputs: AttentionInputs): Tensor {
+    const [B, T] = x.shape as [number, number, number];
+    const { numHeads: H, numKvHeads: Hkv, headDim: D } = this.config;
+    let q = this.qProj.forward(x).view(B, T, H, D); // (B, T, H, D)
+    let k = this.kProj.forward(x).view(B, T, Hkv, D); // (B, T, Hkv, D)
+    const v = this.vProj.forward(x).view(B, T, Hkv, D).transpose(1, 2); // (B, Hkv, T, D)
+    if (this.qNorm && this.kNorm) {
+      q = this.qNorm.forward(q);
+      k = this.kNorm.forward(k);
+    }
+    q = F.applyRotaryEmb(q.transpose(1, 2), inputs.cos, inputs.sin); // (B, H, T, D)
+    k = F.applyRotaryEmb(k.transpose(1, 2), inputs.cos, inputs.sin); // (B, Hkv, T, D)
+    const kv: CachedKv = inputs.cache
+      ? inputs.cache.update(this.layerIndex, k, v)
+      : { keys: k, values: v, attnMask: inputs.attnMask, isCausal: !inputs.attnMask };
+    const y = F.scaledDotProductAttention(q, kv.keys, kv.values, { attnMask: kv.attnMask, isCausal: kv.isCausal }); // (B, H, T, D)
+    return this.oProj.forward(y.transpose(1, 2).reshape(B, T, H * D)); // (B, T, C)
+  }
+}
+
+// ---- MLP -------------------------------------------------------------------------------------
+
+/** SwiGLU: down(silu(gate(x)) * up(x)). */
+export class Mlp extends nn.Module {
+  readonly gateProj: nn.Linear;
+  readonly upProj: nn.Linear;
+  readonly downProj: nn.Linear;
+  constructor(config: ModelConfig, options: nn.LayerOptions = {}) {
+    super();
+    const { hiddenSize: C, intermediateSize: I, mlpBias: bias } = config;
+    this.gateProj = this.registerModule("gate_proj", new nn.Linear(C, I, { ...options, bias }));
+    this.upProj = this.registerModule("up_proj", new nn.Linear(C, I, { ...options, bias }));
+    this.downProj = this.registerModule("down_proj", new nn.Linear(I, C, { ...options, bias }));
+  }
+  forward(x: Tensor): Tensor {
+    return this.downProj.forward(this.gateProj.forward(x).silu().mul(this.upProj.forward(x))); // (B, T, C)
+  }
+}
+
+// ---- block -----------------------------------------------------------------------------------
+
+/** Pre-norm residual block: x + attn(norm(x)), then x + mlp(norm(x)). */
+export class DecoderLayer extends nn.Module {
+  readonly inputLayernorm: nn.RMSNorm;
+  readonly selfAttn: Attention;
+  readonly postAttentionLayernorm: nn.RMSNorm;
+  readonly mlp: Mlp;
+  constructor(config: ModelConfig, layerIndex: number, options: nn.LayerOptions = {}) {
+    super();
+    this.inputLayernorm = this.registerModule("input_layernorm", new nn.RMSNorm(config.hiddenSize, { ...options, eps: config.rmsNormEps }));
+    this.selfAttn = this.registerModule("self_attn", new Attention(config, layerIndex, options));
+    this.postAttentionLayernorm = this.registerModule("post_attention_layernorm", new nn.RMSNorm(config.hiddenSize, { ...options, eps: config.rmsNormEps }));
+    this.mlp = this.registerModule("mlp", new Mlp(config, options));
+  }
+  forward(x: Tensor, inputs: AttentionInputs): Tensor {
+    const h = x.add(this.selfAttn.forward(this.inputLayernorm.forward(x), inputs));
+    return h.add(this.mlp.forward(this.postAttentionLayernorm.forward(h))); // (B, T, C)
+  }
+}
+
+// ---- model -----------------------------------------------------------------------------------
+
+/** HF's `LlamaModel`: embeddings, blocks, final norm (registered as `model.*`). */
+export class DecoderStack extends nn.Module {
+  readonly embedTokens: nn.Embedding;
+  readonly layers: nn.ModuleList<DecoderLayer>;
+  readonly norm: nn.RMSNorm;
+  constructor(config: ModelConfig, options: nn.LayerOptions = {}) {
+    super();
+    this.embedTokens = this.registerModule("embed_tokens", new nn.Embedding(config.vocabSize, config.hiddenSize, options));
+    this.layers = this.registerModule("layers", new nn.ModuleList(Array.from({ length: config.numLayers }, (_, i) => new DecoderLayer(config, i, options))));
+    this.norm = this.registerModule("norm", new nn.RMSNorm(config.hiddenSize, { ...options, eps: config.rmsNormEps }));
+  }
+}
+
+export interface ForwardOptions {
+  /** Positions (T) or (B, T) for RoPE. @default 0..T-1 */
+  positionIds?: Tensor;
+  /** Where keys/values of this call go and what to attend to (generation). */
+  cache?: KvCacheHook;
+  /** (B, T) 1/true for real tokens, 0/false for padding (no cache). Padded keys are never attended. */
+  attentionMask?: Tensor;
+  /** Compute logits for the last position only: (B, 1, V). @default false */
+  lastTokenOnly?: boolean;
+}
+
+export interface TokenLogprobsOptions {
+  /** Divide logits by this before log-softmax (the sampling temperature). @default 1 */
+  temperature?: number;
+  /** See `ForwardOptions.attentionMask`. */
+  attentionMask?: Tensor;
+}
+
+export interface CausalLmOptions extends nn.LayerOptions {
+  /** RoPE table length. @default config.maxPositionEmbeddings */
+  maxPositions?: number;
+}
+
+/**
+ * A causal language model: `forward(ids) → logits` and `tokenLogprobs(ids, targets)`.
+ * Tied models have no `lm_head.weight` parameter (as in HF checkpoints): logits use the
+ * embedding matrix.
+ */
+export class CausalLM extends nn.Module {
+  readonly model: DecoderStack;
+  readonly lmHead: nn.Linear | null;
+  readonly maxPositions: number;
+  readonly #cos: Tensor;
+  readonly #sin: Tensor;
+
+  constructor(
+    readonly config: ModelConfig,
+    options: CausalLmOptions = {},
+  ) {
+    super();
+    this.model = this.registerModule("model", new DecoderStack(config, options));
+    this.lmHead = config.tieWordEmbeddings ? null : this.registerModule("lm_head", new nn.Linear(config.hiddenSize, config.vocabSize, { ...options, bias: false }));
+    this.maxPositions = options.maxPositions ?? config.maxPositionEmbeddings;
+    const { cos, sin } = ropeTables(config, this.maxPositions);
+    // Non-persistent: not part of the checkpoint, but cast with the model like HF's cos/sin.
+    this.#cos = this.registerBuffer("rope_cos", options.dtype && options.dtype !== "float32" ? castOwned(cos, options.dtype) : cos, { persistent: false });
+    this.#sin = this.registerBuffer("rope_sin", options.dtype && options.dtype !== "float32" ? castOwned(sin, options.dtype) : sin, { persistent: false });
+  }
+
+  /** dtype of the parameters. */
+  get dtype(): DType {
+    return this.model.embedTokens.weight.dtype;
+  }
+
+  /** Final hidden states (B, T, C) after the last norm. */
+  hiddenStates(inputIds: Tensor, options: ForwardOptions = {}): Tensor {
+    const [B, T] = inputIds.shape as [number, number];
+    let positionIds = options.positionIds;
+    let attnMask: Tensor | null = null;
+    if (options.attentionMask && !options.cache) {
+      attnMask = paddedCausalMask(options.attentionMask, T);
+      // Left padding: count positions from each row's first real token.
+      positionIds ??= options.attentionMask.to("int64").cumsum(1).sub(1).clampMin(0);
+    }
+    const pos = positionIds ?? torch.arange(T, undefined, { device: inputIds.device });
+    let cos = F.embedding(pos, this.#cos); // (T, D) or (B, T, D)
+    let sin = F.embedding(pos, this.#sin);
+    if (cos.ndim === 3) {
+      cos = cos.unsqueeze(1); // (B, 1, T, D)
+      sin = sin.unsqueeze(1);
+    }
+    let x = this.model.embedTokens.forward(inputIds); // (B, T, C)
+    for (const layer of this.model.layers) x = layer.forward(x, { cos, sin, cache: options.cache, attnMask });
+    void B;
+    return this.model.norm.forward(x);
+  }
+
+  /** Logits (B, T, V), or (B, 1, V) with `lastTokenOnly`. */
+  forward(inputIds: Tensor, options: ForwardOptions = {}): Tensor {
+    let h = this.hiddenStates(inputIds, options);
+    if (options.lastTokenOnly) h = h.narrow(1, h.shape[1]! - 1, 1);
+    return F.linear(h, this.lmHead ? this.lmHead.weight : this.model.embedTokens.weight); // (B, T, V)
+  }
+
+  /**
+   * `log p(targets[b, t] | inputIds[b, ..t])` (B, T) — the training path for RL losses: logits
+   * are reduced to one value per position by a fused, chunked log-softmax-gather.
+   */
+  tokenLogprobs(inputIds: Tensor, targets: Tensor, options: TokenLogprobsOptions = {}): Tensor {
+    return torch.tidy(() => F.tokenLogprobs(this.forward(inputIds, { attentionMask: options.attentionMask }), targets, { temperature: options.temperature ?? 1 }));
+  }
+
+  /** Logprobs of `tokens[:, 1:]` given their prefixes (B, L-1): scores a prompt + completion. */
+  sequenceLogprobs(tokens: Tensor, options: TokenLogprobsOptions = {}): Tensor {
+    return torch.tidy(() => {
+      const L = tokens.shape[1]!;
+      const logits = this.forward(tokens, { attentionMask: options.attentionMask }).narrow(1, 0, L - 1);
+      return F.tokenLogprobs(logits, tokens.narrow(1, 1, L - 1), { temperature: options.temperature ?? 1 });
+    });
+  }
+}
+
+function castOwned(t: Tensor, dtype: DType): Tensor {
+  const c = t.to(dtype);
+  t.dispose();
+  return c;
+}
+
+/** (B, 1, T, T): causal AND key is real; a padded query also sees itself so no row is empty (NaN). */
+function paddedCausalMask(attentionMask: Tensor, T: number): Tensor {
+  const keyReal = attentionMask.to("bool").unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
+  const causal = torch.ones([T, T], { dtype: "bool", device: attentionMask.device }).tril();
+  const diag = torch.eye(T, { dtype: "bool", device: attentionMask.device });
+  return keyReal.logicalAnd(causal).logicalOr(diag);
+}
