@@ -9,7 +9,7 @@ import { ActorDiedError, ActorError, ActorSetupError, SerializationError, Unknow
 import { addMetricSource, removeMetricSource } from "./metric-sources.ts";
 import type { MetricState } from "./metrics.ts";
 import { registerChild } from "./process-registry.ts";
-import { type FromChild, type ToChild, fromWireError } from "./protocol.ts";
+import { type FromChild, type ToChild, describeUncloneable, fromWireError } from "./protocol.ts";
 import type { RankSpec, RankTransport } from "./transport.ts";
 
 const CHILD_MAIN = fileURLToPath(new URL("./child-main.ts", import.meta.url));
@@ -58,7 +58,7 @@ export class ChildTransport implements RankTransport {
     this.exitPromise = new Promise((resolve) => child.once("exit", () => resolve()));
     child.on("message", (msg: FromChild) => this.onMessage(msg));
     child.once("exit", (code, signal) => this.onExit(signal ? `killed by ${signal}` : `exited with code ${code}`));
-    child.on("error", () => {}); // surfaced through 'exit'
+    child.on("error", (err) => this.readyWaiter?.reject(new ActorSetupError(context.actorName, context.rank, err))); // e.g. fork failed
 
     const ready = new Promise<void>((resolve, reject) => {
       this.readyWaiter = { resolve, reject };
@@ -242,16 +242,4 @@ class CloneFailure extends Error {
   constructor(cause: unknown) {
     super("message could not be serialised", { cause });
   }
-}
-
-/** Name the first argument that cannot be structured-cloned, for the error message. */
-function describeUncloneable(args: unknown[]): string {
-  for (let i = 0; i < args.length; i++) {
-    try {
-      structuredClone(args[i]);
-    } catch {
-      return `argument ${i} (${typeof args[i] === "function" ? "a function" : typeof args[i]})`;
-    }
-  }
-  return "an argument";
 }

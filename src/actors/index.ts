@@ -1,4 +1,20 @@
-/** Public list of the actor runtime. Knows nothing about tensors or RL. */
+/**
+ * Public list of the actor runtime. Knows nothing about tensors or RL.
+ *
+ * ```ts
+ * export class Counter extends Actor {
+ *   static module = import.meta.url;          // lets child processes / other hosts load the class
+ *   constructor(private readonly start = 0) { super(); }   // plain config only
+ *   override async setup() {}                 // heavy init; failures reach the launcher
+ *   @endpoint async incr(by = 1): Promise<number> { ... }
+ * }
+ * const mesh = await Counter.options({ procs: 2 }).asActor(0);   // 2 OS processes
+ * const values: number[] = await mesh.incr.call(1);
+ * const svc = await Counter.options({ procs: 1, numReplicas: 2 }).asService(0);
+ * await svc.incr.route(1);
+ * await svc.session(async () => { await svc.incr.route(1); await svc.incr.route(1); }); // sticky
+ * ```
+ */
 export { Actor, endpoint, type ActorClass, type ActorContext } from "./actor.ts";
 export { Launcher, type LaunchOptions, type PlacementOptions } from "./launcher.ts";
 export type { ActorEndpoint, ActorMesh, ActorMeshControl, SupervisionEvent, EndpointKeys, EndpointArgs, EndpointResult } from "./mesh.ts";

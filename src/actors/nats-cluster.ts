@@ -13,7 +13,7 @@ import { ActorDiedError, ActorError, ActorSetupError, SerializationError, Unknow
 import { addMetricSource, removeMetricSource } from "./metric-sources.ts";
 import type { MetricState } from "./metrics.ts";
 import { type ActorDied, type AgentReply, type AgentRequestBody, decode, encode, subjects } from "./nats-wire.ts";
-import { fromWireError } from "./protocol.ts";
+import { describeUncloneable, fromWireError } from "./protocol.ts";
 import type { RankSpec, RankTransport } from "./transport.ts";
 
 export interface NatsClusterOptions {
@@ -216,7 +216,7 @@ export class NatsTransport implements RankTransport {
       reply = await this.cluster.request(this.host, { t: "call", actorId: this.actorId!, endpoint, args });
     } catch (err) {
       if (this.alive && err instanceof Error && /could not be cloned/.test(err.message)) {
-        throw new SerializationError(actorName, endpoint, "an argument", { cause: err });
+        throw new SerializationError(actorName, endpoint, describeUncloneable(args), { cause: err });
       }
       throw this.diedError(err instanceof Error ? err.message : String(err));
     }

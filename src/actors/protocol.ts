@@ -42,3 +42,15 @@ export function fromWireError(wire: WireError): Error {
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : fromWireError(toWireError(err));
 }
+
+/** Name the first argument that cannot be structured-cloned, for the error message. */
+export function describeUncloneable(args: unknown[]): string {
+  for (let i = 0; i < args.length; i++) {
+    try {
+      structuredClone(args[i]);
+    } catch {
+      return `argument ${i} (${typeof args[i] === "function" ? "a function" : typeof args[i]})`;
+    }
+  }
+  return "an argument";
+}
