@@ -2,12 +2,15 @@
  * Actor runtime round-trip benchmark: an empty endpoint (`Counter.noop`) called
  *   - sequentially (one call in flight): round-trip latency
  *   - with 64 calls in flight: calls per second
- * in the controller process and in a child process (actor mesh `callOne`, service `route`).
+ * in the controller process, in a child process (actor mesh `callOne`, service `route`) and, when
+ * Debian's `nats-server` is installed, through NATS and a host agent on this machine.
  * Each figure is the median of 5 runs.
  *
  *   node --import tsx bench/actors-latency.ts
  */
+import { spawn, spawnSync } from "node:child_process";
 import { availableParallelism, cpus } from "node:os";
+import { NatsCluster, runHostAgent } from "../src/actors/index.ts";
 import { Counter } from "../tests/actors/fixtures/counter.ts";
 
 const RUNS = 5;
@@ -59,6 +62,27 @@ const rows: string[] = [];
 {
   await using svc = await Counter.options({ procs: 1, maxConcurrency: 64, healthCheckIntervalMs: 0 }).asService();
   rows.push(await measure("child process service, `route`", () => svc.noop.route(), 2_000));
+}
+if (spawnSync("nats-server", ["--version"]).status === 0) {
+  const server = spawn("nats-server", ["-a", "127.0.0.1", "-p", "-1"], { stdio: ["ignore", "pipe", "pipe"] });
+  const url = await new Promise<string>((resolve) => {
+    let log = "";
+    const onData = (d: Buffer) => {
+      log += d;
+      const m = /Listening for client connections on ([\d.]+:\d+)/.exec(log);
+      if (m) resolve(`nats://${m[1]}`);
+    };
+    server.stdout!.on("data", onData);
+    server.stderr!.on("data", onData);
+  });
+  const agent = await runHostAgent({ servers: url, host: "bench" });
+  const cluster = await NatsCluster.connect({ servers: url });
+  const mesh = await Counter.options({ cluster, procs: 1 }).asActor();
+  rows.push(await measure("other host via NATS + agent (same machine), `callOne`", () => mesh.noop.callOne(), 1_000));
+  await mesh.shutdown();
+  await cluster.close();
+  await agent.close();
+  server.kill();
 }
 console.log(`# ${cpus()[0]?.model ?? "cpu"}, ${availableParallelism()} cores, node ${process.version}`);
 console.log("| path | round trip, µs (1 in flight) | calls/s (64 in flight) |");
