@@ -60,6 +60,10 @@ export interface CollateOptions {
  */
 export function collate(batches: readonly (readonly Episode[])[], options: CollateOptions): TrainingBatch {
   if (!Number.isInteger(options.padId)) throw new RLOptionError("padId", "an integer token id", options.padId);
+  batches.forEach((batch, b) => {
+    if (batch.length === 0) throw new CollateError(`batches[${b}]`, "is empty");
+  });
+  if (batches.length === 0) throw new CollateError("batches", "is empty");
   const all = batches.flat();
   const P = options.promptLength ?? Math.max(0, ...all.map((e) => e.completion.promptIds.length));
   const R = options.responseLength ?? Math.max(0, ...all.map((e) => e.completion.tokenIds.length));
@@ -69,7 +73,6 @@ export function collate(batches: readonly (readonly Episode[])[], options: Colla
   const inputs: TrainingInputs[] = [];
   const targets: TrainingTargets[] = [];
   for (const [b, batch] of batches.entries()) {
-    if (batch.length === 0) throw new CollateError(`batches[${b}]`, "is empty");
     const B = batch.length;
     const tokens = new BigInt64Array(B * (P + R));
     const response = new BigInt64Array(B * R);
