@@ -3,7 +3,8 @@
     "torch_include": "<!(node find-libtorch.mjs include)",
     "torch_libdir": "<!(node find-libtorch.mjs libdir)",
     "torch_abi": "<!(node find-libtorch.mjs abi)",
-    "torch_cuda": "<!(node find-libtorch.mjs cuda)"
+    "torch_cuda": "<!(node find-libtorch.mjs cuda)",
+    "torch_std": "<!(node find-libtorch.mjs std)"
   },
   "targets": [
     {
@@ -22,7 +23,7 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS", "_GLIBCXX_USE_CXX11_ABI=<(torch_abi)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=<(torch_std)", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "libraries": [
         "-L<(torch_libdir)", "-Wl,-rpath,<(torch_libdir)",
         "-Wl,--no-as-needed", "-ltorch_cpu", "-lc10", "-Wl,--as-needed"

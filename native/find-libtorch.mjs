@@ -1,8 +1,8 @@
 // Locates libtorch for node-gyp. Order: $LIBTORCH, a Python `torch` installation (its bundled
 // include/ and lib/), then the system (Debian/Ubuntu libtorch-dev).
-// Usage: node find-libtorch.mjs include|libdir|abi|describe
+// Usage: node find-libtorch.mjs include|libdir|abi|std|cuda|describe
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 function fromRoot(root, source) {
@@ -37,10 +37,47 @@ function detect() {
   return sys;
 }
 
+// The C++ ABI libtorch was built with: std::string symbols are __cxx11-tagged under the new ABI.
+function detectAbi(libdir) {
+  try {
+    const syms = execFileSync("nm", ["-D", "--defined-only", join(libdir, "libc10.so")], { encoding: "utf8", maxBuffer: 1 << 28 });
+    return syms.includes("__cxx11") ? "1" : "0";
+  } catch {
+    return "1";
+  }
+}
+
+// Link CUDA libtorch only when its runtime libraries resolve here; a pip CUDA build then still
+// works on a CPU-only machine through libtorch_cpu (TORCHFORGE_CUDA=0|1 forces the choice).
+function detectCuda(libdir) {
+  if (process.env.TORCHFORGE_CUDA === "0") return "0";
+  const lib = join(libdir, "libtorch_cuda.so");
+  if (!existsSync(lib)) return "0";
+  if (process.env.TORCHFORGE_CUDA === "1") return "1";
+  try {
+    const out = execFileSync("ldd", [lib], { encoding: "utf8" });
+    return /not found/.test(out) ? "0" : "1";
+  } catch {
+    return "0";
+  }
+}
+
+// libtorch 2.x headers need C++20 (recent releases use concepts and <bit>); 1.13 builds as C++17.
+function cxxStandard(include) {
+  // Newer releases define the version in torch/headeronly/version.h.
+  for (const file of [join(include[1], "torch/version.h"), join(include[0], "torch/headeronly/version.h")]) {
+    if (!existsSync(file)) continue;
+    const major = /TORCH_VERSION_MAJOR (\d+)/.exec(readFileSync(file, "utf8"))?.[1];
+    if (major) return Number(major) >= 2 ? "c++20" : "c++17";
+  }
+  return "c++17";
+}
+
 const lt = detect();
 const what = process.argv[2];
 if (what === "include") console.log(lt.include.join(" "));
 else if (what === "libdir") console.log(lt.libdir);
-else if (what === "abi") console.log(lt.abi ?? "1");
-else if (what === "cuda") console.log(existsSync(join(lt.libdir, "libtorch_cuda.so")) ? "1" : "0");
+else if (what === "abi") console.log(lt.abi ?? detectAbi(lt.libdir));
+else if (what === "std") console.log(cxxStandard(lt.include));
+else if (what === "cuda") console.log(detectCuda(lt.libdir));
 else console.log(JSON.stringify(lt));

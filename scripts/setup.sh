@@ -18,6 +18,8 @@ fi
 dpkg -s libopenblas0-openmp >/dev/null 2>&1 || need_apt+=(libopenblas0-openmp)
 # Debian's PyTorch for the same libtorch: golden values and side-by-side benchmarks.
 dpkg -s python3-torch >/dev/null 2>&1 || need_apt+=(python3-torch)
+# Multi-host actor transport (its tests skip without it).
+command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++ make)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 

@@ -11,7 +11,7 @@ test("libtorch errors become TorchError with libtorch's message, never an abort"
   assert.throws(() => a.view(4), isTorchError(/shape '\[4\]' is invalid for input of size 6/));
   assert.throws(() => a.transpose(0, 5), isTorchError(/Dimension out of range/));
   assert.throws(() => torch.cat([a, torch.ones([2, 3], { dtype: "int64" }).unsqueeze(0)]), TorchError);
-  assert.throws(() => a.gather(1, torch.tensor([[0.5]])), isTorchError(/gather\(\): Expected dtype int64/));
+  assert.throws(() => a.gather(1, torch.tensor([[0.5]])), isTorchError(/gather\(\): Expected dtype int(32\/int)?64/));
   assert.throws(() => F.embedding(torch.tensor([5]), torch.ones([3, 2])), isTorchError(/index out of range/));
   assert.throws(() => a.item(), isTorchError(/one element, got 6/));
   assert.throws(() => torch.tensor([1, 2]).backward(), TorchError);
