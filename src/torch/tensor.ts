@@ -96,6 +96,14 @@ export class Tensor implements Tracked {
     }
     return bytesAs(dt, native.toBuffer(this._h));
   }
+  /**
+   * The raw bytes of a contiguous CPU tensor, without a copy: writes through the view change the
+   * tensor. The view holds a reference to the storage, so it stays valid after `dispose()`.
+   * For I/O paths (safetensors, shared-memory weight transfer).
+   */
+  bytes(): Uint8Array {
+    return new Uint8Array(native.dataView(this._h));
+  }
   /** Flat array of JS numbers (int64 values beyond 2^53 lose precision). */
   toFlatArray(): number[] {
     const d = this.dataSync();

@@ -79,3 +79,14 @@ test("the caching allocator reuses large blocks instead of faulting fresh pages"
   torch.emptyCache();
   assert.equal(torch.memory().cachedBytes, 0);
 });
+
+test("bytes() aliases tensor memory and outlives dispose", () => {
+  const t = torch.zeros([2], { dtype: "float32" });
+  const view = t.bytes();
+  assert.equal(view.byteLength, 8);
+  new Float32Array(view.buffer, view.byteOffset, 2).set([1.5, -2]);
+  assert.deepEqual(t.toArray(), [1.5, -2]);
+  t.dispose();
+  assert.equal(new Float32Array(view.buffer, view.byteOffset, 2)[0], 1.5);
+  assert.throws(() => torch.zeros([2, 2]).t().bytes(), /contiguous CPU tensor/);
+});
