@@ -2,6 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { torch, optim, type Tensor } from "../../src/torch/index.ts";
 import { assertClose, golden } from "./helpers.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 function lin(n: number, scale = 1, shift = 0): number[] {
   return Array.from({ length: n }, (_, i) => scale * Math.sin(1.7 * i + shift));
@@ -86,7 +89,10 @@ test("optimizer state save/load resumes the exact trajectory", () => {
   const w = part.w.detach().clone().requiresGrad_();
   const b = part.b.detach().clone().requiresGrad_();
   const resumed = new optim.AdamW([w, b], { lr: 0.05 });
-  resumed.loadStateDict(sd);
+  // Through a file, as a checkpoint would.
+  const file = join(mkdtempSync(join(tmpdir(), "tf-opt-")), "optimizer.safetensors");
+  optim.saveOptimizerState(file, sd);
+  resumed.loadStateDict(optim.loadOptimizerState(file));
   const x = torch.tensor(lin(12, 1, 2), { dtype: "float64", shape: [4, 3] });
   for (let i = 0; i < 3; i++) {
     resumed.zeroGrad();

@@ -8,3 +8,4 @@ export type { SGDOptions } from "./sgd.ts";
 export { LRScheduler, LRSchedulerError, warmupFactor } from "./lr-scheduler.ts";
 export type { WarmupScheduleOptions } from "./lr-scheduler.ts";
 export { clipGradNorm } from "./clip-grad.ts";
+export { saveOptimizerState, loadOptimizerState } from "./serialization.ts";
