@@ -1,5 +1,6 @@
 // Locates libtorch for node-gyp. Order: $LIBTORCH, a Python `torch` installation (its bundled
 // include/ and lib/), then the system (Debian/Ubuntu libtorch-dev).
+// TORCHFORGE_LIBTORCH=python|system picks one source (used by scripts/test-libtorch-matrix.sh).
 // Usage: node find-libtorch.mjs include|libdir|abi|std|cuda|describe
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -14,12 +15,14 @@ function fromRoot(root, source) {
 }
 
 function detect() {
-  if (process.env.LIBTORCH) {
+  const only = process.env.TORCHFORGE_LIBTORCH; // "python" or "system" skips the other sources
+  if (only && only !== "python" && only !== "system") throw new Error(`TORCHFORGE_LIBTORCH must be python or system; got ${only}`);
+  if (process.env.LIBTORCH && !only) {
     const found = fromRoot(process.env.LIBTORCH, "LIBTORCH");
     if (!found) throw new Error(`LIBTORCH=${process.env.LIBTORCH} has no include/ATen/ATen.h and lib/libtorch_cpu.so`);
     return found;
   }
-  for (const py of [process.env.PYTHON ?? "python3"]) {
+  for (const py of only === "system" ? [] : [process.env.PYTHON ?? "python3"]) {
     try {
       const out = execFileSync(py, ["-c",
         "import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"],
@@ -28,6 +31,7 @@ function detect() {
       if (found) return { ...found, abi: out[1] };
     } catch { /* no usable Python torch */ }
   }
+  if (only === "python") throw new Error("TORCHFORGE_LIBTORCH=python but python3 has no usable torch");
   const sys = { source: "system", include: ["/usr/include", "/usr/include/torch/csrc/api/include"], libdir: "", abi: null };
   const multiarch = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"];
   sys.libdir = multiarch.find((d) => existsSync(join(d, "libtorch_cpu.so"))) ?? "";
