@@ -22,14 +22,23 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let c = ~previous >>> 0;
   let i = 0;
-  const n = bytes.length;
-  const end8 = n - (n % 8);
-  while (i < end8) {
-    const a = (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) ^ c;
-    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^
-      t3[bytes[i + 4]!]! ^ t2[bytes[i + 5]!]! ^ t1[bytes[i + 6]!]! ^ t0[bytes[i + 7]!]!;
-    i += 8;
+  const n = bytes.byteLength;
+  // Bytes up to a 4-byte boundary, then 8 bytes per step read as two little-endian words.
+  const head = Math.min(n, (4 - ((bytes.byteOffset) & 3)) & 3);
+  for (; i < head; i++) c = t0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  const words = (n - i) >>> 3;
+  if (words > 0 && LITTLE_ENDIAN) {
+    const w = new Int32Array(bytes.buffer, bytes.byteOffset + i, words * 2);
+    for (let j = 0; j < w.length; j += 2) {
+      const a = w[j]! ^ c;
+      const b = w[j + 1]!;
+      c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^
+        t3[b & 0xff]! ^ t2[(b >>> 8) & 0xff]! ^ t1[(b >>> 16) & 0xff]! ^ t0[b >>> 24]!;
+    }
+    i += words * 8;
   }
-  while (i < n) c = t0[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
+  for (; i < n; i++) c = t0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

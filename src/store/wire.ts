@@ -6,7 +6,6 @@
  * `chunkBytes`; each chunk's CRC is checked on arrival.
  */
 import type { Socket } from "node:net";
-import { once } from "node:events";
 import { crc32 } from "./crc32.ts";
 import { StoreConnectionError } from "./errors.ts";
 
@@ -43,14 +42,20 @@ export async function writeChunks(socket: Socket, parts: Uint8Array[], chunkByte
   }
 }
 
-async function drained(socket: Socket): Promise<void> {
-  if (socket.destroyed) throw new StoreConnectionError("store connection closed while sending");
-  await Promise.race([
-    once(socket, "drain"),
-    once(socket, "close").then(() => {
-      throw new StoreConnectionError("store connection closed while sending");
-    }),
-  ]);
+function drained(socket: Socket): Promise<void> {
+  if (socket.destroyed) return Promise.reject(new StoreConnectionError("store connection closed while sending"));
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      socket.off("drain", onDrain);
+      socket.off("close", onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new StoreConnectionError("store connection closed while sending"));
+    socket.on("drain", onDrain);
+    socket.on("close", onClose);
+  });
 }
 
 /** Receives chunk bytes into a list of destinations in order (one copy from the socket buffer). */
