@@ -1,0 +1,14 @@
+/**
+ * `torchforge/trainer`: the train step (injected loss, grad accumulation with global token
+ * normalisation, clipping, AdamW + LR schedule, NaN/inf skip) and atomic checkpoints.
+ */
+export { Trainer } from "./trainer.ts";
+export type { TrainerOptions, OptimizerOptions } from "./trainer.ts";
+export type { ForwardModel, LossFn, LossFnArgs, LossFnOutput } from "./types.ts";
+export { policyLossFn, policyMicroBatches, countPolicyTokens } from "./policy-loss-fn.ts";
+export type { PolicyMicroBatch, PolicyLossFnOptions } from "./policy-loss-fn.ts";
+export { combineMicroBatchMetrics, trainStepMetrics } from "./step-metrics.ts";
+export type { TrainStepResult } from "./step-metrics.ts";
+export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, listCheckpoints, hasCheckpoint } from "./checkpoint.ts";
+export type { SaveCheckpointOptions, LoadCheckpointOptions, LoadCheckpointResult, TrainerStateFile } from "./checkpoint.ts";
+export { TrainerError, TrainerOptionError, NonFiniteLossError, CheckpointError } from "./errors.ts";

@@ -1,0 +1,261 @@
+/**
+ * The train step: an injected loss over micro-batches with gradients accumulated under GLOBAL
+ * token normalisation (each micro-batch loss is normalised by the whole step's counts, so the
+ * accumulated gradient equals the full batch's), gradient clipping, AdamW + LR schedule, and
+ * NaN/inf protection (skip the step; abort after `maxBadSteps` in a row).
+ *
+ * Deliberately not here: data loading, metrics recording (the caller passes
+ * `trainStepMetrics(result)` to `recordMetric`), data parallelism.
+ */
+import { torch, optim, type Tensor } from "../torch/index.ts";
+import type { Loss, TrainingBatch } from "../rl/index.ts";
+import { NonFiniteLossError, TrainerOptionError } from "./errors.ts";
+import { countPolicyTokens, policyLossFn, policyMicroBatches, type PolicyMicroBatch } from "./policy-loss-fn.ts";
+import { combineMicroBatchMetrics, type TrainStepResult } from "./step-metrics.ts";
+import type { ForwardModel, LossFn } from "./types.ts";
+import { loadCheckpoint, saveCheckpoint, type LoadCheckpointResult, type SaveCheckpointOptions } from "./checkpoint.ts";
+
+type AnyOptimizer = optim.Optimizer<{ lr: number }>;
+
+export interface OptimizerOptions {
+  /** @default 1e-5 */
+  lr?: number;
+  /** @default [0.9, 0.999] */
+  betas?: [number, number];
+  /** @default 1e-8 */
+  eps?: number;
+  /** @default 0.01 */
+  weightDecay?: number;
+}
+
+export interface TrainerOptions<B, M extends ForwardModel> {
+  model: M;
+  /** A policy loss from src/rl (micro-batches are then `collate` output) or any `LossFn`. */
+  loss: Loss | LossFn<B, M>;
+  /** AdamW hyperparameters, or a ready optimizer over the model's parameters. @default AdamW({ lr: 1e-5 }) */
+  optimizer?: OptimizerOptions | AnyOptimizer;
+  /** Warmup and decay of the learning rate, stepped once per optimizer step. @default constant */
+  schedule?: optim.WarmupScheduleOptions;
+  /** Clip the gradient norm to this; `null` only measures it. @default 1.0 */
+  maxNorm?: number | null;
+  /** Abort with `NonFiniteLossError` after this many skipped (NaN/inf) steps in a row. @default 5 */
+  maxBadSteps?: number;
+  /** Policy losses only: the generator's sampling temperature. @default 1 */
+  temperature?: number;
+  /** Policy losses only: give the loss response logits for the entropy metric/bonus. @default true */
+  entropy?: boolean;
+  /** Trained tokens and sequences of a micro-batch. @default from `targets.paddingMask`, else `lossMask`/`paddingMask` fields */
+  countTokens?: (batch: B) => { tokens: number; sequences: number };
+  /** Where skip warnings go. @default console.warn */
+  warn?: (message: string) => void;
+}
+
+export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel> {
+  readonly model: M;
+  readonly optimizer: AnyOptimizer;
+  readonly scheduler: optim.LRScheduler;
+  readonly maxNorm: number | null;
+  readonly maxBadSteps: number;
+  readonly #lossFn: LossFn<B, M>;
+  readonly #countTokens: (batch: B) => { tokens: number; sequences: number };
+  readonly #warn: (message: string) => void;
+  readonly #ownsOptimizer: boolean;
+  readonly #params: Tensor[];
+  #step = 0;
+  #badSteps = 0;
+
+  constructor(options: TrainerOptions<B, M>) {
+    const o = validateOptions(options);
+    this.model = o.model;
+    this.maxNorm = o.maxNorm === undefined ? 1.0 : o.maxNorm;
+    this.maxBadSteps = o.maxBadSteps ?? 5;
+    this.#warn = o.warn ?? ((m) => console.warn(m));
+    this.#lossFn = isLoss(o.loss)
+      ? (policyLossFn(o.loss, { temperature: o.temperature, entropy: o.entropy }) as unknown as LossFn<B, M>)
+      : o.loss;
+    this.#countTokens = o.countTokens ?? defaultCountTokens;
+    if (o.optimizer instanceof optim.Optimizer) {
+      this.optimizer = o.optimizer;
+      this.#ownsOptimizer = false;
+    } else {
+      const params = o.model.parameters();
+      if (params.length === 0) throw new TrainerOptionError("model", "a module with parameters", "a module with none");
+      this.optimizer = new optim.AdamW(params, { lr: 1e-5, ...(o.optimizer ?? {}) });
+      this.#ownsOptimizer = true;
+    }
+    this.#params = this.optimizer.paramGroups.flatMap((g) => g.params);
+    this.scheduler = new optim.LRScheduler(this.optimizer, o.schedule ?? {});
+  }
+
+  /** Optimizer steps taken (skipped steps do not count). */
+  get step(): number {
+    return this.#step;
+  }
+  /** Skipped steps in a row so far. */
+  get badSteps(): number {
+    return this.#badSteps;
+  }
+
+  /**
+   * One optimizer step over `batch`'s micro-batches: forward + backward each inside `torch.tidy`
+   * (gradients accumulate), clip, step, schedule. A NaN/inf loss or gradient norm skips the step
+   * (gradients dropped, no update, a warning); `maxBadSteps` in a row throw `NonFiniteLossError`.
+   */
+  trainStep(batch: readonly B[] | TrainingBatch): TrainStepResult {
+    const microBatches = (isTrainingBatch(batch) ? policyMicroBatches(batch) : batch) as readonly B[];
+    if (!Array.isArray(microBatches) || microBatches.length === 0) {
+      throw new TrainerOptionError("batch", "a non-empty list of micro-batches (or collate output)", microBatches);
+    }
+    const start = performance.now();
+    const lr = this.optimizer.lr;
+    let tokens = 0;
+    let sequences = 0;
+    for (const mb of microBatches) {
+      const c = this.#countTokens(mb);
+      tokens += c.tokens;
+      sequences += c.sequences;
+    }
+    this.optimizer.zeroGrad();
+    let loss = 0;
+    const metrics: Record<string, unknown>[] = [];
+    let reason: string | undefined;
+    try {
+      for (const [i, mb] of microBatches.entries()) {
+        const r = torch.tidy(() => {
+          const out = this.#lossFn({ model: this.model, batch: mb, globalTokenCount: tokens, globalSequenceCount: sequences });
+          const value = out.loss.item();
+          // Skip backward on a bad loss: its gradient would only poison the accumulation.
+          if (Number.isFinite(value)) out.loss.backward();
+          return { value, metrics: { ...(out.metrics ?? {}) } as Record<string, unknown> };
+        });
+        loss += r.value;
+        metrics.push(r.metrics);
+        if (!Number.isFinite(r.value)) {
+          reason = `loss is ${r.value} in micro-batch ${i}`;
+          break;
+        }
+      }
+    } catch (err) {
+      this.optimizer.zeroGrad();
+      throw err;
+    }
+    let gradNorm = NaN;
+    if (reason === undefined) {
+      gradNorm = optim.clipGradNorm(this.#params, this.maxNorm ?? Infinity);
+      if (!Number.isFinite(gradNorm)) reason = `gradient norm is ${gradNorm}`;
+    }
+    const lossMetrics = combineMicroBatchMetrics(metrics);
+    if (reason !== undefined) {
+      this.optimizer.zeroGrad();
+      this.#badSteps += 1;
+      this.#warn(`trainer: skipping step ${this.#step + 1} (${reason}); ${this.#badSteps}/${this.maxBadSteps} bad steps in a row`);
+      if (this.#badSteps >= this.maxBadSteps) throw new NonFiniteLossError(this.#badSteps, this.#step + 1, reason);
+    } else {
+      this.optimizer.step();
+      this.scheduler.step();
+      this.optimizer.zeroGrad();
+      this.#badSteps = 0;
+      this.#step += 1;
+    }
+    const timeS = (performance.now() - start) / 1000;
+    return {
+      step: this.#step,
+      skipped: reason !== undefined,
+      ...(reason !== undefined ? { skipReason: reason } : {}),
+      loss,
+      gradNorm,
+      lr,
+      tokens,
+      sequences,
+      microBatches: microBatches.length,
+      timeS,
+      tokensPerS: timeS > 0 ? tokens / timeS : 0,
+      lossMetrics,
+    };
+  }
+
+  /** Saves model, optimizer, scheduler and this trainer's step under `dir/step-<step>/`. */
+  save(dir: string, options: Omit<SaveCheckpointOptions, "model" | "optimizer" | "scheduler" | "step"> = {}): string {
+    return saveCheckpoint(dir, { ...options, model: this.model, optimizer: this.optimizer, scheduler: this.scheduler, step: this.#step });
+  }
+
+  /** Restores a checkpoint (a run directory's `latest`, or one `step-N` directory) into this trainer. */
+  load(path: string): LoadCheckpointResult {
+    const r = loadCheckpoint(path, { model: this.model, optimizer: this.optimizer, scheduler: this.scheduler });
+    this.#step = r.step;
+    this.#badSteps = 0;
+    return r;
+  }
+
+  /** Frees the optimizer state when the trainer built the optimizer (the model is the caller's). */
+  dispose(): void {
+    if (this.#ownsOptimizer) this.optimizer.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function isLoss(x: unknown): x is Loss {
+  return typeof x === "object" && x !== null && typeof (x as Loss).forward === "function";
+}
+
+function isTrainingBatch(x: unknown): x is TrainingBatch {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && Array.isArray((x as TrainingBatch).inputs) && Array.isArray((x as TrainingBatch).targets);
+}
+
+function defaultCountTokens(batch: unknown): { tokens: number; sequences: number } {
+  const b = batch as Record<string, unknown> & { targets?: { paddingMask?: unknown } };
+  if (b?.targets?.paddingMask instanceof Object && "shape" in (b.targets.paddingMask as object)) return countPolicyTokens(b as unknown as PolicyMicroBatch);
+  for (const field of ["lossMask", "paddingMask"]) {
+    const m = b?.[field] as Tensor | undefined;
+    if (m && typeof m === "object" && "shape" in m) {
+      const c = countPolicyTokens({ targets: { paddingMask: m } } as unknown as PolicyMicroBatch);
+      return c;
+    }
+  }
+  throw new TrainerOptionError(
+    "countTokens",
+    "given when micro-batches have no `targets.paddingMask`, `lossMask` or `paddingMask` tensor",
+    undefined,
+  );
+}
+
+function validateOptions<B, M extends ForwardModel>(o: TrainerOptions<B, M>): TrainerOptions<B, M> {
+  if (typeof o !== "object" || o === null) throw new TrainerOptionError("options", "an object", o);
+  if (typeof o.model !== "object" || o.model === null || typeof o.model.parameters !== "function" || typeof o.model.forward !== "function") {
+    throw new TrainerOptionError("model", "an nn.Module with forward(tokens) → logits", o.model);
+  }
+  if (!isLoss(o.loss) && typeof o.loss !== "function") {
+    throw new TrainerOptionError("loss", "a Loss ({ forward(input) → { loss, metrics } }) or a function ({ model, batch, ... }) → { loss, metrics }", o.loss);
+  }
+  if (o.maxNorm !== undefined && o.maxNorm !== null && !(typeof o.maxNorm === "number" && o.maxNorm > 0)) {
+    throw new TrainerOptionError("maxNorm", "a number > 0 (or null to only measure the norm)", o.maxNorm);
+  }
+  if (o.maxBadSteps !== undefined && !(Number.isInteger(o.maxBadSteps) && o.maxBadSteps >= 1)) {
+    throw new TrainerOptionError("maxBadSteps", "an integer >= 1", o.maxBadSteps);
+  }
+  if (o.temperature !== undefined && !(typeof o.temperature === "number" && o.temperature > 0)) {
+    throw new TrainerOptionError("temperature", "a number > 0", o.temperature);
+  }
+  if (o.countTokens !== undefined && typeof o.countTokens !== "function") throw new TrainerOptionError("countTokens", "a function", o.countTokens);
+  const opt = o.optimizer;
+  if (opt !== undefined && !(opt instanceof optim.Optimizer)) {
+    if (typeof opt !== "object" || opt === null) throw new TrainerOptionError("optimizer", "AdamW options { lr, betas, eps, weightDecay } or an Optimizer", opt);
+    const known = ["lr", "betas", "eps", "weightDecay"];
+    for (const k of Object.keys(opt)) {
+      if (!known.includes(k)) throw new TrainerOptionError(`optimizer.${k}`, `one of ${known.join(", ")} (unknown key)`, (opt as Record<string, unknown>)[k]);
+    }
+    if (opt.lr !== undefined && !(typeof opt.lr === "number" && Number.isFinite(opt.lr) && opt.lr >= 0)) {
+      throw new TrainerOptionError("optimizer.lr", "a finite number >= 0", opt.lr);
+    }
+  }
+  if (o.schedule !== undefined) {
+    if (typeof o.schedule !== "object" || o.schedule === null) throw new TrainerOptionError("schedule", "an object { warmupSteps, totalSteps, decay, minLrRatio }", o.schedule);
+    const known = ["warmupSteps", "totalSteps", "decay", "minLrRatio"];
+    for (const k of Object.keys(o.schedule)) {
+      if (!known.includes(k)) throw new TrainerOptionError(`schedule.${k}`, `one of ${known.join(", ")} (unknown key)`, (o.schedule as Record<string, unknown>)[k]);
+    }
+  }
+  return o;
+}
