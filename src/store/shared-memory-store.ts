@@ -309,7 +309,7 @@ export function readManifest(manifest: ValueManifest, options: ReadManifestOptio
   try {
     const size = fstatSync(fd).size;
     manifest.tensors.forEach((h, i) => {
-      if (h.offset + h.byteLength > size) throw new StoreError(`data file ${manifest.path} of '${manifest.key}' is ${size} bytes, too short for tensor '${h.name}' at ${h.offset}+${h.byteLength}`);
+      if (h.byteLength > 0 && h.offset + h.byteLength > size) throw new StoreError(`data file ${manifest.path} of '${manifest.key}' is ${size} bytes, too short for tensor '${h.name}' at ${h.offset}+${h.byteLength}`);
       const dst = bytesOf(targets[i]!);
       let done = 0;
       while (done < dst.byteLength) {
@@ -346,7 +346,7 @@ export async function readManifestAsync(manifest: ValueManifest, options: ReadMa
     const size = (await fh.stat()).size;
     const pieces: [Uint8Array, number][] = [];
     manifest.tensors.forEach((h, i) => {
-      if (h.offset + h.byteLength > size) throw new StoreError(`data file ${manifest.path} of '${manifest.key}' is ${size} bytes, too short for tensor '${h.name}' at ${h.offset}+${h.byteLength}`);
+      if (h.byteLength > 0 && h.offset + h.byteLength > size) throw new StoreError(`data file ${manifest.path} of '${manifest.key}' is ${size} bytes, too short for tensor '${h.name}' at ${h.offset}+${h.byteLength}`);
       const dst = bytesOf(targets[i]!);
       for (let off = 0; off < dst.byteLength; off += PIECE) pieces.push([dst.subarray(off, Math.min(off + PIECE, dst.byteLength)), h.offset + off]);
     });
