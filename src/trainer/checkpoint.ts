@@ -16,7 +16,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { join, basename, resolve } from "node:path";
-import { safetensors, optim, nn, type Tensor } from "../torch/index.ts";
+import { torch, safetensors, optim, nn, type Tensor } from "../torch/index.ts";
 import { CausalLM, savePretrained, loadHfStateDict } from "../models/index.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { CheckpointError, TrainerOptionError } from "./errors.ts";
@@ -195,7 +195,8 @@ export function loadCheckpoint(path: string, options: LoadCheckpointOptions): Lo
     if (!state.hasOptimizer) throw new CheckpointError(dir, "was saved without optimizer state; load without 'optimizer' or resume from another checkpoint");
     const sd = optim.loadOptimizerState<{ lr: number }>(join(dir, OPTIMIZER_FILE));
     try {
-      options.optimizer.loadStateDict(sd as optim.OptimizerStateDict<never>);
+      // tidy: Optimizer.loadStateDict leaks the intermediate `t.to(...)` of each state tensor.
+      torch.tidy(() => options.optimizer!.loadStateDict(sd as optim.OptimizerStateDict<never>));
     } finally {
       for (const s of Object.values(sd.state)) for (const t of Object.values(s.tensors)) t.dispose();
     }
@@ -215,8 +216,10 @@ function loadModel(model: nn.Module, dir: string): void {
     throw new CheckpointError(dir, `cannot read model weights: ${(err as Error).message}`, { cause: err });
   }
   try {
-    if (model instanceof CausalLM) loadHfStateDict(model, weights, { source: dir });
-    else model.loadStateDict(weights);
+    torch.tidy(() => {
+      if (model instanceof CausalLM) loadHfStateDict(model, weights, { source: dir });
+      else model.loadStateDict(weights);
+    });
   } finally {
     for (const t of weights.values()) t.dispose();
   }
