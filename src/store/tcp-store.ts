@@ -315,9 +315,11 @@ export class TcpStoreClient implements WeightStore {
   }
 
   #await(w: Omit<Waiter, "resolve" | "reject">): Promise<any> {
-    return new Promise((resolve, reject) => {
+    const p = new Promise((resolve, reject) => {
       this.#waiter = { ...w, resolve, reject };
     });
+    p.catch(() => {}); // when sending fails first, the send error is the one reported
+    return p;
   }
 
   #run<T>(fn: () => Promise<T>): Promise<T> {

@@ -53,21 +53,24 @@ export class WeightSyncer {
 
   /** Starts fetching `version` without pausing anything. Idempotent per version. */
   prefetch(version: number): Promise<void> {
+    return this.#start(version).weights.then(() => {});
+  }
+
+  #start(version: number): { version: number; weights: Promise<StateDict> } {
     if (this.#prefetch?.version !== version) {
       const staging = this.#o.reuseStaging === false ? undefined : this.#staging;
       const weights = this.#o.fetch(version, staging);
       weights.catch(() => {}); // surfaced by update()
       this.#prefetch = { version, weights };
     }
-    return this.#prefetch.weights.then(() => {});
+    return this.#prefetch;
   }
 
   /** Applies `version` (prefetching it now if nobody did) under a gate pause; a version not newer than the gate's is a no-op. */
   async update(version: number): Promise<SyncTiming> {
     if (version <= this.gate.version) return { version: this.gate.version, pausedMs: 0, drainMs: 0, loadMs: 0, fetchWaitMs: 0 };
     const t0 = performance.now();
-    void this.prefetch(version);
-    const pending = this.#prefetch!;
+    const pending = this.#start(version);
     let weights: StateDict;
     try {
       weights = await pending.weights;
