@@ -4,7 +4,8 @@
  * Record with `recordMetric` (re-exported); names follow torchforge (`reward/…`, `loss/…`,
  * `generator/…`, `main_perf/…`). No tensors here.
  */
-export { recordMetric, MetricLogger, type MetricBackend, type MetricValue, type Reduce } from "../actors/index.ts";
+export { recordMetric, type MetricValue, type Reduce } from "../actors/metrics.ts";
+export { MetricLogger, type MetricBackend } from "../actors/metric-logger.ts";
 export { ProgressConsoleBackend, formatDuration, formatValue } from "./progress-console-backend.ts";
 export type { ProgressConsoleOptions, ProgressStream } from "./progress-console-backend.ts";
 export { JsonlBackend, readMetricsJsonl } from "./jsonl-backend.ts";
