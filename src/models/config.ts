@@ -164,7 +164,7 @@ export function parseHfConfig(json: Json, options: { source?: string } = {}): Mo
   if (mlpBias && family !== "llama") throw new ModelConfigError("mlp_bias", true, `false for ${family}`, { source });
   const dtypeName = json.torch_dtype ?? json.dtype;
   const eos = json.eos_token_id;
-  return {
+  const config: ModelConfig = {
     family,
     vocabSize: positiveInt(json, "vocab_size", source),
     hiddenSize,
@@ -182,10 +182,12 @@ export function parseHfConfig(json: Json, options: { source?: string } = {}): Mo
     mlpBias,
     qkNorm: family === "qwen3",
     tieWordEmbeddings: bool(json, "tie_word_embeddings", false, source),
-    dtype: typeof dtypeName === "string" ? HF_DTYPES[dtypeName] : undefined,
-    bosTokenId: typeof json.bos_token_id === "number" ? json.bos_token_id : undefined,
-    eosTokenId: typeof eos === "number" || (Array.isArray(eos) && eos.every((x) => typeof x === "number")) ? (eos as number | number[]) : undefined,
   };
+  // Optional fields are left out rather than set to undefined (configs compare with deepEqual).
+  if (typeof dtypeName === "string" && HF_DTYPES[dtypeName]) config.dtype = HF_DTYPES[dtypeName];
+  if (typeof json.bos_token_id === "number") config.bosTokenId = json.bos_token_id;
+  if (typeof eos === "number" || (Array.isArray(eos) && eos.every((x) => typeof x === "number"))) config.eosTokenId = eos as number | number[];
+  return config;
 }
 
 const ARCH_OF: Record<ModelFamily, string> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM", mistral: "MistralForCausalLM" };
