@@ -15,7 +15,7 @@
  * const versions = new VersionedStore(SharedMemoryStore.open({ root }));
  * const syncer = new WeightSyncer({
  *   fetch: async (v, staging) => (await versions.get(v, { into: staging })).value,
- *   apply: (w) => torch.noGrad(() => { for (const [k, t] of w) params.get(k)!.copy_(t); }),
+ *   apply: (w) => copyStateDict(params, w),
  * });
  * // per request: await syncer.gate.run(() => engine.generate(...));
  * // updateWeights(v): await syncer.update(v);   (or prefetch(v) early, update(v) later)
@@ -30,4 +30,5 @@ export { StoreActor } from "./store-actor.ts";
 export { VersionedStore, type VersionedStoreOptions, type VersionedValue } from "./versioned-store.ts";
 export { VersionGate, type UpdateTiming } from "./version-gate.ts";
 export { WeightSyncer, type WeightSyncerOptions, type SyncTiming } from "./weight-syncer.ts";
+export { copyStateDict } from "./copy-state-dict.ts";
 export { crc32 } from "./crc32.ts";

@@ -7,7 +7,7 @@
  * const versions = new VersionedStore(SharedMemoryStore.open({ root }));
  * const syncer = new WeightSyncer({
  *   fetch: async (v, staging) => (await versions.get(v, { into: staging })).value,
- *   apply: (weights) => torch.noGrad(() => { for (const [k, t] of weights) params.get(k)!.copy_(t); }),
+ *   apply: (weights) => copyStateDict(params, weights),
  * });
  * const out = await syncer.gate.run(() => engine.generate(prompt));   // every request
  * void syncer.prefetch(7);                                            // when version 7 is announced

@@ -32,7 +32,7 @@ describe("VersionGate", () => {
     assert.equal(await late, 2, "a request admitted after the update sees the new version");
     assert.deepEqual(log, ["slow start v1", "slow end", "load", "late v2"]);
     assert.equal(gate.version, 2);
-    assert.ok(timing.drainMs >= 10 && timing.pausedMs >= timing.drainMs + timing.loadMs - 1, JSON.stringify(timing));
+    assert.ok(timing.drainMs > 0 && timing.pausedMs >= timing.drainMs + timing.loadMs - 1, JSON.stringify(timing));
   });
 
   it("lets a long request step aside at a token boundary instead of draining it", async () => {
@@ -111,5 +111,20 @@ describe("WeightSyncer", () => {
     await assert.rejects(syncer.update(6), /no key 'policy\/v6'/);
     assert.equal(syncer.gate.version, 5);
     assert.throws(() => new WeightSyncer({} as never), /options.fetch' must be a function/);
+  });
+});
+
+describe("copyStateDict", () => {
+  it("copies by name (memcpy for contiguous CPU tensors, copy_ otherwise) and names mismatches", async () => {
+    const { copyStateDict } = await import("../../src/store/index.ts");
+    const dst = new Map([["a", torch.zeros([2, 3])], ["b", torch.zeros([3, 2], { dtype: "bfloat16" })]]);
+    const src = new Map([["a", torch.arange(6, undefined, { dtype: "float32" }).reshape(2, 3)], ["b", torch.ones([2, 3], { dtype: "bfloat16" }).t()]]);
+    const a = dst.get("a");
+    copyStateDict(dst, src);
+    assert.equal(dst.get("a"), a);
+    assert.deepEqual(dst.get("a")!.toFlatArray(), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(dst.get("b")!.toFlatArray(), [1, 1, 1, 1, 1, 1]);
+    assert.throws(() => copyStateDict(dst, new Map([["c", torch.zeros([1])]])), /dst.get\("c"\) must be a tensor/);
+    assert.throws(() => copyStateDict(dst, new Map([["a", torch.zeros([3, 2])]])), /shape must be \[3, 2\].*got \[2, 3\]/);
   });
 });
