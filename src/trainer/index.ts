@@ -12,3 +12,5 @@ export type { TrainStepResult } from "./step-metrics.ts";
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, listCheckpoints, hasCheckpoint } from "./checkpoint.ts";
 export type { SaveCheckpointOptions, LoadCheckpointOptions, LoadCheckpointResult, TrainerStateFile } from "./checkpoint.ts";
 export { TrainerError, TrainerOptionError, NonFiniteLossError, CheckpointError } from "./errors.ts";
+export { sftLossFn, countSftTokens } from "./sft-loss-fn.ts";
+export type { SftMicroBatch } from "./sft-loss-fn.ts";

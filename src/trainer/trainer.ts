@@ -10,7 +10,8 @@
 import { torch, optim, type Tensor } from "../torch/index.ts";
 import type { Loss, TrainingBatch } from "../rl/index.ts";
 import { NonFiniteLossError, TrainerOptionError } from "./errors.ts";
-import { countPolicyTokens, policyLossFn, policyMicroBatches, type PolicyMicroBatch } from "./policy-loss-fn.ts";
+import { countPolicyTokens, maskCounts, policyLossFn, policyMicroBatches, type PolicyMicroBatch } from "./policy-loss-fn.ts";
+import { countSftTokens, type SftMicroBatch } from "./sft-loss-fn.ts";
 import { combineMicroBatchMetrics, type TrainStepResult } from "./step-metrics.ts";
 import type { ForwardModel, LossFn } from "./types.ts";
 import { loadCheckpoint, saveCheckpoint, type LoadCheckpointResult, type SaveCheckpointOptions } from "./checkpoint.ts";
@@ -44,7 +45,7 @@ export interface TrainerOptions<B, M extends ForwardModel> {
   temperature?: number;
   /** Policy losses only: give the loss response logits for the entropy metric/bonus. @default true */
   entropy?: boolean;
-  /** Trained tokens and sequences of a micro-batch. @default from `targets.paddingMask`, else `lossMask`/`paddingMask` fields */
+  /** Trained tokens and sequences of a micro-batch. @default from `targets.paddingMask` (policy), `inputIds`+`lossMask` (SFT), else a `lossMask`/`paddingMask` field */
   countTokens?: (batch: B) => { tokens: number; sequences: number };
   /** Where skip warnings go. @default console.warn */
   warn?: (message: string) => void;
@@ -206,20 +207,17 @@ function isTrainingBatch(x: unknown): x is TrainingBatch {
 
 function defaultCountTokens(batch: unknown): { tokens: number; sequences: number } {
   const b = batch as Record<string, unknown> & { targets?: { paddingMask?: unknown } };
-  if (b?.targets?.paddingMask instanceof Object && "shape" in (b.targets.paddingMask as object)) return countPolicyTokens(b as unknown as PolicyMicroBatch);
-  for (const field of ["lossMask", "paddingMask"]) {
-    const m = b?.[field] as Tensor | undefined;
-    if (m && typeof m === "object" && "shape" in m) {
-      const c = countPolicyTokens({ targets: { paddingMask: m } } as unknown as PolicyMicroBatch);
-      return c;
-    }
-  }
+  if (isTensor(b?.targets?.paddingMask)) return countPolicyTokens(b as unknown as PolicyMicroBatch);
+  if (isTensor(b?.inputIds) && isTensor(b?.lossMask)) return countSftTokens(b as unknown as SftMicroBatch);
+  for (const field of ["lossMask", "paddingMask"]) if (isTensor(b?.[field])) return maskCounts(b[field] as Tensor);
   throw new TrainerOptionError(
     "countTokens",
-    "given when micro-batches have no `targets.paddingMask`, `lossMask` or `paddingMask` tensor",
+    "given when micro-batches have no `targets.paddingMask`, `inputIds` + `lossMask`, `lossMask` or `paddingMask` tensor",
     undefined,
   );
 }
+
+const isTensor = (x: unknown): x is Tensor => typeof x === "object" && x !== null && "shape" in x && "_h" in x;
 
 function validateOptions<B, M extends ForwardModel>(o: TrainerOptions<B, M>): TrainerOptions<B, M> {
   if (typeof o !== "object" || o === null) throw new TrainerOptionError("options", "an object", o);
