@@ -17,7 +17,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { join, basename, resolve } from "node:path";
 import { torch, safetensors, optim, nn, type Tensor } from "../torch/index.ts";
-import { CausalLM, savePretrained, loadHfStateDict } from "../models/index.ts";
+// Direct files, not the index: the index also loads the tokenizer stack.
+import { CausalLM } from "../models/llama.ts";
+import { savePretrained, loadHfStateDict } from "../models/checkpoint.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { CheckpointError, TrainerOptionError } from "./errors.ts";
 
