@@ -92,7 +92,10 @@ test("optimizer state save/load resumes the exact trajectory", () => {
   // Through a file, as a checkpoint would.
   const file = join(mkdtempSync(join(tmpdir(), "tf-opt-")), "optimizer.safetensors");
   optim.saveOptimizerState(file, sd);
-  resumed.loadStateDict(optim.loadOptimizerState(file));
+  const loadedState = optim.loadOptimizerState(file);
+  const before = torch.memory().numTensors;
+  resumed.loadStateDict(loadedState);
+  assert.equal(torch.memory().numTensors, before + 4, "loadStateDict holds exactly its own copies");
   const x = torch.tensor(lin(12, 1, 2), { dtype: "float64", shape: [4, 3] });
   for (let i = 0; i < 3; i++) {
     resumed.zeroGrad();

@@ -3,7 +3,7 @@
  * PyTorch-shaped state dict (`state` by parameter index, `paramGroups` with hyperparameters).
  */
 import type { Tensor } from "../tensor.ts";
-import { keep } from "../scope.ts";
+import { keep, tidy } from "../scope.ts";
 import { native } from "../native.ts";
 
 export interface ParamGroup<H> {
@@ -120,7 +120,7 @@ export abstract class Optimizer<H extends { lr: number }> {
         if (t.shape.join(",") !== p.shape.join(",")) {
           throw new OptimizerError(`state '${name}' of parameter ${key} has shape [${t.shape}], parameter has [${p.shape}]`);
         }
-        tensors[name] = keep(t.to({ dtype: p.dtype, device: p.device }).clone());
+        tensors[name] = keep(tidy(() => t.to({ dtype: p.dtype, device: p.device }).clone()));
       }
       this.state.set(p, { step: s.step, tensors });
     }
