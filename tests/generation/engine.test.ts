@@ -7,6 +7,9 @@ import { torch } from "../../src/torch/index.ts";
 import { debugModel, Tokenizer, type CausalLM } from "../../src/models/index.ts";
 import { GenerationEngine, InvalidParameterError, InvalidPromptError, PromptTooLongError, type Completion, type GenerationRequest } from "../../src/generation/index.ts";
 
+// Tiny models: one thread avoids OpenMP spin contention on a shared 2-core machine.
+torch.setNumThreads(1);
+
 const tokenizer = Tokenizer.fromPretrained("assets/tiny-tokenizer");
 const prompts = ["1+2=", "what is 7*8?", "a", "the quick brown fox jumps over", "12345"];
 
@@ -169,7 +172,9 @@ test("updateWeights loads new weights in place, keeps the cache and stamps the v
     assert.equal(after[0]!.generatorVersion, 3);
     assert.equal(before[0]!.generatorVersion, 0);
     assert.deepEqual(tokensOf(after), tokensOf(expected));
-    await assert.rejects(engine.updateWeights(new Map([["model.norm.weight", torch.ones([3])]]), 4), /missing tensors|shape mismatch/);
+    const wrong = torch.ones([3]);
+    await assert.rejects(engine.updateWeights(new Map([["model.norm.weight", wrong]]), 4), /missing tensors|shape mismatch/);
+    wrong.dispose();
   } finally {
     engine.dispose();
     reference.dispose();
@@ -186,7 +191,8 @@ test("no tensors leak across generate calls", async () => {
     const live = torch.memory().numTensors;
     await engine.generate(prompts, { maxTokens: 30, n: 3, seed: 2, topK: 5, minP: 0.05, logprobs: 2 });
     await engine.generate(prompts, { greedy: true, maxTokens: 10 });
-    assert.equal(torch.memory().numTensors, live);
+    // <=: the garbage collector may finalise handles other tests dropped; growth would be a leak.
+    assert.ok(torch.memory().numTensors <= live, `live tensors grew from ${live} to ${torch.memory().numTensors}`);
   } finally {
     engine.dispose();
     model.dispose();

@@ -8,6 +8,9 @@ import { Tokenizer } from "../../src/models/index.ts";
 import { GenerationEngine, SequenceRng, sampleTokens, type ResolvedSampling } from "../../src/generation/index.ts";
 import { BigramModel, logitsOf } from "./mock-model.ts";
 
+// Tiny models: one thread avoids OpenMP spin contention on a shared 2-core machine.
+torch.setNumThreads(1);
+
 const PROBS = [0.5, 0.3, 0.15, 0.05];
 const N = 20000;
 

@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { torch } from "../../src/torch/index.ts";
 import { loadPretrained } from "../../src/models/index.ts";
 
+// Tiny models: one thread avoids OpenMP spin contention on a shared 2-core machine.
+torch.setNumThreads(1);
+
 const FIXTURES = "tests/fixtures/models";
 interface Golden { input_ids: number[][]; logits: number[][][]; logprobs_t07: number[][] }
 
