@@ -134,9 +134,17 @@ describe("shared-memory store", () => {
       while (!done) {
         const latest = await versions.latestVersion();
         if (latest === undefined) continue;
-        // Alternate fresh tensors and `into`, sync and async reads.
-        const fresh = reads % 2 === 0;
-        const got = await versions.get("latest", fresh ? {} : { into });
+        // Rotate through fresh tensors, `into`, and synchronous reads into `into`.
+        const fresh = reads % 3 === 0;
+        let got;
+        if (reads % 3 === 2) {
+          try {
+            got = { version: latest, value: store.getSync(versions.keyOf(latest), { into }) as Map<string, Tensor> };
+          } catch (err) {
+            if (err instanceof UnknownKeyError) continue; // pruned since we listed it
+            throw err;
+          }
+        } else got = await versions.get("latest", fresh ? {} : { into });
         assert.ok(allEqual(got.value, got.version), `version ${got.version} read whole (read #${reads})`);
         if (fresh) for (const t of got.value.values()) t.dispose();
         seen.add(got.version);

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, connect, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
-import { ChecksumError, StoreActor, StoreConnectionError, StoreServer, TcpStoreClient, UnknownKeyError, crc32 } from "../../src/store/index.ts";
+import { ChecksumError, StoreActor, StoreConnectionError, StoreServer, TcpStoreClient, UnknownKeyError, VersionedStore, crc32 } from "../../src/store/index.ts";
 import { FRAME_CHUNK, FRAME_JSON, FrameReader, frameHeader, writeJson } from "../../src/store/wire.ts";
 import { type Tensor, torch } from "../../src/torch/index.ts";
 import { assertNoOrphans } from "../actors/fixtures/helpers.ts";
 import { conformance } from "./fixtures/conformance.ts";
 import { StorePeer } from "./fixtures/store-peer.ts";
-import { allDtypes, describe as describeDict, expectedDescription } from "./fixtures/values.ts";
+import { allDtypes, allEqual, describe as describeDict, expectedDescription, versionDictLike } from "./fixtures/values.ts";
 
 conformance("tcp", async () => {
   // Small chunks so every multi-tensor value spans several chunks and tensor boundaries.
@@ -129,6 +129,34 @@ describe("tcp store", () => {
     } finally {
       await peer.shutdown();
       await actor.shutdown();
+    }
+  });
+
+  it("a reader never observes a partial version while a child publishes over TCP", async () => {
+    const server = await StoreServer.listen({ chunkBytes: 64 * 1024 });
+    const peer = await StorePeer.options({ procs: 1 }).asActor();
+    pids.push(...(peer.pids as number[]));
+    const client = await TcpStoreClient.connect(server.address);
+    try {
+      const numel = 32 * 1024;
+      const writer = peer.tcpPublishVersions.callOne(server.address, { first: 1, last: 60, numel, keepLast: 2 });
+      let done = false;
+      void writer.finally(() => (done = true));
+      const versions = new VersionedStore(client);
+      const into = versionDictLike(numel);
+      let reads = 0;
+      while (!done) {
+        if ((await versions.latestVersion()) === undefined) continue;
+        const got = await versions.get("latest", reads % 2 ? { into } : {});
+        assert.ok(allEqual(got.value, got.version), `version ${got.version} read whole`);
+        reads++;
+      }
+      assert.equal(await writer, 60);
+      assert.ok(reads >= 5, `reader made ${reads} reads`);
+    } finally {
+      await client.close();
+      await peer.shutdown();
+      await server.close();
     }
   });
 
