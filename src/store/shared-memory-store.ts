@@ -58,7 +58,12 @@ function removeAtExit(root: string): void {
   });
 }
 
-const fileKey = (key: string): string => encodeURIComponent(key).replace(/\./g, "%2E");
+/** A key as a file name: percent-encoded (no `/`, no leading dot); checked against NAME_MAX (255) with room for suffixes. */
+function fileKey(key: string): string {
+  const f = encodeURIComponent(key).replace(/\./g, "%2E");
+  if (f.length > 200) throw new StoreArgumentError("key", "must be at most 200 characters once percent-encoded for a file name (each '/' counts 3)", `${f.length} characters`);
+  return f;
+}
 const keyOfFile = (file: string): string => decodeURIComponent(file.slice(0, -".json".length));
 let seqCounter = 0;
 

@@ -71,10 +71,16 @@ describe("shared-memory store", () => {
     }
   });
 
-  it("open() of a missing store and bad names fail clearly", () => {
+  it("open() of a missing store, bad names and over-long keys fail clearly", () => {
     assert.throws(() => SharedMemoryStore.open({ root: "/dev/shm/torchforge-store-does-not-exist" }), (e: Error) => e instanceof StoreArgumentError && /options.root' must be an existing store directory/.test(e.message));
     assert.throws(() => SharedMemoryStore.create({ name: "../escape" }), /options.name' must match/);
     assert.throws(() => SharedMemoryStore.open({}), /needs `root` or `name`/);
+    const store = fresh();
+    try {
+      assert.throws(() => store.putSync("a/".repeat(70), torch.ones([1])), /at most 200 characters once percent-encoded/);
+    } finally {
+      void store.close();
+    }
   });
 
   it("versions: publish keeps the last K, latest reads the newest, pruned versions are unknown", async () => {
