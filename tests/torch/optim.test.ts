@@ -92,7 +92,7 @@ test("optimizer state save/load resumes the exact trajectory", () => {
   // Through a file, as a checkpoint would.
   const file = join(mkdtempSync(join(tmpdir(), "tf-opt-")), "optimizer.safetensors");
   optim.saveOptimizerState(file, sd);
-  const loadedState = optim.loadOptimizerState(file);
+  const loadedState = optim.loadOptimizerState<optim.AdamWOptions>(file);
   const before = torch.memory().numTensors;
   resumed.loadStateDict(loadedState);
   assert.equal(torch.memory().numTensors, before + 4, "loadStateDict holds exactly its own copies");

@@ -55,6 +55,10 @@ export const datasetSchema = z.strictObject({
   max_samples: positiveInt().nullable().default(null),
   /** Shuffle seed. @default 0 */
   seed: z.number().int().default(0),
+  /** `chat`: prompts go through the tokenizer's chat template; `raw`: the prompt text as is. @default "chat" */
+  prompt_format: z.enum(["chat", "raw"]).default("chat"),
+  /** System message for chat prompts (null: none). @default null */
+  system_prompt: z.string().nullable().default(null),
 });
 
 /** One service or actor's placement (`services.generator`, `services.ref_model`...). */

@@ -77,7 +77,7 @@ export const grpoAlgorithmSchema = z.strictObject({
   /** Loss by name (grpo, dapo, gspo, cispo, sapo, reinforce, simple_grpo) or `path/to/module.ts#ExportName`. @default "grpo" */
   loss: z.string().min(1).default("grpo"),
   /** Token aggregation; unset: the loss's own default. */
-  loss_agg_mode: z.enum(["token_mean", "seq_mean_token_sum", "seq_mean_token_mean", "seq_sum_token_sum"]).optional(),
+  loss_agg_mode: z.enum(["token_mean", "seq_mean_token_mean", "seq_mean_token_sum", "seq_mean_token_sum_norm"]).optional(),
   /** Drop groups whose rewards are all equal (zero advantage). @default true */
   filter_zero_variance: z.boolean().default(true),
   /** Drop groups containing a completion cut at max_new_tokens. @default false */

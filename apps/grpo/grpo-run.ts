@@ -1,0 +1,217 @@
+/**
+ * The GRPO app's loop, torchforge's shape in one process ("colocated"): generator and trainer
+ * share the same parameter tensors, so a train step is a weight sync and the generator only
+ * bumps its version. Each step: rollouts until the replay buffer can fill a batch (dynamic
+ * sampling drops zero-variance groups) → a train step with the configured loss → metrics →
+ * periodic eval and checkpoints. Simplifications, on purpose:
+ *  1. rollout and training alternate instead of overlapping: on a CPU both need every core;
+ *  2. `sync_interval` is 1 in colocated mode (shared tensors cannot lag behind);
+ *  3. the reference model is a frozen copy of the starting weights in the same process.
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { torch } from "../../src/torch/index.ts";
+import type { CausalLM } from "../../src/models/index.ts";
+import { GenerationEngine } from "../../src/generation/index.ts";
+import { ReplayBuffer, collate, type Episode } from "../../src/rl/index.ts";
+import { ExampleSampler, type PromptExample } from "../../src/data/index.ts";
+import { Trainer, trainStepMetrics, hasCheckpoint } from "../../src/trainer/index.ts";
+import { MetricLogger, recordMetric, type MetricValue } from "../../src/actors/index.ts";
+import { createRunBackends } from "../../src/observability/index.ts";
+import { saveConfig, type GrpoConfig } from "../../src/config/index.ts";
+import { resolveModel } from "../shared/resolve-model.ts";
+import { resolveDataset } from "../shared/resolve-dataset.ts";
+import { resolveRewards } from "../shared/resolve-rewards.ts";
+import { resolveLoss } from "../shared/resolve-loss.ts";
+import { encodePrompt } from "../shared/prompts.ts";
+import { evaluate, type EvalResult } from "../shared/evaluate.ts";
+import { rollout } from "./rollout.ts";
+
+export class GrpoConfigError extends Error {
+  override name = "GrpoConfigError";
+}
+
+export interface GrpoRunOptions {
+  config: GrpoConfig;
+  /** The resolved config as written in YAML (saved with the run). */
+  rawConfig: unknown;
+  /** Continue from the run's latest checkpoint. @default false */
+  resume?: boolean;
+  /** Stop cleanly (checkpoint first) when aborted, e.g. on Ctrl-C. */
+  signal?: AbortSignal;
+  /** Progress lines. @default console.log */
+  log?: (line: string) => void;
+  /** Console progress bar. @default true */
+  progress?: boolean;
+}
+
+export interface GrpoRunResult {
+  steps: number;
+  policyVersion: number;
+  evals: { step: number; result: EvalResult }[];
+  outputDir: string;
+  dashboardPath?: string;
+  checkpointDir: string;
+  stoppedEarly: boolean;
+}
+
+function checkPlacement(config: GrpoConfig): void {
+  if (config.placement !== "colocated") {
+    throw new GrpoConfigError("placement 'separate' is not available yet in this app; use placement: colocated");
+  }
+  const gpus = Object.values(config.services).filter((s) => s && typeof s === "object" && (s as { withGpus?: boolean }).withGpus).length;
+  if (gpus > 0 && !torch.cuda.isAvailable()) {
+    throw new GrpoConfigError(`Insufficient GPU resources: asked for ${gpus}, ${torch.cuda.deviceCount()} free (set with_gpus: false to run on CPU)`);
+  }
+  if (config.grpo.beta > 0 && !config.services.refModel) {
+    throw new GrpoConfigError("grpo.beta > 0 needs a reference model: add services.ref_model or set grpo.beta: 0");
+  }
+}
+
+export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
+  const { config } = options;
+  const log = options.log ?? ((l: string) => console.log(l));
+  checkPlacement(config);
+  const outputDir = resolve(config.outputDir);
+  const checkpointDir = resolve(config.checkpoint.folder);
+  mkdirSync(outputDir, { recursive: true });
+  saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
+  torch.manualSeed(config.training.seed);
+
+  const modelSpec = { ...config.model, dtype: config.training.dtype ?? config.model.dtype };
+  const { model: policy, tokenizer, source } = resolveModel(modelSpec);
+  const refModel: CausalLM | null = config.grpo.beta > 0 ? resolveModel(modelSpec).model.eval() : null;
+  if (refModel) for (const p of refModel.parameters()) p.requiresGrad_(false);
+  const data = await resolveDataset(config.dataset);
+  const rewards = await resolveRewards(config.rewards);
+  const loss = await resolveLoss({ ...config.grpo, entropyCoef: config.training.entropyCoef });
+  const format = config.dataset;
+  const encode = (ex: PromptExample) => {
+    const ids = encodePrompt(tokenizer, ex.prompt, format);
+    if (ids.length > config.grpo.maxPromptTokens) {
+      throw new GrpoConfigError(`prompt '${ex.id}' has ${ids.length} tokens > grpo.max_prompt_tokens (${config.grpo.maxPromptTokens})`);
+    }
+    return ids;
+  };
+  const n = config.grpo.nSamples;
+  const promptsPerRollout = Math.max(1, Math.ceil(config.training.batchSize / n));
+  const engine = new GenerationEngine({
+    model: policy,
+    tokenizer,
+    maxBatchSize: Math.min(128, promptsPerRollout * n),
+    maxSeqLen: Math.min(policy.maxPositions, config.grpo.maxPromptTokens + config.grpo.maxNewTokens),
+  });
+  const trainer = new Trainer({
+    model: policy,
+    loss,
+    optimizer: { lr: config.training.learningRate, betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay },
+    schedule: { warmupSteps: config.lrScheduler.warmupSteps, decay: config.lrScheduler.decayType, totalSteps: config.training.steps, minLrRatio: config.lrScheduler.lrMin / config.training.learningRate },
+    maxNorm: config.training.maxNorm,
+    maxBadSteps: config.training.maxBadSteps,
+    temperature: config.grpo.temperature,
+    entropy: true,
+    warn: (m) => log(`warning: ${m}`),
+  });
+  const buffer = new ReplayBuffer<Episode>({ batchSize: config.training.batchSize, maxPolicyAge: config.grpo.maxPolicyAge, maxBufferSize: config.replayBuffer.capacity, seed: config.training.seed });
+  const sampler = new ExampleSampler({ examples: data.train, seed: config.dataset.seed });
+  const evalExamples = data.eval.slice(0, config.eval.numPrompts);
+  const evalPromptIds = evalExamples.map(encode);
+  const runBackends = createRunBackends({ dir: outputDir, totalSteps: config.training.steps, console: options.progress === false ? false : {}, title: "torchforge GRPO" });
+  const logger = new MetricLogger({ backends: runBackends.backends });
+
+  let policyVersion = 0;
+  if (options.resume && hasCheckpoint(checkpointDir)) {
+    const state = trainer.load(checkpointDir);
+    policyVersion = state.policyVersion;
+    const extra = state.extra as { replayBuffer?: Parameters<typeof buffer.loadStateDict>[0]; sampler?: Parameters<typeof sampler.loadStateDict>[0] };
+    if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
+    if (extra.sampler) sampler.loadStateDict(extra.sampler);
+    log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
+  }
+  engine.generatorVersion = policyVersion;
+  log(`GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ${data.train.length} train / ${evalExamples.length} eval prompts, loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}`);
+
+  const evals: GrpoRunResult["evals"] = [];
+  const runEval = async (step: number) => {
+    if (!evalExamples.length) return;
+    const t0 = performance.now();
+    const result = await evaluate(engine, evalExamples, { promptIds: evalPromptIds, maxTokens: config.grpo.maxNewTokens, samples: config.eval.nSamples, temperature: config.eval.temperature || 1, seed: step });
+    evals.push({ step, result });
+    recordMetric("eval/accuracy", result.accuracy);
+    if (result.passAtK !== undefined) recordMetric(`eval/pass@${result.k}`, result.passAtK);
+    recordMetric("eval/response_length", result.meanResponseTokens);
+    recordMetric("main_perf/eval_s", (performance.now() - t0) / 1000);
+    log(`eval @ step ${step}: greedy accuracy ${(result.accuracy * 100).toFixed(1)}%${result.passAtK !== undefined ? `, pass@${result.k} ${(result.passAtK * 100).toFixed(1)}%` : ""} — e.g. ${JSON.stringify(result.sample)}`);
+  };
+  const save = () => {
+    trainer.save(checkpointDir, {
+      policyVersion,
+      rng: { seed: config.training.seed, step: trainer.step },
+      extra: { replayBuffer: buffer.stateDict(), sampler: sampler.stateDict() },
+      keepLast: config.checkpoint.keepLast ?? undefined,
+    });
+  };
+
+  const evalEvery = config.eval.evalEveryNSteps;
+  if (trainer.step === 0 && evalEvery) await runEval(0);
+  let stoppedEarly = false;
+  while (trainer.step < config.training.steps) {
+    if (options.signal?.aborted) {
+      stoppedEarly = true;
+      break;
+    }
+    const stepStart = performance.now();
+    let batches: Episode[][] | undefined;
+    for (let attempt = 0; !(batches = buffer.sample(policyVersion)); attempt++) {
+      if (attempt >= 16) throw new GrpoConfigError("16 rollouts in a row produced no trainable group (all rewards equal?); check the rewards or set grpo.filter_zero_variance: false");
+      const examples = Array.from({ length: promptsPerRollout }, () => sampler.sample());
+      const seed = (config.training.seed * 1_000_003 + trainer.step * 101 + attempt) >>> 0;
+      const r = await rollout({
+        engine, rewards, examples, promptIds: examples.map(encode), refModel,
+        sampling: { n, temperature: config.grpo.temperature, topP: config.grpo.topP, topK: config.grpo.topK, minP: config.grpo.minP, maxTokens: config.grpo.maxNewTokens, stop: config.grpo.stop, seed },
+        filterZeroVariance: config.grpo.filterZeroVariance, filterTruncated: config.grpo.filterTruncated,
+        advantageMethod: config.grpo.scaleAdvantages ? "grpo" : "dr-grpo",
+      });
+      for (const e of r.episodes) buffer.add(e);
+    }
+    const episodes = batches[0]!;
+    const micro = splitEvenly(episodes, config.training.gradientAccumulationSteps);
+    const batch = collate(micro, { padId: tokenizer.padTokenId });
+    const result = (() => {
+      try {
+        return trainer.trainStep(batch);
+      } finally {
+        torch.dispose(batch);
+      }
+    })();
+    policyVersion += 1; // the generator shares these parameters: the new weights are live now
+    engine.generatorVersion = policyVersion;
+    for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
+    for (const [k, v] of Object.entries(buffer.metrics())) if (typeof v === "number") recordMetric(`buffer/${k}`, v);
+    recordMetric("main_perf/step_s", (performance.now() - stepStart) / 1000);
+    const step = trainer.step;
+    if (evalEvery && step % evalEvery === 0) await runEval(step);
+    await logger.flush(step);
+    if (config.checkpoint.enable && step % config.checkpoint.interval === 0) save();
+  }
+  if (config.checkpoint.enable) save();
+  if (evalEvery && trainer.step % evalEvery !== 0 && !stoppedEarly) {
+    await runEval(trainer.step);
+    await logger.flush(trainer.step);
+  }
+  await logger.close?.();
+  engine.dispose();
+  trainer.dispose();
+  policy.dispose();
+  refModel?.dispose();
+  return { steps: trainer.step, policyVersion, evals, outputDir, dashboardPath: runBackends.dashboardPath, checkpointDir, stoppedEarly };
+}
+
+function splitEvenly<T>(xs: T[], parts: number): T[][] {
+  const k = Math.min(parts, xs.length);
+  const out: T[][] = Array.from({ length: k }, () => []);
+  xs.forEach((x, i) => out[i % k]!.push(x));
+  return out;
+}
+
+export type { MetricValue };

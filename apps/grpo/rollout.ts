@@ -1,0 +1,97 @@
+/**
+ * One rollout: prompts → n completions each → rewards → group filtering → advantages →
+ * reference logprobs (when a reference model is configured) → episodes for the replay buffer.
+ */
+import { torch } from "../../src/torch/index.ts";
+import type { CausalLM } from "../../src/models/index.ts";
+import type { Completion as GenCompletion, GenerationEngine, SamplingParams } from "../../src/generation/index.ts";
+import { assignAdvantages, createEpisode, filterZeroVarianceGroups, type Episode, type Group } from "../../src/rl/index.ts";
+import type { RewardSet } from "../../src/rewards/index.ts";
+import type { PromptExample } from "../../src/data/index.ts";
+import { recordMetric } from "../../src/actors/index.ts";
+
+export interface RolloutOptions {
+  engine: GenerationEngine;
+  rewards: RewardSet;
+  examples: PromptExample[];
+  promptIds: number[][];
+  sampling: SamplingParams & { n: number };
+  refModel: CausalLM | null;
+  filterZeroVariance: boolean;
+  filterTruncated: boolean;
+  advantageMethod: "grpo" | "dr-grpo";
+}
+
+export interface RolloutResult {
+  episodes: Episode[];
+  groups: number;
+  keptGroups: number;
+  meanReward: number;
+}
+
+export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
+  const t0 = performance.now();
+  const completions = await o.engine.generate(o.promptIds.map((prompt) => ({ prompt })), o.sampling);
+  const genS = (performance.now() - t0) / 1000;
+  const byRequest: GenCompletion[][] = o.examples.map(() => []);
+  for (const c of completions) byRequest[c.requestIndex]!.push(c);
+
+  const t1 = performance.now();
+  const groups: Group[] = [];
+  let rewardSum = 0;
+  let generated = 0;
+  for (const [i, cs] of byRequest.entries()) {
+    const ex = o.examples[i]!;
+    const scored = await o.rewards.evaluateBatch(cs.map((c) => ({ prompt: ex.prompt, response: c.text, target: ex.target, responseTokens: c.tokenIds.length })));
+    const episodes = cs.map((c, j) => {
+      const s = scored[j]!;
+      rewardSum += s.reward;
+      generated += c.tokenIds.length;
+      for (const [name, v] of Object.entries(s.breakdown)) recordMetric(`reward/${name}`, v);
+      if (s.failures.length) recordMetric("reward/failures", s.failures.length, "sum");
+      recordMetric("generator/response_length", c.tokenIds.length);
+      recordMetric("generator/truncated_fraction", c.stopReason === "length" ? 1 : 0);
+      return createEpisode({ id: `${ex.id}/${c.sampleIndex}`, prompt: ex.prompt, target: ex.target, completion: c, reward: s.reward, rewardBreakdown: s.breakdown });
+    });
+    groups.push({ prompt: ex.prompt, target: ex.target, episodes });
+  }
+  recordMetric("main_perf/reward_s", (performance.now() - t1) / 1000);
+
+  let kept = o.filterTruncated ? groups.filter((g) => g.episodes.every((e) => e.completion.stopReason !== "length")) : groups;
+  if (o.filterZeroVariance) kept = filterZeroVarianceGroups(kept).kept;
+  assignAdvantages(kept, { method: o.advantageMethod });
+  const episodes = kept.flatMap((g) => g.episodes);
+  if (o.refModel && episodes.length) {
+    const t2 = performance.now();
+    addRefLogprobs(o.refModel, episodes);
+    recordMetric("main_perf/ref_logprobs_s", (performance.now() - t2) / 1000);
+  }
+  const n = completions.length;
+  recordMetric("reward/mean", rewardSum / Math.max(1, n));
+  recordMetric("generator/tokens_per_s", generated / Math.max(1e-9, genS));
+  recordMetric("main_perf/generate_s", genS);
+  recordMetric("rollout/kept_group_fraction", kept.length / Math.max(1, groups.length));
+  return { episodes, groups: groups.length, keptGroups: kept.length, meanReward: rewardSum / Math.max(1, n) };
+}
+
+/**
+ * Reference-model logprobs of each response token, scored with its prompt as context. Rows are
+ * right-padded, so causal attention never lets a real token see padding; 64 rows per forward.
+ */
+function addRefLogprobs(ref: CausalLM, episodes: Episode[], padId = 0): void {
+  for (let start = 0; start < episodes.length; start += 64) {
+    const chunk = episodes.slice(start, start + 64);
+    const rows = chunk.map((e) => [...e.completion.promptIds, ...e.completion.tokenIds]);
+    const width = Math.max(...rows.map((r) => r.length));
+    const logprobs = torch.noGrad(() =>
+      torch.tidy(() => {
+        const ids = torch.tensor(rows.map((r) => [...r, ...new Array(width - r.length).fill(padId)]));
+        return ref.sequenceLogprobs(ids).toArray() as number[][]; // (B, width-1): column t scores token t+1
+      }),
+    );
+    chunk.forEach((e, i) => {
+      const p = e.completion.promptIds.length;
+      e.refLogprobs = logprobs[i]!.slice(p - 1, p - 1 + e.completion.tokenIds.length);
+    });
+  }
+}

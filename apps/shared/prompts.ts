@@ -1,0 +1,13 @@
+/** How a dataset prompt becomes token ids: the tokenizer's chat template, or the raw text. */
+import type { Tokenizer } from "../../src/models/index.ts";
+
+export interface PromptFormat {
+  promptFormat: "chat" | "raw";
+  systemPrompt: string | null;
+}
+
+export function encodePrompt(tokenizer: Tokenizer, prompt: string, format: PromptFormat): number[] {
+  if (format.promptFormat === "raw") return tokenizer.encode(prompt, { addSpecialTokens: true });
+  const messages = [...(format.systemPrompt ? [{ role: "system", content: format.systemPrompt }] : []), { role: "user", content: prompt }];
+  return tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tokenize: true });
+}

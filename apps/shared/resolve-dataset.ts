@@ -1,0 +1,39 @@
+/**
+ * Turns a config's `dataset` section into train and eval prompt lists: the built-in arithmetic
+ * task (`arithmetic` or `arithmetic:<level>`) or a GSM8K-style JSONL directory.
+ */
+import { ArithmeticTask, loadGsm8k, type ArithmeticLevel, type PromptExample } from "../../src/data/index.ts";
+
+export interface DatasetSpec {
+  path: string;
+  split: string;
+  evalSplit: string | null;
+  maxSamples: number | null;
+  seed: number;
+}
+
+export interface ResolvedDataset {
+  train: PromptExample[];
+  eval: PromptExample[];
+  /** `arithmetic` task object when the built-in task is used (SFT records come from it). */
+  arithmetic?: ArithmeticTask;
+}
+
+const LEVELS = ["add-1d", "addsub-1d", "add-2d", "addsub-2d"];
+
+export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset> {
+  const cap = <T>(xs: T[]): T[] => (spec.maxSamples ? xs.slice(0, spec.maxSamples) : xs);
+  const m = /^arithmetic(?::(.+))?$/.exec(spec.path);
+  if (m) {
+    const level = (m[1] ?? "add-2d") as ArithmeticLevel;
+    if (!LEVELS.includes(level)) throw new TypeError(`dataset.path 'arithmetic:${level}': level must be one of ${LEVELS.join(", ")}`);
+    const task = new ArithmeticTask({ level, seed: spec.seed, testSize: 200 });
+    const pick = (split: string) => {
+      if (split !== "train" && split !== "test") throw new TypeError(`dataset split '${split}' must be train or test for the arithmetic task`);
+      return [...task.split(split)];
+    };
+    return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [], arithmetic: task };
+  }
+  const load = async (split: string) => cap(await loadGsm8k({ dir: spec.path, split: split as "train" | "test" }));
+  return { train: await load(spec.split), eval: spec.evalSplit ? await load(spec.evalSplit) : [] };
+}

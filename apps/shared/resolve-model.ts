@@ -1,0 +1,84 @@
+/**
+ * Turns a config's `model` section into a model and its tokenizer: a local Hugging Face
+ * directory, a hub id found in the local Hugging Face cache, or a built-in preset (tiny seeded
+ * models on the character-level tokenizer, for the default task and tests). Nothing is
+ * downloaded: a missing model is an error that says where we looked and how to get it.
+ */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { DType } from "../../src/torch/index.ts";
+import { CausalLM, Tokenizer, debugConfig, loadPretrained, randomModel, type ModelConfig, type ModelFamily } from "../../src/models/index.ts";
+
+export const TINY_TOKENIZER_DIR = fileURLToPath(new URL("../../assets/tiny-tokenizer", import.meta.url));
+
+export class ModelNotFoundError extends Error {
+  override name = "ModelNotFoundError";
+  constructor(
+    readonly spec: string,
+    readonly lookedAt: string[],
+  ) {
+    super(
+      `model '${spec}' not found; looked at: ${lookedAt.join(", ")}. Download it first, e.g. ` +
+        `\`huggingface-cli download ${spec}\` (fills the Hugging Face cache) or pass a local directory as model.path`,
+    );
+  }
+}
+
+export interface ModelSpec {
+  path?: string;
+  preset?: string;
+  tokenizerPath?: string;
+  dtype: DType;
+  seed: number;
+}
+
+/** Sizes of the built-in presets (`tiny`, `tiny-<family>`): small enough to train on 2 CPU cores. */
+export function presetConfig(preset: string, vocabSize: number): ModelConfig {
+  const m = /^tiny(?:-(llama|qwen2|qwen3|mistral))?$/.exec(preset);
+  if (!m) throw new TypeError(`model.preset must be 'tiny' or 'tiny-<llama|qwen2|qwen3|mistral>'; got '${preset}'`);
+  const family = (m[1] ?? "qwen3") as ModelFamily;
+  return debugConfig(family, {
+    vocabSize, hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4, numKvHeads: 2, headDim: 32,
+    maxPositionEmbeddings: 256, tieWordEmbeddings: true,
+  });
+}
+
+/** A local directory for `path`: as given, or a hub id's latest snapshot in the HF cache. */
+export function findModelDir(path: string): string {
+  const local = resolve(path);
+  if (existsSync(join(local, "config.json"))) return local;
+  const looked = [local];
+  if (/^[\w.-]+\/[\w.-]+$/.test(path)) {
+    const hub = join(process.env.HF_HUB_CACHE ?? join(process.env.HF_HOME ?? join(homedir(), ".cache", "huggingface"), "hub"), `models--${path.replace("/", "--")}`, "snapshots");
+    looked.push(hub);
+    if (existsSync(hub)) {
+      const snapshots = readdirSync(hub).map((s) => join(hub, s)).filter((s) => existsSync(join(s, "config.json")));
+      snapshots.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+      if (snapshots[0]) return snapshots[0];
+    }
+  }
+  throw new ModelNotFoundError(path, looked);
+}
+
+export interface ResolvedModel {
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  /** Directory the weights came from, or `preset:<name>`. */
+  source: string;
+}
+
+export function resolveModel(spec: ModelSpec): ResolvedModel {
+  if (spec.path) {
+    const dir = findModelDir(spec.path);
+    const tokenizer = Tokenizer.fromPretrained(spec.tokenizerPath ? findModelDir(spec.tokenizerPath) : dir);
+    return { model: loadPretrained(dir, { dtype: spec.dtype }), tokenizer, source: dir };
+  }
+  if (spec.preset) {
+    const tokenizer = Tokenizer.fromPretrained(spec.tokenizerPath ?? TINY_TOKENIZER_DIR);
+    const model = randomModel(presetConfig(spec.preset, tokenizer.vocabSize), { seed: spec.seed, dtype: spec.dtype });
+    return { model, tokenizer, source: `preset:${spec.preset}` };
+  }
+  throw new TypeError("config 'model' needs 'path' (a model directory or hub id) or 'preset' (e.g. 'tiny')");
+}
