@@ -1,0 +1,82 @@
+/**
+ * Generation throughput: prefill tokens/s, decode tokens/s at batch 1/16/64, and generated
+ * tokens/s on a GRPO-like workload (8 prompts × n=8, 64 new tokens, random stop ids so lengths
+ * vary), for the tiny debug model and a small Llama-shaped one (random weights). Prints numbers;
+ * asserts nothing. With --python it also runs bench/generation_torch.py (PyTorch eager, static
+ * KV cache, no continuous batching) on the same model shape and workload.
+ *
+ * Run: npx tsx bench/generation.ts [--model tiny|small|100m] [--threads 2] [--python]
+ */
+import { spawnSync } from "node:child_process";
+import { torch } from "../src/torch/index.ts";
+import { debugConfig, randomModel, type ModelConfig } from "../src/models/index.ts";
+import { GenerationEngine } from "../src/generation/index.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const which = opt("model", "small");
+const threads = Number(opt("threads", String(torch.getNumThreads())));
+torch.setNumThreads(threads);
+
+const SHAPES: Record<string, ModelConfig> = {
+  tiny: debugConfig("qwen3"),
+  small: debugConfig("llama", { vocabSize: 8192, hiddenSize: 512, intermediateSize: 1408, numLayers: 8, numHeads: 8, numKvHeads: 4, headDim: 64, maxPositionEmbeddings: 1024, ropeScaling: null, tieWordEmbeddings: false }),
+  "100m": debugConfig("llama", { vocabSize: 32000, hiddenSize: 768, intermediateSize: 2048, numLayers: 12, numHeads: 12, numKvHeads: 4, headDim: 64, maxPositionEmbeddings: 1024, ropeScaling: null, tieWordEmbeddings: false }),
+};
+const config = SHAPES[which];
+if (!config) throw new Error(`--model must be one of ${Object.keys(SHAPES).join(", ")}`);
+const model = randomModel(config, { seed: 0, initStd: 0.02 });
+const params = model.numParameters();
+const flopsPerToken = 2 * params; // matmul FLOPs per generated token (attention excluded)
+console.log(`model ${which}: ${(params / 1e6).toFixed(1)}M params, vocab ${config.vocabSize}, ${config.numLayers} layers, threads ${threads}, libtorch ${torch.version()}`);
+
+const PROMPT_LEN = 32;
+const prompt = (i: number): number[] => Array.from({ length: PROMPT_LEN }, (_, j) => (i * 131 + j * 17 + 3) % config.vocabSize);
+const rate = (tokens: number, ms: number): string => `${((tokens / ms) * 1000).toFixed(0)} tok/s (${((tokens * flopsPerToken) / ms / 1e6).toFixed(2)} GFLOP/s)`;
+
+// Prefill: one 128-token prompt, batch 1, logits for the last position only.
+{
+  const T = 128;
+  const ids = torch.keep(torch.tensor([Array.from({ length: T }, (_, j) => (j * 7) % config.vocabSize)]));
+  const run = () => torch.tidy(() => torch.noGrad(() => model.forward(ids, { lastTokenOnly: true })));
+  run();
+  const reps = which === "tiny" ? 50 : 5;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) run();
+  console.log(`prefill   T=${T}: ${rate(T * reps, performance.now() - t0)}`);
+  ids.dispose();
+}
+
+const engine = new GenerationEngine({ model, maxBatchSize: 64, maxSeqLen: 256 });
+await engine.generate([prompt(0)], { n: 4, maxTokens: 4, seed: 0, ignoreEos: true }); // warm-up, allocates the cache
+
+for (const batch of [1, 16, 64]) {
+  const steps = 32;
+  const t0 = performance.now();
+  const cs = await engine.generate([prompt(1)], { n: batch, maxTokens: steps, seed: 1, ignoreEos: true });
+  const tokens = cs.reduce((a, c) => a + c.tokenIds.length, 0);
+  console.log(`decode    B=${String(batch).padEnd(2)}: ${rate(tokens, performance.now() - t0)} (incl. one ${PROMPT_LEN}-token prefill)`);
+}
+
+// GRPO-like: 8 prompts × 8 samples, up to 64 new tokens; ~1/128 of the vocab ends a sample.
+const stopTokenIds = Array.from({ length: Math.max(1, Math.floor(config.vocabSize / 128)) }, (_, i) => (i * 977 + 5) % config.vocabSize);
+{
+  const t0 = performance.now();
+  const cs = await engine.generate(Array.from({ length: 8 }, (_, i) => prompt(i)), { n: 8, maxTokens: 64, temperature: 1, seed: 2, stopTokenIds });
+  const ms = performance.now() - t0;
+  const tokens = cs.reduce((a, c) => a + c.tokenIds.length, 0);
+  const stopped = cs.filter((c) => c.stopReason === "stop").length;
+  console.log(`grpo 8x8, 64 new: ${tokens} tokens in ${ms.toFixed(0)} ms = ${rate(tokens, ms)}; ${stopped}/64 stopped early`);
+}
+engine.dispose();
+model.dispose();
+
+if (args.includes("--python")) {
+  const c = config;
+  const r = spawnSync("/usr/bin/python3", ["bench/generation_torch.py", "--vocab", String(c.vocabSize), "--hidden", String(c.hiddenSize), "--inter", String(c.intermediateSize), "--layers", String(c.numLayers), "--heads", String(c.numHeads), "--kv-heads", String(c.numKvHeads), "--head-dim", String(c.headDim), "--qk-norm", c.qkNorm ? "1" : "0", "--threads", String(threads), "--prompt-len", String(PROMPT_LEN), "--stop-ids", stopTokenIds.join(",")], { encoding: "utf8" });
+  process.stdout.write(r.stdout);
+  if (r.status !== 0) process.stderr.write(r.stderr);
+}
