@@ -6,7 +6,8 @@
  *   the n slots of its group and the n samples draw their first tokens from the same logits.
  * - Every decode step runs all live slots as one batch (B, 1). A finished sample frees its slot
  *   at once, and the next waiting group joins as soon as n slots are free, so a long completion
- *   does not hold a batch hostage.
+ *   does not hold a batch hostage. With nobody waiting, live sequences move down into freed
+ *   slots so the batch shrinks.
  * - Each sample has its own seeded random stream, so outputs do not depend on batch composition.
  * - Cache layout (aligned columns with per-row positions) is described in kv-cache.ts.
  *
@@ -319,6 +320,27 @@ export class GenerationEngine {
       );
       cache.advance();
       live.forEach((s, i) => append(s, active.get(s)!, sampled.tokens[i]!, sampled.logprobs[i]!, sampled.top?.[i]));
+      compact();
+    };
+
+    // Moves the highest live sequences into free lower slots, so finished sequences stop costing
+    // compute even when nothing is waiting to join (their slots would otherwise stay in the batch).
+    const compact = (): void => {
+      if (pending.length > 0 && cache.numFree >= pending[0]!.n) return; // a group joins next; it fills the gaps
+      for (;;) {
+        const hi = cache.batchRows - 1;
+        let free = -1;
+        for (let s = 0; s < hi; s++) {
+          if (!cache.isLive(s)) {
+            free = s;
+            break;
+          }
+        }
+        if (free < 0) return;
+        cache.move(hi, free);
+        active.set(free, active.get(hi)!);
+        active.delete(hi);
+      }
     };
 
     while (pending.length > 0 || active.size > 0) {

@@ -87,6 +87,24 @@ export class KvCache {
     return chosen;
   }
 
+  /**
+   * Moves a live sequence from slot `from` to the free slot `to` (one copy of its columns per
+   * layer), so the decode batch [0, batchRows) can shrink when sequences below it finished.
+   */
+  move(from: number, to: number): void {
+    if (!this.#live[from] || this.#live[to]) throw new RangeError(`KvCache.move: slot ${from} must be live and slot ${to} free`);
+    const start = this.start[from]!;
+    const len = this.col - start;
+    if (len > 0) {
+      torch.tidy(() => {
+        for (const t of [...this.keys, ...this.values]) t.narrow(0, to, 1).narrow(2, start, len).copy_(t.narrow(0, from, 1).narrow(2, start, len));
+      });
+    }
+    this.#live[to] = true;
+    this.start[to] = start;
+    this.release(from);
+  }
+
   release(slot: number): void {
     this.#live[slot] = false;
     this.start[slot] = this.col;
