@@ -53,6 +53,15 @@ test("KV-cache decode equals full recompute (greedy) and logprobs agree with the
       assert.deepEqual(c.tokenIds, argmax.slice(c.promptIds.length - 1, all.length - 1), `greedy tokens differ for ${JSON.stringify(c.text)}`);
     }
     assert.ok(logprobGap(model, greedy, 1) <= 1e-4);
+    // Stop ids end samples at different times: freed slots are refilled or compacted (moves).
+    const cache = engine.cache;
+    const move = cache.move.bind(cache);
+    let moves = 0;
+    cache.move = (from: number, to: number) => (moves++, move(from, to));
+    const ragged = await engine.generate(prompts, { temperature: 1, maxTokens: 40, n: 3, seed: 9, stopTokenIds: greedy.map((c) => c.tokenIds[5]!) });
+    assert.ok(moves > 0, "expected slot compaction");
+    assert.ok(new Set(ragged.map((c) => c.tokenIds.length)).size > 2, "expected varied lengths");
+    assert.ok(logprobGap(model, ragged, 1) <= 1e-4);
     const sampled = await engine.generate(prompts, { temperature: 0.8, topP: 0.95, maxTokens: 48, n: 3, seed: 5, ignoreEos: true });
     const gap = logprobGap(model, sampled, 0.8, "fp32 (qwen3 debug, init std 0.5, T=0.8)");
     assert.ok(gap <= 1e-4, `gap ${gap}`);
