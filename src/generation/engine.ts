@@ -34,6 +34,8 @@ import {
 export interface GenerationModel {
   readonly config: Pick<ModelConfig, "vocabSize" | "numLayers" | "numKvHeads" | "headDim" | "maxPositionEmbeddings">;
   readonly dtype: DType;
+  /** Where the parameters live; the cache and per-step inputs go there too. @default "cpu" */
+  readonly device?: string;
   /** Longest sequence the model's position tables cover. */
   readonly maxPositions?: number;
   forward(inputIds: Tensor, options?: ForwardOptions): Tensor;
@@ -119,6 +121,7 @@ export class GenerationEngine {
         headDim: c.headDim,
         columns: this.cacheColumns,
         dtype: this.model.dtype,
+        device: this.model.device ?? "cpu",
       });
     }
     return this.#cache;
@@ -224,6 +227,7 @@ export class GenerationEngine {
     const active = new Map<number, Sequence>();
     const pending = [...groups];
     const version = this.generatorVersion;
+    const device = this.model.device ?? "cpu";
 
     const finish = (slot: number, seq: Sequence, reason: "stop" | "length", extra: { stopTokenId?: number; stopString?: string; text?: string }): void => {
       active.delete(slot);
@@ -282,7 +286,7 @@ export class GenerationEngine {
         cache.reserveForPrompt(T);
         const sampled = torch.tidy(() =>
           torch.noGrad(() => {
-            const ids = torch.tensor(Int32Array.from(group.promptIds), { shape: [1, T], dtype: "int64" });
+            const ids = torch.tensor(Int32Array.from(group.promptIds), { shape: [1, T], dtype: "int64", device });
             const logits = this.model.forward(ids, { cache: cache.prefillHook(slots, T), lastTokenOnly: true }); // (1, 1, V)
             const V = logits.shape[2]!;
             return sampleTokens(logits.view(1, V).expand(part.length, V), params, part.map((s) => s.rng.next()));
@@ -310,11 +314,11 @@ export class GenerationEngine {
       }
       const sampled = torch.tidy(() =>
         torch.noGrad(() => {
-          const idsT = torch.tensor(ids, { shape: [rows, 1], dtype: "int64" });
-          const posT = torch.tensor(pos, { shape: [rows, 1], dtype: "int64" });
+          const idsT = torch.tensor(ids, { shape: [rows, 1], dtype: "int64", device });
+          const posT = torch.tensor(pos, { shape: [rows, 1], dtype: "int64", device });
           let logits = this.model.forward(idsT, { positionIds: posT, cache: cache.decodeHook(rows) }); // (rows, 1, V)
           logits = logits.view(rows, logits.shape[2]!);
-          if (live.length !== rows) logits = logits.indexSelect(0, torch.tensor(Int32Array.from(live), { dtype: "int64" })); // (live, V)
+          if (live.length !== rows) logits = logits.indexSelect(0, torch.tensor(Int32Array.from(live), { dtype: "int64", device })); // (live, V)
           return sampleTokens(logits, params, live.map((s) => active.get(s)!.rng.next()));
         }),
       );

@@ -224,9 +224,10 @@ export class CausalLM extends nn.Module {
     this.lmHead = config.tieWordEmbeddings ? null : this.registerModule("lm_head", new nn.Linear(config.hiddenSize, config.vocabSize, { ...options, bias: false }));
     this.maxPositions = options.maxPositions ?? config.maxPositionEmbeddings;
     const { cos, sin } = ropeTables(config, this.maxPositions);
-    // Non-persistent: not part of the checkpoint, but cast with the model like HF's cos/sin.
-    this.#cos = this.registerBuffer("rope_cos", options.dtype && options.dtype !== "float32" ? castOwned(cos, options.dtype) : cos, { persistent: false });
-    this.#sin = this.registerBuffer("rope_sin", options.dtype && options.dtype !== "float32" ? castOwned(sin, options.dtype) : sin, { persistent: false });
+    // Non-persistent: not part of the checkpoint, but cast and moved with the model like HF's cos/sin.
+    const place = { dtype: options.dtype ?? "float32", device: options.device ?? "cpu" };
+    this.#cos = this.registerBuffer("rope_cos", moveOwned(cos, place), { persistent: false });
+    this.#sin = this.registerBuffer("rope_sin", moveOwned(sin, place), { persistent: false });
   }
 
   /** dtype of the parameters. */
@@ -234,9 +235,14 @@ export class CausalLM extends nn.Module {
     return this.model.embedTokens.weight.dtype;
   }
 
+  /** Device of the parameters. */
+  get device(): string {
+    return this.model.embedTokens.weight.device;
+  }
+
   /** Final hidden states (B, T, C) after the last norm. */
   hiddenStates(inputIds: Tensor, options: ForwardOptions = {}): Tensor {
-    const [B, T] = inputIds.shape as [number, number];
+    const T = inputIds.shape[1]!;
     let positionIds = options.positionIds;
     let attnMask: Tensor | null = null;
     if (options.attentionMask && !options.cache) {
@@ -253,7 +259,6 @@ export class CausalLM extends nn.Module {
     }
     let x = this.model.embedTokens.forward(inputIds); // (B, T, C)
     for (const layer of this.model.layers) x = layer.forward(x, { cos, sin, cache: options.cache, attnMask });
-    void B;
     return this.model.norm.forward(x);
   }
 
@@ -282,8 +287,9 @@ export class CausalLM extends nn.Module {
   }
 }
 
-function castOwned(t: Tensor, dtype: DType): Tensor {
-  const c = t.to(dtype);
+function moveOwned(t: Tensor, place: { dtype: DType; device: string }): Tensor {
+  if (place.dtype === "float32" && place.device === "cpu") return t;
+  const c = t.to(place);
   t.dispose();
   return c;
 }
