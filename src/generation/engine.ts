@@ -14,7 +14,7 @@
  * Not done here: tokenization rules (the tokenizer's job), serving/HTTP, speculative decoding,
  * paged attention (prefix k/v are copied per sample, not shared by reference).
  */
-import { torch, type DType, type Tensor } from "../torch/index.ts";
+import { torch, safetensors, type DType, type Tensor } from "../torch/index.ts";
 import { CausalLM, loadHfStateDict, type ForwardOptions, type ModelConfig, type Tokenizer, type ChatMessage } from "../models/index.ts";
 import { KvCache } from "./kv-cache.ts";
 import { deriveSeed, SequenceRng } from "./rng.ts";
@@ -138,15 +138,22 @@ export class GenerationEngine {
 
   /**
    * Copies new weights into the model's existing tensors (the cache is untouched) and stamps
-   * `generatorVersion`. Waits for running `generate` calls to finish first.
+   * `generatorVersion`. `source` is a state dict (HF names; tensors are copied, not kept) or a
+   * path to a Hugging Face checkpoint (directory, `.safetensors` or index). Waits for running
+   * `generate` calls to finish first.
    */
-  updateWeights(stateDict: Map<string, Tensor> | Record<string, Tensor>, version: number): Promise<void> {
-    if (!Number.isInteger(version) || version < 0) throw new InvalidParameterError("version", version, "a non-negative integer");
-    const state = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+  updateWeights(source: Map<string, Tensor> | Record<string, Tensor> | string, version: number): Promise<void> {
+    if (!Number.isInteger(version) || version < 0) return Promise.reject(new InvalidParameterError("version", version, "a non-negative integer"));
     return this.#exclusive(async () => {
-      if (this.model instanceof CausalLM) loadHfStateDict(this.model, state);
-      else if (this.model.loadStateDict) torch.noGrad(() => this.model.loadStateDict!(state));
-      else throw new InvalidParameterError("model", "loadStateDict", "a model with loadStateDict for updateWeights");
+      const fromFile = typeof source === "string";
+      const state = fromFile ? safetensors.loadCheckpoint(source, { dtype: this.model.dtype, device: this.model.device }) : source instanceof Map ? source : new Map(Object.entries(source));
+      try {
+        if (this.model instanceof CausalLM) loadHfStateDict(this.model, state, { source: fromFile ? source : undefined });
+        else if (this.model.loadStateDict) torch.noGrad(() => this.model.loadStateDict!(state));
+        else throw new InvalidParameterError("model", "loadStateDict", "a model with loadStateDict for updateWeights");
+      } finally {
+        if (fromFile) for (const t of state.values()) t.dispose();
+      }
       this.generatorVersion = version;
     });
   }

@@ -4,7 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { torch } from "../../src/torch/index.ts";
-import { debugModel, Tokenizer, type CausalLM } from "../../src/models/index.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { debugModel, savePretrained, Tokenizer, type CausalLM } from "../../src/models/index.ts";
 import { GenerationEngine, InvalidParameterError, InvalidPromptError, PromptTooLongError, type Completion, type GenerationRequest } from "../../src/generation/index.ts";
 
 // Tiny models: one thread avoids OpenMP spin contention on a shared 2-core machine.
@@ -181,6 +184,18 @@ test("updateWeights loads new weights in place, keeps the cache and stamps the v
     assert.equal(after[0]!.generatorVersion, 3);
     assert.equal(before[0]!.generatorVersion, 0);
     assert.deepEqual(tokensOf(after), tokensOf(expected));
+    // From a checkpoint directory, as a separate trainer process would publish it.
+    const dir = mkdtempSync(join(tmpdir(), "tf-gen-"));
+    try {
+      savePretrained(model, dir); // engine's current weights (= other's), then reload them as version 4
+      await engine.updateWeights(dir, 4);
+      const again = await engine.generate(prompts.slice(0, 2), params);
+      assert.deepEqual(tokensOf(again), tokensOf(expected));
+      assert.equal(again[0]!.generatorVersion, 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await assert.rejects(engine.updateWeights({}, -1), /'version' must be a non-negative integer/);
     const wrong = torch.ones([3]);
     await assert.rejects(engine.updateWeights(new Map([["model.norm.weight", wrong]]), 4), /missing tensors|shape mismatch/);
     wrong.dispose();
