@@ -130,3 +130,25 @@ test("stop strings, stop token ids and max tokens", async () => {
     model.dispose();
   }
 });
+
+test("top-p over a large vocabulary: candidate path and full-sort fallback agree with the exact distribution", () => {
+  const V = 1000;
+  // Peaked: 3 heavy tokens, a light uniform tail (top-p 0.75 is covered by the 256 candidates).
+  const peaked = Array.from({ length: V }, (_, i) => (i === 10 ? 0.4 : i === 500 ? 0.3 : i === 900 ? 0.2 : 0.1 / (V - 3)));
+  // Flat: top-p 0.5 needs 500 tokens, more than the candidates, so the full sort runs.
+  const flat = new Array<number>(V).fill(1 / V);
+  const rows = 6000;
+  const rng = new SequenceRng(3);
+  torch.tidy(() => {
+    const params = { temperature: 1, topK: 0, topP: 0.75, minP: 0, logprobs: 0 };
+    const logits = torch.tensor([logitsOf(peaked)]).expand(rows, V);
+    const out = sampleTokens(logits, params, Array.from({ length: rows }, () => rng.next()));
+    const counts = new Map<number, number>();
+    for (const t of out.tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+    assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [10, 500, 900]);
+    expectClose([counts.get(10)! / rows, counts.get(500)! / rows, counts.get(900)! / rows], normalise([0.4, 0.3, 0.2]), 0.02);
+    const flatOut = sampleTokens(torch.tensor([logitsOf(flat)]).expand(rows, V), { ...params, topP: 0.5 }, Array.from({ length: rows }, () => rng.next()));
+    const distinct = new Set(flatOut.tokens);
+    assert.ok(distinct.size > 400 && distinct.size <= 501, `flat top-p 0.5 should keep ~500 tokens; saw ${distinct.size}`);
+  });
+});
