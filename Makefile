@@ -1,9 +1,13 @@
 # The two quickstart commands (README.md): `make grpo` and `make test`. Both run setup first;
 # setup is idempotent and skips what is already installed or built.
-.PHONY: setup grpo test
+.PHONY: setup grpo test default-model
 setup:
 	bash scripts/setup.sh
 grpo: setup
-	node --import tsx apps/demo/train-demo.ts
+	node --import tsx apps/grpo/main.ts --config apps/grpo/default.yaml
 test: setup
 	npm test
+# Regenerates the default GRPO starting checkpoint (assets/default-model) with the SFT app.
+default-model: setup
+	node --import tsx apps/sft/main.ts --config apps/sft/default.yaml
+	rm -rf assets/default-model && cp -r runs/sft-default/model assets/default-model

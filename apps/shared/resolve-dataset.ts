@@ -27,7 +27,8 @@ export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset
   if (m) {
     const level = (m[1] ?? "add-2d") as ArithmeticLevel;
     if (!LEVELS.includes(level)) throw new TypeError(`dataset.path 'arithmetic:${level}': level must be one of ${LEVELS.join(", ")}`);
-    const task = new ArithmeticTask({ level, seed: spec.seed, testSize: 200 });
+    // 200 held-out problems for the 2-digit levels; a fifth of the tiny 1-digit spaces.
+    const task = new ArithmeticTask({ level, seed: spec.seed, ...(level.endsWith("1d") ? { testFraction: 0.2 } : { testSize: 200 }) });
     const pick = (split: string) => {
       if (split !== "train" && split !== "test") throw new TypeError(`dataset split '${split}' must be train or test for the arithmetic task`);
       return [...task.split(split)];

@@ -7,3 +7,4 @@ export * from "./example-sampler.ts";
 export * from "./gsm8k.ts";
 export * from "./arithmetic-task.ts";
 export * from "./sft-records.ts";
+export * from "./sft-tokenize.ts";

@@ -1,0 +1,136 @@
+/**
+ * The SFT app's loop: tokenize (loss on response/assistant tokens only), optionally pack,
+ * shuffle into micro-batches, train with the trainer's global token normalisation, evaluate,
+ * checkpoint, and write the final model in Hugging Face layout (with its tokenizer files) to
+ * `<output_dir>/model`, which the GRPO app can start from.
+ */
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { torch } from "../../src/torch/index.ts";
+import { savePretrained } from "../../src/models/index.ts";
+import { GenerationEngine } from "../../src/generation/index.ts";
+import { Trainer, sftLossFn, trainStepMetrics, hasCheckpoint, type SftMicroBatch } from "../../src/trainer/index.ts";
+import { SeededRandom, packExamples, readSftJsonl, tokenizeSftRecord, type SftRecord, type TokenizedExample } from "../../src/data/index.ts";
+import { MetricLogger, recordMetric } from "../../src/actors/index.ts";
+import { createRunBackends } from "../../src/observability/index.ts";
+import { saveConfig, type SftConfig } from "../../src/config/index.ts";
+import { resolveModel } from "../shared/resolve-model.ts";
+import { resolveDataset } from "../shared/resolve-dataset.ts";
+import { encodePrompt } from "../shared/prompts.ts";
+import { evaluate, type EvalResult } from "../shared/evaluate.ts";
+
+export interface SftRunOptions {
+  config: SftConfig;
+  rawConfig: unknown;
+  resume?: boolean;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  progress?: boolean;
+}
+
+export interface SftRunResult {
+  steps: number;
+  modelDir: string;
+  evals: { step: number; result: EvalResult }[];
+  dashboardPath?: string;
+}
+
+async function loadRecords(config: SftConfig): Promise<{ train: SftRecord[]; evalSet: Awaited<ReturnType<typeof resolveDataset>> | null }> {
+  const ds = config.dataset;
+  if (!ds) throw new TypeError("config 'dataset' is required (a JSONL file/directory of SFT records, or 'arithmetic[:level]')");
+  if (ds.path.startsWith("arithmetic")) {
+    const data = await resolveDataset(ds);
+    return { train: data.arithmetic!.sftRecords(ds.split === "test" ? "test" : "train", { style: "steps" }), evalSet: data };
+  }
+  const file = existsSync(join(ds.path, `${ds.split}.jsonl`)) ? join(ds.path, `${ds.split}.jsonl`) : ds.path;
+  const train: SftRecord[] = [];
+  for await (const r of readSftJsonl(file)) {
+    train.push(r);
+    if (ds.maxSamples && train.length >= ds.maxSamples) break;
+  }
+  return { train, evalSet: null };
+}
+
+function toBatch(rows: TokenizedExample[], padId: number): SftMicroBatch {
+  const T = Math.max(...rows.map((r) => r.ids.length));
+  const pad = <X>(xs: X[], v: X) => [...xs, ...new Array<X>(T - xs.length).fill(v)];
+  return {
+    inputIds: torch.tensor(rows.map((r) => pad(r.ids, padId)), { dtype: "int64" }),
+    lossMask: torch.tensor(rows.map((r) => pad(r.lossMask, 0)), { dtype: "float32" }),
+  };
+}
+
+export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
+  const { config } = options;
+  const log = options.log ?? ((l: string) => console.log(l));
+  const outputDir = resolve(config.outputDir);
+  mkdirSync(outputDir, { recursive: true });
+  saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
+  torch.manualSeed(config.training.seed);
+  const { model, tokenizer, source } = resolveModel({ ...config.model, dtype: config.training.dtype ?? config.model.dtype });
+  const ds = config.dataset!;
+  const { train, evalSet } = await loadRecords(config);
+  let examples = train.map((r) => tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }));
+  if (config.training.packing) examples = packExamples(examples, config.training.seqLen);
+  const batchSize = config.training.localBatchSize ?? config.training.batchSize;
+  const accum = config.training.gradientAccumulationSteps;
+  const trainer = new Trainer<SftMicroBatch>({
+    model,
+    loss: sftLossFn,
+    optimizer: { lr: config.training.learningRate, betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay },
+    schedule: { warmupSteps: config.lrScheduler.warmupSteps, decay: config.lrScheduler.decayType, totalSteps: config.training.steps, minLrRatio: config.lrScheduler.lrMin / config.training.learningRate },
+    maxNorm: config.training.maxNorm,
+    maxBadSteps: config.training.maxBadSteps,
+    warn: (m) => log(`warning: ${m}`),
+  });
+  const checkpointDir = resolve(config.checkpoint.folder);
+  if (options.resume && hasCheckpoint(checkpointDir)) log(`resumed from ${trainer.load(checkpointDir).path}`);
+  const runBackends = createRunBackends({ dir: outputDir, totalSteps: config.training.steps, console: options.progress === false ? false : {}, title: "torchforge SFT" });
+  const logger = new MetricLogger({ backends: runBackends.backends });
+  const evalExamples = evalSet ? evalSet.eval.slice(0, config.eval.numPrompts) : [];
+  const engine = evalExamples.length ? new GenerationEngine({ model, tokenizer, maxBatchSize: 64, maxSeqLen: Math.min(model.maxPositions, config.training.seqLen) }) : null;
+  const evalIds = evalExamples.map((e) => encodePrompt(tokenizer, e.prompt, ds));
+  const evals: SftRunResult["evals"] = [];
+  const runEval = async (step: number) => {
+    if (!engine) return;
+    const result = await evaluate(engine, evalExamples, { promptIds: evalIds, maxTokens: Math.min(64, config.training.seqLen) });
+    evals.push({ step, result });
+    recordMetric("eval/accuracy", result.accuracy);
+    log(`eval @ step ${step}: greedy accuracy ${(result.accuracy * 100).toFixed(1)}% — e.g. ${JSON.stringify(result.sample)}`);
+  };
+  log(`SFT: model ${source} (${model.numParameters().toLocaleString()} parameters), ${examples.length} training rows, batch ${batchSize} × ${accum}`);
+  const rng = new SeededRandom(config.training.seed);
+  let order: number[] = [];
+  const nextRows = (): TokenizedExample[] =>
+    Array.from({ length: batchSize }, () => {
+      if (order.length === 0) order = rng.shuffle(examples.map((_, i) => i));
+      return examples[order.pop()!]!;
+    });
+  const evalEvery = config.eval.evalEveryNSteps;
+  while (trainer.step < config.training.steps && !options.signal?.aborted) {
+    const micro = Array.from({ length: accum }, () => toBatch(nextRows(), tokenizer.padTokenId));
+    try {
+      for (const [k, v] of Object.entries(trainStepMetrics(trainer.trainStep(micro)))) recordMetric(k, v);
+    } finally {
+      torch.dispose(micro);
+    }
+    const step = trainer.step;
+    if (evalEvery && step % evalEvery === 0) await runEval(step);
+    await logger.flush(step);
+    if (config.checkpoint.enable && step % config.checkpoint.interval === 0) trainer.save(checkpointDir, { keepLast: config.checkpoint.keepLast ?? undefined });
+  }
+  if (evalEvery && trainer.step % evalEvery !== 0) await runEval(trainer.step);
+  const modelDir = join(outputDir, "model");
+  savePretrained(model, modelDir);
+  // The tokenizer travels with the weights, so the directory loads on its own (here or in HF).
+  for (const f of ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"]) {
+    const src = join(tokenizer.source, f);
+    if (existsSync(src)) copyFileSync(src, join(modelDir, f));
+  }
+  log(`model written to ${modelDir}`);
+  await logger.close?.();
+  engine?.dispose();
+  trainer.dispose();
+  model.dispose();
+  return { steps: trainer.step, modelDir, evals, dashboardPath: runBackends.dashboardPath };
+}

@@ -1,0 +1,99 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadGrpoConfig } from "../../src/config/index.ts";
+import { torch } from "../../src/torch/index.ts";
+import { runGrpo, GrpoConfigError } from "../../apps/grpo/grpo-run.ts";
+
+/** A few-step GRPO run of a tiny random model on 1-digit addition, all in a temp dir. */
+function tinyConfig(dir: string, overrides: string[] = []) {
+  return loadGrpoConfig({
+    data: {
+      output_dir: dir,
+      model: { preset: "tiny", seed: 1 },
+      dataset: { path: "arithmetic:add-1d", split: "train", eval_split: "test", prompt_format: "raw" },
+      training: { batch_size: 16, learning_rate: 1e-3, steps: 2, seed: 0 },
+      grpo: { n_samples: 4, beta: 0, max_new_tokens: 12, max_prompt_tokens: 24, filter_zero_variance: false },
+      rewards: ["math", { name: "thinking", weight: 0.5 }],
+      checkpoint: { folder: "${output_dir}/ckpt", interval: 1 },
+      eval: { eval_every_n_steps: 2, num_prompts: 8 },
+    },
+    overrides,
+  });
+}
+
+const quiet = { log: () => undefined, progress: false };
+
+test("GRPO runs end to end: metrics, eval, dashboard, checkpoints, no leaked tensors", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-"));
+  const before = torch.memory().numTensors;
+  const { config, snake } = tinyConfig(dir);
+  const r = await runGrpo({ config, rawConfig: snake, ...quiet });
+  assert.equal(r.steps, 2);
+  assert.equal(r.policyVersion, 2);
+  assert.deepEqual(r.evals.map((e) => e.step), [0, 2]);
+  const lines = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, 2);
+  const keys = Object.keys(lines[0].metrics ?? lines[0]);
+  for (const k of ["reward/mean", "reward/MathReward", "loss/value", "generator/tokens_per_s", "trainer/grad_norm"]) {
+    assert.ok(keys.some((x) => x === k), `metric ${k} missing (have ${keys.join(", ")})`);
+  }
+  assert.ok(existsSync(r.dashboardPath!));
+  assert.ok(existsSync(join(dir, "config.yaml")));
+  assert.ok(existsSync(join(dir, "ckpt", "latest")));
+  assert.ok(existsSync(join(dir, "ckpt", "step-2", "model", "config.json")));
+  assert.equal(torch.memory().numTensors, before, "the run freed every tensor it made");
+});
+
+test("--resume continues from the checkpoint", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-"));
+  const first = tinyConfig(dir);
+  await runGrpo({ config: first.config, rawConfig: first.snake, ...quiet });
+  const more = tinyConfig(dir, ["training.steps=3"]);
+  const lines: string[] = [];
+  const r = await runGrpo({ config: more.config, rawConfig: more.snake, resume: true, log: (l) => lines.push(l), progress: false });
+  assert.equal(r.steps, 3);
+  assert.equal(r.policyVersion, 3);
+  assert.ok(lines.some((l) => /resumed from .*step-2 at step 2/.test(l)), lines.join("\n"));
+});
+
+test("a user loss module and a reward that throws do not stop the run", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-"));
+  const { config, snake } = tinyConfig(dir, [
+    "grpo.loss=examples/custom-loss.ts#AsymmetricReinforceLoss",
+    "rewards=[math, tests/apps/fixtures/throwing-reward.ts#flakyReward]",
+    "training.steps=1",
+    "~eval.eval_every_n_steps",
+  ]);
+  const r = await runGrpo({ config, rawConfig: snake, ...quiet });
+  assert.equal(r.steps, 1);
+  const line = JSON.parse(readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n")[0]!);
+  const metrics = line.metrics ?? line;
+  assert.ok(metrics["reward/failures"] > 0, "reward failures are recorded");
+});
+
+test("placement and reference-model errors are clear", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-"));
+  const refLess = tinyConfig(dir, ["grpo.beta=0.1"]);
+  await assert.rejects(runGrpo({ config: refLess.config, rawConfig: refLess.snake, ...quiet }), (e: Error) => e instanceof GrpoConfigError && /needs a reference model: add services.ref_model or set grpo.beta: 0/.test(e.message));
+  if (!torch.cuda.isAvailable()) {
+    const gpu = tinyConfig(dir, ["services.trainer.with_gpus=true", "services.generator.with_gpus=true"]);
+    await assert.rejects(runGrpo({ config: gpu.config, rawConfig: gpu.snake, ...quiet }), /Insufficient GPU resources: asked for 2, 0 free/);
+  }
+  const badLoss = tinyConfig(dir, ["grpo.loss=grpoo"]);
+  await assert.rejects(runGrpo({ config: badLoss.config, rawConfig: badLoss.snake, ...quiet }), /grpo.loss 'grpoo' is not built in/);
+  const missing = tinyConfig(dir, ["~model.preset", "model.path=/nonexistent/model"]);
+  await assert.rejects(runGrpo({ config: missing.config, rawConfig: missing.snake, ...quiet }), /model '\/nonexistent\/model' not found; looked at: \/nonexistent\/model/);
+});
+
+test("a reference model adds KL metrics when beta > 0", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-"));
+  const { config, snake } = tinyConfig(dir, ["grpo.beta=0.05", "services.ref_model.procs=1", "training.steps=1", "~eval.eval_every_n_steps"]);
+  await runGrpo({ config, rawConfig: snake, ...quiet });
+  const line = JSON.parse(readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n")[0]!);
+  const metrics = line.metrics ?? line;
+  assert.ok("loss/kl_ref" in metrics, `no loss/kl_ref in ${Object.keys(metrics).join(", ")}`);
+  assert.ok(Math.abs(metrics["loss/kl_ref"]) < 1e-4, "the first step is on the reference policy: KL ≈ 0");
+});
