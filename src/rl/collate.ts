@@ -22,6 +22,12 @@ import type { Episode } from "./types.ts";
 export interface TrainingInputs {
   /** Prompt + response token ids, (B, P+R) int64. */
   tokens: Tensor;
+  /**
+   * 1 for real tokens, 0 for the left padding of prompts and the right padding of responses,
+   * (B, P+R) int64. The model must get it: without it, left padding shifts positions and is
+   * attended to, and the trained logprobs no longer match the generator's.
+   */
+  attentionMask: Tensor;
 }
 
 export interface TrainingTargets {
@@ -75,6 +81,7 @@ export function collate(batches: readonly (readonly Episode[])[], options: Colla
   for (const [b, batch] of batches.entries()) {
     const B = batch.length;
     const tokens = new BigInt64Array(B * (P + R));
+    const attention = new BigInt64Array(B * (P + R));
     const response = new BigInt64Array(B * R);
     const mask = new Float32Array(B * R);
     const ref = new Float32Array(B * R);
@@ -92,9 +99,13 @@ export function collate(batches: readonly (readonly Episode[])[], options: Colla
       if (r.length > R) throw new CollateError(`${where}.completion.tokenIds`, `has ${r.length} tokens, more than responseLength=${R}`);
       if (p.length === 0) throw new CollateError(`${where}.completion.promptIds`, "is empty; a response needs at least one prompt token to be predicted from");
       const row = i * (P + R);
-      p.forEach((t, k) => (tokens[row + P - p.length + k] = BigInt(t))); // left pad
+      p.forEach((t, k) => {
+        tokens[row + P - p.length + k] = BigInt(t); // left pad
+        attention[row + P - p.length + k] = 1n;
+      });
       r.forEach((t, k) => {
         tokens[row + P + k] = BigInt(t); // right pad
+        attention[row + P + k] = 1n;
         response[i * R + k] = BigInt(t);
       });
       const lm = e.lossMask;
@@ -113,7 +124,7 @@ export function collate(batches: readonly (readonly Episode[])[], options: Colla
       if (!Number.isFinite(e.advantage)) throw new CollateError(`${where}.advantage`, `must be a finite number; got ${e.advantage}`);
       adv[i] = e.advantage;
     });
-    inputs.push({ tokens: torch.tensor(tokens, { shape: [B, P + R] }) });
+    inputs.push({ tokens: torch.tensor(tokens, { shape: [B, P + R] }), attentionMask: torch.tensor(attention, { shape: [B, P + R] }) });
     targets.push({
       response: torch.tensor(response, { shape: [B, R] }),
       ...(hasRef ? { refLogprobs: torch.tensor(ref, { shape: [B, R] }) } : {}),

@@ -35,7 +35,7 @@ export function policyLossFn(loss: Loss, options: PolicyLossFnOptions = {}): Los
   return ({ model, batch, globalTokenCount, globalSequenceCount }) => {
     const t = batch.targets;
     const R = t.response.shape[1]!;
-    const logits: Tensor = model.forward(batch.inputs.tokens); // (B, P+R, V)
+    const logits: Tensor = model.forward(batch.inputs.tokens, { attentionMask: batch.inputs.attentionMask }); // (B, P+R, V)
     const resp = responseLogits(logits, { promptLength: t.promptLength, responseLength: R }); // (B, R, V)
     const logprobs = F.tokenLogprobs(resp, t.response, { temperature }); // (B, R)
     return loss.forward({

@@ -1,9 +1,12 @@
 /** Shared trainer types: what a loss function receives and returns. */
 import type { Tensor, nn } from "../torch/index.ts";
 
-/** A module whose `forward(tokens)` returns logits (B, T, V), e.g. `CausalLM`. */
+/**
+ * A module whose `forward(tokens)` returns logits (B, T, V), e.g. `CausalLM`. Policy batches
+ * pass `{ attentionMask }` (1 = real token) for left-padded prompts.
+ */
 export interface ForwardModel extends nn.Module {
-  forward(inputIds: Tensor): Tensor;
+  forward(inputIds: Tensor, options?: { attentionMask?: Tensor }): Tensor;
 }
 
 /** What a loss function gets for one micro-batch. */
