@@ -5,11 +5,7 @@
 namespace tf {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  auto* data = new AddonData();
-  Napi::Function ctor = TensorHandle::Init(env);
-  data->handleCtor = Napi::Persistent(ctor);
-  env.SetInstanceData<AddonData>(data);
-  exports.Set("TensorHandle", ctor);
+  env.SetInstanceData<AddonData>(new AddonData());
   RegisterCreation(env, exports);
   RegisterShape(env, exports);
   RegisterMath(env, exports);

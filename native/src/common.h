@@ -9,27 +9,22 @@
 
 namespace tf {
 
-// JS-visible tensor handle. The TypeScript `Tensor` class holds one of these; `dispose()` drops
-// the at::Tensor right away, the GC finalizer is only a fallback.
-class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
- public:
-  static Napi::Function Init(Napi::Env env);
-  explicit TensorHandle(const Napi::CallbackInfo& info);
-  ~TensorHandle() override;
-  void Finalize(Napi::Env env) override;
-  void Reset(Napi::Env env);
-  void Adopt(Napi::Env env, at::Tensor t);
-  static int64_t LiveCount();
+// A tensor handle is a plain JS object, type-tagged and wrapping one Holder. Plain objects are
+// several times cheaper to create than class instances; `dispose()` removes the wrap at once, so
+// a synchronous loop never piles up work for the garbage collector's finalizers.
+struct Holder {
   at::Tensor tensor;
-
- private:
-  int64_t reportedBytes_ = 0;
+  int64_t reportedBytes = 0;
 };
 
 struct AddonData {
-  Napi::FunctionReference handleCtor;
   Napi::FunctionReference errorCtor;  // TorchError from src/torch/errors.ts, when registered
 };
+
+int64_t LiveHandles();
+// Releases a handle's tensor now; false when it was already disposed.
+bool DisposeHandle(Napi::Env env, const Napi::Value& v);
+bool IsHandleDisposed(const Napi::Value& v);
 
 // Thrown for a bad JS argument: becomes a JS TypeError naming the argument.
 struct ArgError : std::runtime_error {

@@ -55,9 +55,16 @@ class CachingCpuAllocator final : public c10::Allocator {
   c10::DataPtr Allocate(size_t n) {
     c10::Device cpu(c10::DeviceType::CPU);
     if (n == 0) return c10::DataPtr(nullptr, nullptr, &Deleter, cpu);
-    size_t size = n < kSmall ? n : SizeClass(n);
+    if (n < kSmall) {
+      // Small blocks skip the bookkeeping entirely: glibc's heap already reuses them cheaply.
+      void* small = nullptr;
+      if (posix_memalign(&small, kAlign, n) != 0 || !small)
+        throw std::runtime_error("CPU out of memory: failed to allocate " + std::to_string(n) + " bytes");
+      return c10::DataPtr(small, small, &FreeSmall, cpu);
+    }
+    size_t size = SizeClass(n);
     void* p = nullptr;
-    if (size >= kSmall) {
+    {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = free_.find(size);
       if (it != free_.end() && !it->second.empty()) {
@@ -69,7 +76,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (p) live_[p] = size;
     }
     if (!p) {
-      if (size >= kSmall) stats.misses++;
+      stats.misses++;
       size_t align = (hugepages && size >= kHuge) ? kHuge : kAlign;
       if (posix_memalign(&p, align, size) != 0 || !p) {
         EmptyCache();
@@ -94,7 +101,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     size_t size = it->second;
     live_.erase(it);
     stats.allocated -= static_cast<int64_t>(size);
-    if (size < kSmall || static_cast<size_t>(stats.cached.load()) + size > cacheLimit) {
+    if (static_cast<size_t>(stats.cached.load()) + size > cacheLimit) {
       std::free(p);
       return;
     }
@@ -112,6 +119,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   static void Deleter(void* p);
+  static void FreeSmall(void* p) { std::free(p); }
 
  private:
   std::mutex mu_;

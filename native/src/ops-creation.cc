@@ -187,8 +187,7 @@ Napi::Value IsContiguous(CI info) {
 Napi::Value IsDisposed(CI info) {
   auto env = info.Env();
   TF_GUARD(env, {
-    if (!info[0].IsObject()) throw ArgError("argument 'tensor' must be a Tensor");
-    return Napi::Boolean::New(env, !TensorHandle::Unwrap(info[0].As<Napi::Object>())->tensor.defined());
+    return Napi::Boolean::New(env, IsHandleDisposed(info[0]));
   })
 }
 Napi::Value SameStorage(CI info) {
@@ -203,8 +202,7 @@ Napi::Value SameStorage(CI info) {
 Napi::Value Dispose(CI info) {
   auto env = info.Env();
   TF_GUARD(env, {
-    if (!info[0].IsObject()) throw ArgError("argument 'tensor' must be a Tensor");
-    TensorHandle::Unwrap(info[0].As<Napi::Object>())->Reset(env);
+    DisposeHandle(env, info[0]);
     return env.Undefined();
   })
 }
@@ -222,7 +220,7 @@ Napi::Value GetNumThreads(CI info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
 }
 Napi::Value LiveTensors(CI info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(TensorHandle::LiveCount()));
+  return Napi::Number::New(info.Env(), static_cast<double>(LiveHandles()));
 }
 Napi::Value SetErrorClass(CI info) {
   auto env = info.Env();

@@ -4,47 +4,68 @@
 
 namespace tf {
 
-Napi::Function TensorHandle::Init(Napi::Env env) {
-  return DefineClass(env, "TensorHandle", {});
-}
-
-TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
-
 static std::atomic<int64_t> g_live{0};
+static const napi_type_tag kHandleTag = {0x7f3a9c1e52b84d07ULL, 0xa1c4e8d2b6f03957ULL};
+// Storages below this are not reported to V8: the bookkeeping would cost more than it tells.
+static constexpr int64_t kReportThreshold = 64 * 1024;
 
-TensorHandle::~TensorHandle() {
-  if (tensor.defined()) g_live--;
+int64_t LiveHandles() { return g_live.load(); }
+
+static void Release(napi_env env, Holder* h) {
+  if (h->reportedBytes != 0) {
+    int64_t unused;
+    napi_adjust_external_memory(env, -h->reportedBytes, &unused);
+  }
+  if (h->tensor.defined()) g_live--;
+  delete h;
 }
 
 // The GC path: memory returns to libtorch here when dispose() was never called.
-void TensorHandle::Finalize(Napi::Env env) { Reset(env); }
-
-int64_t TensorHandle::LiveCount() { return g_live.load(); }
-
-void TensorHandle::Reset(Napi::Env env) {
-  if (reportedBytes_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -reportedBytes_);
-    reportedBytes_ = 0;
-  }
-  if (tensor.defined()) g_live--;
-  tensor.reset();
-}
-
-void TensorHandle::Adopt(Napi::Env env, at::Tensor t) {
-  // Report only storages this handle alone owns (fresh results), so views are not counted twice.
-  if (t.defined() && t.has_storage() && t.storage().use_count() == 1 && t.device().is_cpu()) {
-    reportedBytes_ = static_cast<int64_t>(t.storage().nbytes());
-    if (reportedBytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, reportedBytes_);
-  }
-  if (t.defined() && !tensor.defined()) g_live++;
-  tensor = std::move(t);
-}
+static void FinalizeHolder(napi_env env, void* data, void*) { Release(env, static_cast<Holder*>(data)); }
 
 Napi::Object Wrap(Napi::Env env, at::Tensor t) {
-  auto* data = env.GetInstanceData<AddonData>();
-  Napi::Object obj = data->handleCtor.New({});
-  TensorHandle::Unwrap(obj)->Adopt(env, std::move(t));
+  auto* h = new Holder();
+  if (t.defined() && t.has_storage() && t.storage().use_count() == 1 && t.device().is_cpu()) {
+    int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
+    if (bytes >= kReportThreshold) {
+      h->reportedBytes = bytes;
+      Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+    }
+  }
+  if (t.defined()) g_live++;
+  h->tensor = std::move(t);
+  Napi::Object obj = Napi::Object::New(env);
+  napi_status st = napi_type_tag_object(env, obj, &kHandleTag);
+  if (st == napi_ok) st = napi_wrap(env, obj, h, FinalizeHolder, nullptr, nullptr);
+  if (st != napi_ok) {
+    Release(env, h);
+    throw std::runtime_error("failed to create a tensor handle");
+  }
   return obj;
+}
+
+static bool IsTagged(const Napi::Value& v) {
+  if (!v.IsObject()) return false;
+  bool tagged = false;
+  return napi_check_object_type_tag(v.Env(), v, &kHandleTag, &tagged) == napi_ok && tagged;
+}
+
+static Holder* HolderOf(const Napi::Value& v) {
+  void* data = nullptr;
+  return napi_unwrap(v.Env(), v, &data) == napi_ok ? static_cast<Holder*>(data) : nullptr;
+}
+
+bool IsHandleDisposed(const Napi::Value& v) {
+  if (!IsTagged(v)) throw ArgError("argument 'tensor' must be a Tensor");
+  return HolderOf(v) == nullptr;
+}
+
+bool DisposeHandle(Napi::Env env, const Napi::Value& v) {
+  if (!IsTagged(v)) throw ArgError("argument 'tensor' must be a Tensor");
+  void* data = nullptr;
+  if (napi_remove_wrap(env, v, &data) != napi_ok || data == nullptr) return false;
+  Release(env, static_cast<Holder*>(data));
+  return true;
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -58,12 +79,10 @@ static std::string Named(const char* argName, const char* expected) {
 }
 
 const at::Tensor& Unwrap(const Napi::Value& v, const char* argName) {
-  if (!v.IsObject()) throw ArgError(Named(argName, "a Tensor"));
-  Napi::Object o = v.As<Napi::Object>();
-  auto* data = v.Env().GetInstanceData<AddonData>();
-  if (!o.InstanceOf(data->handleCtor.Value())) throw ArgError(Named(argName, "a Tensor"));
-  TensorHandle* h = TensorHandle::Unwrap(o);
-  if (!h->tensor.defined()) throw std::runtime_error(std::string("Tensor passed as '") + argName + "' was disposed");
+  if (!IsTagged(v)) throw ArgError(Named(argName, "a Tensor"));
+  Holder* h = HolderOf(v);
+  if (h == nullptr || !h->tensor.defined())
+    throw std::runtime_error(std::string("Tensor passed as '") + argName + "' was disposed");
   return h->tensor;
 }
 
