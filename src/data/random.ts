@@ -2,6 +2,7 @@
  * A small seeded PRNG (mulberry32) whose whole state is one 32-bit integer, so it can be saved
  * in a checkpoint and restored exactly. Not for cryptography; good enough for shuffling data.
  */
+import { mulberry32Next } from "../util/mulberry32.ts";
 import { DataOptionError } from "./errors.ts";
 
 /** murmur3's finaliser: spreads every input bit over the output. */
@@ -33,11 +34,9 @@ export class SeededRandom {
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const { state, value } = mulberry32Next(this.#state);
+    this.#state = state;
+    return value;
   }
 
   /** Uniform integer in [0, n). */

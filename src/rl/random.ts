@@ -1,8 +1,9 @@
 /**
  * A tiny seeded PRNG (mulberry32) whose whole state is one 32-bit integer, so the replay buffer
- * can checkpoint it and resume sampling exactly. `src/rl` may import only `src/torch`, so this
- * is a local copy of the idea in `src/data/random.ts`, not an import. Not for cryptography.
+ * can checkpoint it and resume sampling exactly. The step itself is shared
+ * with `src/data` through `src/util/mulberry32.ts`. Not for cryptography.
  */
+import { mulberry32Next } from "../util/mulberry32.ts";
 export class Mulberry32 {
   #state: number;
 
@@ -16,11 +17,9 @@ export class Mulberry32 {
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const { state, value } = mulberry32Next(this.#state);
+    this.#state = state;
+    return value;
   }
 
   /** Uniform integer in [0, n). */

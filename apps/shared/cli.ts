@@ -1,0 +1,51 @@
+/**
+ * What both apps' command lines share: `--config` + overrides + `--resume`, config errors as
+ * exit code 2 with the message, Ctrl-C as a clean stop (a second Ctrl-C quits at once), and
+ * running `main` when the file is executed directly.
+ */
+import { fileURLToPath } from "node:url";
+import { ConfigError, extractConfigPath, type LoadConfigOptions } from "../../src/config/index.ts";
+
+export interface ParsedCommandLine<L> {
+  loaded: L;
+  resume: boolean;
+}
+
+/** Loads the config named on the command line (or `defaultPath`); null after printing a config error. */
+export function parseCommandLine<L>(argv: string[], defaultPath: string, load: (o: LoadConfigOptions) => L): ParsedCommandLine<L> | null {
+  const { configPath, rest } = extractConfigPath(argv);
+  try {
+    return { loaded: load({ path: configPath ?? defaultPath, overrides: rest.filter((a) => a !== "--resume") }), resume: rest.includes("--resume") };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`config error: ${err.message}`);
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** Runs `fn` with an AbortSignal that the first Ctrl-C aborts. */
+export async function withCtrlC<T>(fn: (signal: AbortSignal) => Promise<T>, message?: string): Promise<T> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    if (message) console.log(`\n${message}`);
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+/** Calls `main(argv)` and exits with its code when `moduleUrl` is the file node was started with. */
+export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<number>): void {
+  if (!process.argv[1] || fileURLToPath(moduleUrl) !== process.argv[1]) return;
+  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
+    console.error(err instanceof Error ? `${err.name}: ${err.message}` : err);
+    process.exit(1);
+  });
+}
