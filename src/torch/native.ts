@@ -4,9 +4,13 @@
  * - OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE once, when libtorch pulls it in; forced
  *   values select slower kernels here, so they are cleared for the load and restored right after
  *   (other code and child processes still see the user's environment);
+ * - libgomp (libtorch's OpenMP) spins waiting threads for ~300k iterations by default; when the
+ *   cores are shared with other busy processes that spinning makes every parallel op wait for a
+ *   descheduled thread (measured 4–20x slower steps), so unless OMP_WAIT_POLICY or GOMP_SPINCOUNT
+ *   is set, GOMP_SPINCOUNT is lowered for the load (TORCHFORGE_OMP_SPINCOUNT, default 10000);
  * - intra-op threads default to the cores available (libtorch sees 1 on this machine);
  * - a caching CPU allocator is installed (see native/src/cpu-allocator.cc and BENCHMARKS.md).
- * Environment knobs: TORCHFORGE_NUM_THREADS, TORCHFORGE_CPU_ALLOCATOR=caching|default,
+ * Environment knobs: TORCHFORGE_NUM_THREADS, TORCHFORGE_OMP_SPINCOUNT, TORCHFORGE_CPU_ALLOCATOR=caching|default,
  * TORCHFORGE_HUGEPAGES=0|1, TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path).
  */
 import { createRequire } from "node:module";
@@ -156,15 +160,21 @@ function addonPath(): string {
 
 function load(): NativeAddon {
   const saved: Record<string, string | undefined> = {};
-  for (const key of ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]) {
-    saved[key] = process.env[key];
-    delete process.env[key];
+  const keys = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "GOMP_SPINCOUNT"];
+  for (const key of keys) saved[key] = process.env[key];
+  delete process.env.OPENBLAS_CORETYPE;
+  delete process.env.OPENBLAS_L2_SIZE;
+  if (saved.GOMP_SPINCOUNT === undefined && process.env.OMP_WAIT_POLICY === undefined) {
+    process.env.GOMP_SPINCOUNT = process.env.TORCHFORGE_OMP_SPINCOUNT || "10000";
   }
   let addon: NativeAddon;
   try {
     addon = createRequire(import.meta.url)(addonPath()) as NativeAddon;
   } finally {
-    for (const [key, value] of Object.entries(saved)) if (value !== undefined) process.env[key] = value;
+    for (const key of keys) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
   }
   addon.setErrorClass(TorchError);
   const threads = process.env.TORCHFORGE_NUM_THREADS ? Number(process.env.TORCHFORGE_NUM_THREADS) : availableParallelism();
