@@ -62,5 +62,5 @@ const step = () => {
 const steps = Number(process.argv[2] ?? 10);
 const ms = timeMs(step, steps, 3, 0);
 const mode = process.env.TORCHFORGE_CPU_ALLOCATOR ?? "caching";
-const hp = process.env.TORCHFORGE_HUGEPAGES === "0" ? "off" : "on";
+const hp = process.env.TORCHFORGE_HUGEPAGES === "1" ? "on" : "off";
 emit("block", "fwd+bwd+AdamW step", ms, "ms", { allocator: mode === "default" ? "default" : `caching, hugepages ${hp}` });

@@ -11,7 +11,7 @@
  * - intra-op threads default to the cores available (libtorch sees 1 on this machine);
  * - a caching CPU allocator is installed (see native/src/cpu-allocator.cc and BENCHMARKS.md).
  * Environment knobs: TORCHFORGE_NUM_THREADS, TORCHFORGE_OMP_SPINCOUNT, TORCHFORGE_CPU_ALLOCATOR=caching|default,
- * TORCHFORGE_HUGEPAGES=0|1, TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path).
+ * TORCHFORGE_HUGEPAGES=1 (THP advice for big blocks; off by default), TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path).
  */
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
@@ -184,7 +184,9 @@ function load(): NativeAddon {
   addon.setNumThreads(threads);
   const mode = process.env.TORCHFORGE_CPU_ALLOCATOR ?? "caching";
   const cacheLimit = Number(process.env.TORCHFORGE_CPU_CACHE_BYTES ?? 2 * 1024 ** 3);
-  addon.configureAllocator(mode, process.env.TORCHFORGE_HUGEPAGES !== "0", cacheLimit);
+  // Huge pages stay off by default: measured here, the first touch of a fresh 524 MB block cost
+  // ~3x more with THP advice (kernel compaction) for a similar steady state (BENCHMARKS.md).
+  addon.configureAllocator(mode, process.env.TORCHFORGE_HUGEPAGES === "1", cacheLimit);
   return addon;
 }
 
