@@ -15,7 +15,7 @@ for (let i = 0; i < 6; i++) {
   times.push(Number(process.hrtime.bigint() - t0) / 1e6);
 }
 const mode = process.env.TORCHFORGE_CPU_ALLOCATOR ?? "caching";
-const hp = process.env.TORCHFORGE_HUGEPAGES === "0" ? "off" : "on";
+const hp = process.env.TORCHFORGE_HUGEPAGES === "1" ? "on" : "off";
 emit("logsoftmax", "logSoftmax (1024,128000) f32", median(times.slice(1)), "ms", {
   allocator: mode === "default" ? "default" : `caching, hugepages ${hp}`, firstMs: times[0],
 });
