@@ -41,7 +41,7 @@ test("OpenBLAS and OpenMP variables are restored for the rest of the process aft
   const { spawnSync } = await import("node:child_process");
   const script = `import { torch } from ${JSON.stringify(new URL("../../src/torch/index.ts", import.meta.url).pathname)};
     torch.ones([1]); console.log(JSON.stringify([process.env.OPENBLAS_CORETYPE, process.env.OPENBLAS_L2_SIZE, process.env.GOMP_SPINCOUNT ?? null]));`;
-  const env = { ...process.env, OPENBLAS_CORETYPE: "Haswell", OPENBLAS_L2_SIZE: "512" };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_CORETYPE: "Haswell", OPENBLAS_L2_SIZE: "512" };
   delete env.GOMP_SPINCOUNT;
   const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { env, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
