@@ -1,12 +1,16 @@
 /**
- * The GRPO app's loop, torchforge's shape in one process ("colocated"): generator and trainer
- * share the same parameter tensors, so a train step is a weight sync and the generator only
- * bumps its version. Each step: rollouts until the replay buffer can fill a batch (dynamic
- * sampling drops zero-variance groups) → a train step with the configured loss → metrics →
+ * The GRPO app's loop, torchforge's shape. `placement: colocated` (the fast path on one small
+ * machine): generator and trainer share the same parameter tensors in one process, so a train
+ * step is a weight sync and the generator only bumps its version. `placement: separate`: the
+ * generator is a service of `services.generator.num_replicas` child processes; every
+ * `sync_interval` steps the trainer publishes its weights to the shared-memory store and the
+ * replicas load that version (the control message is the version number).
+ * Each step: rollouts until the replay buffer can fill a batch (dynamic sampling drops
+ * zero-variance groups) → a train step with the configured loss → weight sync → metrics →
  * periodic eval and checkpoints. Simplifications, on purpose:
  *  1. rollout and training alternate instead of overlapping: on a CPU both need every core;
  *  2. `sync_interval` is 1 in colocated mode (shared tensors cannot lag behind);
- *  3. the reference model is a frozen copy of the starting weights in the same process.
+ *  3. the reference model is a frozen copy of the starting weights in the controller process.
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -20,11 +24,13 @@ import { MetricLogger, recordMetric, type MetricValue } from "../../src/actors/i
 import { createRunBackends } from "../../src/observability/index.ts";
 import { saveConfig, type GrpoConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
+import { SharedMemoryStore, VersionedStore } from "../../src/store/index.ts";
+import { GeneratorActor, weightsChecksum } from "./generator-actor.ts";
 import { resolveDataset } from "../shared/resolve-dataset.ts";
 import { resolveRewards } from "../shared/resolve-rewards.ts";
 import { resolveLoss } from "../shared/resolve-loss.ts";
 import { encodePrompt } from "../shared/prompts.ts";
-import { evaluate, type EvalResult } from "../shared/evaluate.ts";
+import { evaluate, type EvalResult, type Generator } from "../shared/evaluate.ts";
 import { rollout } from "./rollout.ts";
 
 export class GrpoConfigError extends Error {
@@ -53,12 +59,11 @@ export interface GrpoRunResult {
   dashboardPath?: string;
   checkpointDir: string;
   stoppedEarly: boolean;
+  /** Separate placement: each generator replica's weight version and |w| checksum at the end, and the trainer's checksum. */
+  generatorState?: { versions: number[]; checksums: number[]; trainerChecksum: number };
 }
 
 function checkPlacement(config: GrpoConfig): void {
-  if (config.placement !== "colocated") {
-    throw new GrpoConfigError("placement 'separate' is not available yet in this app; use placement: colocated");
-  }
   const gpus = Object.values(config.services).filter((s) => s && typeof s === "object" && (s as { withGpus?: boolean }).withGpus).length;
   if (gpus > 0 && !torch.cuda.isAvailable()) {
     throw new GrpoConfigError(`Insufficient GPU resources: asked for ${gpus}, ${torch.cuda.deviceCount()} free (set with_gpus: false to run on CPU)`);
@@ -95,12 +100,10 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   };
   const n = config.grpo.nSamples;
   const promptsPerRollout = Math.max(1, Math.ceil(config.training.batchSize / n));
-  const engine = new GenerationEngine({
-    model: policy,
-    tokenizer,
-    maxBatchSize: Math.min(128, promptsPerRollout * n),
-    maxSeqLen: Math.min(policy.maxPositions, config.grpo.maxPromptTokens + config.grpo.maxNewTokens),
-  });
+  const maxBatchSize = Math.min(128, promptsPerRollout * n);
+  const maxSeqLen = Math.min(policy.maxPositions, config.grpo.maxPromptTokens + config.grpo.maxNewTokens);
+  const gen = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer });
+  const engine = gen.generator;
   const trainer = new Trainer({
     model: policy,
     loss,
@@ -128,7 +131,7 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
     if (extra.sampler) sampler.loadStateDict(extra.sampler);
     log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
   }
-  engine.generatorVersion = policyVersion;
+  await gen.sync(policyVersion);
   log(`GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ${data.train.length} train / ${evalExamples.length} eval prompts, loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}`);
 
   const evals: GrpoRunResult["evals"] = [];
@@ -184,8 +187,12 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
         torch.dispose(batch);
       }
     })();
-    policyVersion += 1; // the generator shares these parameters: the new weights are live now
-    engine.generatorVersion = policyVersion;
+    policyVersion += 1;
+    if (config.placement === "colocated" || trainer.step % config.training.syncInterval === 0) {
+      const t0 = performance.now();
+      await gen.sync(policyVersion);
+      recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000);
+    }
     for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
     for (const [k, v] of Object.entries(buffer.metrics())) if (typeof v === "number") recordMetric(`buffer/${k}`, v);
     recordMetric("main_perf/step_s", (performance.now() - stepStart) / 1000);
@@ -200,11 +207,54 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
     await logger.flush(trainer.step);
   }
   await logger.close?.();
-  engine.dispose();
+  const generatorState = gen.state ? { ...(await gen.state()), trainerChecksum: weightsChecksum(policy) } : undefined;
+  await gen.close();
   trainer.dispose();
   policy.dispose();
   refModel?.dispose();
-  return { steps: trainer.step, policyVersion, evals, outputDir, dashboardPath: runBackends.dashboardPath, checkpointDir, stoppedEarly };
+  return { steps: trainer.step, policyVersion, evals, outputDir, dashboardPath: runBackends.dashboardPath, checkpointDir, stoppedEarly, generatorState };
+}
+
+interface StartedGenerator {
+  generator: Generator;
+  /** Makes `version` (the trainer's current weights) the generator's. */
+  sync(version: number): Promise<void>;
+  close(): Promise<void>;
+  /** Each replica's weight version and checksum (separate placement). */
+  state?(): Promise<{ versions: number[]; checksums: number[] }>;
+}
+
+async function startGenerator(
+  config: GrpoConfig,
+  o: { modelSpec: Parameters<typeof resolveModel>[0]; maxBatchSize: number; maxSeqLen: number; policy: CausalLM; tokenizer: ReturnType<typeof resolveModel>["tokenizer"] },
+): Promise<StartedGenerator> {
+  if (config.placement === "colocated") {
+    const engine = new GenerationEngine({ model: o.policy, tokenizer: o.tokenizer, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen });
+    return {
+      generator: engine,
+      sync: async (version) => void (engine.generatorVersion = version), // shared tensors: already live
+      close: async () => engine.dispose(),
+    };
+  }
+  const store = SharedMemoryStore.create({ name: `grpo-${process.pid}` });
+  const versions = new VersionedStore(store, { prefix: "policy", keepLast: 2 });
+  const spec = config.services.generator;
+  // One libtorch thread per generator process: several processes spinning 2 threads each on a
+  // small machine would fight over the cores.
+  const service = await GeneratorActor.options({ procs: 1, numReplicas: spec.numReplicas, env: { TORCHFORGE_NUM_THREADS: "1" } })
+    .asService({ model: o.modelSpec, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, storeRoot: store.root });
+  return {
+    generator: { generate: (requests, sampling) => service.generate.route(requests, sampling) },
+    sync: async (version) => {
+      await versions.publish(version, o.policy.stateDict());
+      await service.updateWeights.fanout(version);
+    },
+    close: async () => {
+      await service.shutdown();
+      await store.close();
+    },
+    state: async () => ({ versions: await service.version.fanout(), checksums: await service.weightsChecksum.fanout() }),
+  };
 }
 
 function splitEvenly<T>(xs: T[], parts: number): T[][] {

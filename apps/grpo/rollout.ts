@@ -4,14 +4,15 @@
  */
 import { torch } from "../../src/torch/index.ts";
 import type { CausalLM } from "../../src/models/index.ts";
-import type { Completion as GenCompletion, GenerationEngine, SamplingParams } from "../../src/generation/index.ts";
+import type { Completion as GenCompletion, SamplingParams } from "../../src/generation/index.ts";
+import type { Generator } from "../shared/evaluate.ts";
 import { assignAdvantages, createEpisode, filterZeroVarianceGroups, type Episode, type Group } from "../../src/rl/index.ts";
 import type { RewardSet } from "../../src/rewards/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
 import { recordMetric } from "../../src/actors/index.ts";
 
 export interface RolloutOptions {
-  engine: GenerationEngine;
+  engine: Generator;
   rewards: RewardSet;
   examples: PromptExample[];
   promptIds: number[][];

@@ -2,7 +2,7 @@
  * Held-out evaluation: greedy accuracy (the answer in `<answer>` equals the target, as
  * `MathReward` judges it) and, with `samples` > 1, pass@k at a sampling temperature.
  */
-import type { GenerationEngine } from "../../src/generation/index.ts";
+import type { Completion, SamplingParams } from "../../src/generation/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
 import { MathReward } from "../../src/rewards/index.ts";
 
@@ -28,7 +28,12 @@ export interface EvalResult {
 
 const judge = new MathReward();
 
-export async function evaluate(engine: GenerationEngine, examples: readonly PromptExample[], options: EvalOptions): Promise<EvalResult> {
+/** What evaluation and rollouts need of a generator: an in-process engine or a service proxy. */
+export interface Generator {
+  generate(requests: { prompt: number[] }[], sampling: SamplingParams): Promise<Completion[]>;
+}
+
+export async function evaluate(engine: Generator, examples: readonly PromptExample[], options: EvalOptions): Promise<EvalResult> {
   const requests = options.promptIds.map((prompt) => ({ prompt }));
   const greedy = await engine.generate(requests, { greedy: true, maxTokens: options.maxTokens });
   let correct = 0;

