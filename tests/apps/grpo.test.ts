@@ -124,3 +124,44 @@ test("separate placement: a real Qwen3 tokenizer, GSM8K prompts, generator in a 
   assert.deepEqual(g.versions, [3], "the generator loaded every published version");
   assert.ok(Math.abs(g.checksums[0]! - g.trainerChecksum) <= 1e-9 * g.trainerChecksum, `generator |w| ${g.checksums[0]} vs trainer ${g.trainerChecksum}`);
 });
+
+test("resume is exact: a run stopped at step 2 and resumed matches the uninterrupted run at step 3", async () => {
+  const read = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const pick = (line: Record<string, any>) => {
+    const m = line.metrics ?? line;
+    return [m["loss/value"], m["reward/mean"], m["trainer/grad_norm"], m["generator/response_length"]];
+  };
+  const straight = mkdtempSync(join(tmpdir(), "tf-grpo-a-"));
+  const a = tinyConfig(straight, ["training.steps=3", "~eval.eval_every_n_steps"]);
+  await runGrpo({ config: a.config, rawConfig: a.snake, ...quiet });
+  const resumed = mkdtempSync(join(tmpdir(), "tf-grpo-b-"));
+  const b1 = tinyConfig(resumed, ["training.steps=2", "~eval.eval_every_n_steps"]);
+  await runGrpo({ config: b1.config, rawConfig: b1.snake, ...quiet });
+  const b2 = tinyConfig(resumed, ["training.steps=3", "~eval.eval_every_n_steps"]);
+  await runGrpo({ config: b2.config, rawConfig: b2.snake, resume: true, ...quiet });
+  const lastA = read(straight).at(-1);
+  const lastB = read(resumed).at(-1);
+  assert.equal(lastA.step, 3);
+  assert.equal(lastB.step, 3);
+  assert.deepEqual(pick(lastB), pick(lastA));
+});
+
+test("an aborted run (Ctrl-C) stops after the current step with a usable checkpoint", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-"));
+  const { config, snake } = tinyConfig(dir, ["training.steps=50", "~eval.eval_every_n_steps", "checkpoint.interval=100"]);
+  const controller = new AbortController();
+  const lines: string[] = [];
+  const r = await runGrpo({
+    config, rawConfig: snake, signal: controller.signal, progress: false,
+    log: (l) => {
+      lines.push(l);
+      if (l.startsWith("GRPO:")) setTimeout(() => controller.abort(), 0);
+    },
+  });
+  assert.equal(r.stoppedEarly, true);
+  assert.ok(r.steps < 50);
+  assert.ok(existsSync(join(dir, "ckpt", `step-${r.steps}`, "model", "config.json")), "a checkpoint of the last finished step");
+  const more = tinyConfig(dir, [`training.steps=${r.steps + 1}`, "~eval.eval_every_n_steps"]);
+  const again = await runGrpo({ config: more.config, rawConfig: more.snake, resume: true, ...quiet });
+  assert.equal(again.steps, r.steps + 1);
+});
