@@ -3,11 +3,12 @@
  * `<dir>/test.jsonl`, each line `{ "question": …, "answer": "…reasoning…\n#### 18" }` as in the
  * Hugging Face `openai/gsm8k` "main" config. The numeric target is the text after `####`.
  *
- * Parquet files (the Hub's default layout) are not read yet: convert them to JSONL first.
+ * Parquet files in the Hub's layout (`<dir>/main/test-00000-of-00001.parquet`, or next to the
+ * JSONL names) are read too, with `hyparquet` (pure JavaScript, snappy included).
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DataOptionError, DatasetFieldError, DatasetNotFoundError } from "./errors.ts";
+import { DataError, DataOptionError, DatasetFieldError, DatasetNotFoundError } from "./errors.ts";
 import type { PromptExample } from "./example.ts";
 import { readJsonl, type JsonlRecord } from "./jsonl.ts";
 
@@ -69,10 +70,8 @@ export function gsm8kSplitFile(dir: string, split: Gsm8kSplit): string {
   const file = join(dir, `${split}.jsonl`);
   if (existsSync(file)) return file;
   const parquet = findParquet(dir, split);
-  const hint = parquet
-    ? `found ${parquet} but Parquet is not supported yet; convert it to ${split}.jsonl (one {"question","answer"} object per line)`
-    : `expected ${split}.jsonl in this directory`;
-  throw new DatasetNotFoundError(file, hint);
+  if (parquet) return parquet;
+  throw new DatasetNotFoundError(file, `expected ${split}.jsonl, or ${split}-*.parquet here or under main/ or data/`);
 }
 
 function findParquet(dir: string, split: string): string | undefined {
@@ -94,10 +93,23 @@ export async function* streamGsm8k(options: Gsm8kOptions): AsyncGenerator<Gsm8kE
   const file = gsm8kSplitFile(options.dir, split);
   let count = 0;
   if (count >= limit) return;
-  for await (const record of readJsonl(file)) {
+  const records = file.endsWith(".parquet") ? readParquetRows(file) : readJsonl(file);
+  for await (const record of records) {
     yield toGsm8kExample(record, split, options.formatPrompt);
     if (++count >= limit) return;
   }
+}
+
+/** Parquet rows as JSONL-like records (row number as the "line", for error messages). */
+async function* readParquetRows(file: string): AsyncGenerator<JsonlRecord> {
+  const { asyncBufferFromFile, parquetReadObjects } = await import("hyparquet");
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await parquetReadObjects({ file: await asyncBufferFromFile(file), columns: ["question", "answer"] });
+  } catch (err) {
+    throw new DataError(`${file}: not a readable Parquet file with 'question' and 'answer' columns (${(err as Error).message})`, { cause: err });
+  }
+  for (const [i, value] of rows.entries()) yield { value, file, line: i + 1 };
 }
 
 /** Loads a split into memory (GSM8K is small: 7,473 train / 1,319 test). */

@@ -50,7 +50,7 @@ test("loads a local JSONL split; record errors name file, line and field", async
     await assert.rejects(loadGsm8k({ dir: join(dir, "nope") }), DatasetNotFoundError);
     rmSync(join(dir, "test.jsonl"));
     writeFileSync(join(dir, "test-00000-of-00001.parquet"), "");
-    await assert.rejects(loadGsm8k({ dir, split: "test" }), /Parquet is not supported yet/);
+    await assert.rejects(loadGsm8k({ dir, split: "test" }), /test-00000-of-00001.parquet: not a readable Parquet file with 'question' and 'answer' columns/);
     await assert.rejects(loadGsm8k({ dir, split: "dev" as never }), /'split'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
