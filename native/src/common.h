@@ -9,10 +9,13 @@
 
 namespace tf {
 
-// A tensor handle is a plain JS object, type-tagged and wrapping one Holder. Plain objects are
-// several times cheaper to create than class instances; `dispose()` removes the wrap at once, so
-// a synchronous loop never piles up work for the garbage collector's finalizers.
+// A tensor handle is a plain JS object wrapping one Holder. Plain objects are several times
+// cheaper to create than class instances; `dispose()` removes the wrap at once, so a synchronous
+// loop never piles up work for the garbage collector's finalizers. `magic` tells our holders from
+// objects wrapped by other addons (cheaper than N-API type tags, which cost ~0.3 µs per tensor).
 struct Holder {
+  static constexpr uint64_t kMagic = 0x7f3a9c1e52b84d07ULL;
+  uint64_t magic = kMagic;
   at::Tensor tensor;
   int64_t reportedBytes = 0;
 };

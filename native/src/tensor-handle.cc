@@ -5,7 +5,6 @@
 namespace tf {
 
 static std::atomic<int64_t> g_live{0};
-static const napi_type_tag kHandleTag = {0x7f3a9c1e52b84d07ULL, 0xa1c4e8d2b6f03957ULL};
 // Storages below this are not reported to V8: the bookkeeping would cost more than it tells.
 static constexpr int64_t kReportThreshold = 64 * 1024;
 
@@ -17,6 +16,7 @@ static void Release(napi_env env, Holder* h) {
     napi_adjust_external_memory(env, -h->reportedBytes, &unused);
   }
   if (h->tensor.defined()) g_live--;
+  h->magic = 0;
   delete h;
 }
 
@@ -35,36 +35,32 @@ Napi::Object Wrap(Napi::Env env, at::Tensor t) {
   if (t.defined()) g_live++;
   h->tensor = std::move(t);
   Napi::Object obj = Napi::Object::New(env);
-  napi_status st = napi_type_tag_object(env, obj, &kHandleTag);
-  if (st == napi_ok) st = napi_wrap(env, obj, h, FinalizeHolder, nullptr, nullptr);
-  if (st != napi_ok) {
+  if (napi_wrap(env, obj, h, FinalizeHolder, nullptr, nullptr) != napi_ok) {
     Release(env, h);
     throw std::runtime_error("failed to create a tensor handle");
   }
   return obj;
 }
 
-static bool IsTagged(const Napi::Value& v) {
-  if (!v.IsObject()) return false;
-  bool tagged = false;
-  return napi_check_object_type_tag(v.Env(), v, &kHandleTag, &tagged) == napi_ok && tagged;
-}
-
-static Holder* HolderOf(const Napi::Value& v) {
+// The holder a handle wraps; nullptr once disposed (the wrap is removed). Throws for anything
+// that is not one of our handles.
+static Holder* HolderOf(const Napi::Value& v, const char* argName) {
+  if (!v.IsObject()) throw ArgError(std::string("argument '") + argName + "' must be a Tensor");
   void* data = nullptr;
-  return napi_unwrap(v.Env(), v, &data) == napi_ok ? static_cast<Holder*>(data) : nullptr;
+  if (napi_unwrap(v.Env(), v, &data) != napi_ok || data == nullptr) return nullptr;
+  auto* h = static_cast<Holder*>(data);
+  if (h->magic != Holder::kMagic) throw ArgError(std::string("argument '") + argName + "' must be a Tensor");
+  return h;
 }
 
-bool IsHandleDisposed(const Napi::Value& v) {
-  if (!IsTagged(v)) throw ArgError("argument 'tensor' must be a Tensor");
-  return HolderOf(v) == nullptr;
-}
+bool IsHandleDisposed(const Napi::Value& v) { return HolderOf(v, "tensor") == nullptr; }
 
 bool DisposeHandle(Napi::Env env, const Napi::Value& v) {
-  if (!IsTagged(v)) throw ArgError("argument 'tensor' must be a Tensor");
+  Holder* h = HolderOf(v, "tensor");
+  if (h == nullptr) return false;
   void* data = nullptr;
-  if (napi_remove_wrap(env, v, &data) != napi_ok || data == nullptr) return false;
-  Release(env, static_cast<Holder*>(data));
+  napi_remove_wrap(env, v, &data);
+  Release(env, h);
   return true;
 }
 
@@ -79,8 +75,7 @@ static std::string Named(const char* argName, const char* expected) {
 }
 
 const at::Tensor& Unwrap(const Napi::Value& v, const char* argName) {
-  if (!IsTagged(v)) throw ArgError(Named(argName, "a Tensor"));
-  Holder* h = HolderOf(v);
+  Holder* h = HolderOf(v, argName);
   if (h == nullptr || !h->tensor.defined())
     throw std::runtime_error(std::string("Tensor passed as '") + argName + "' was disposed");
   return h->tensor;

@@ -34,7 +34,12 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
-const h = (t: TensorOrScalar | boolean): Handle | number | boolean => (t instanceof Tensor ? t._h : t);
+const h = (t: TensorOrScalar | boolean): Handle | number | boolean => {
+  if (t instanceof Tensor) return t._h;
+  // Objects that are not Tensors never reach the addon (it could only call them "disposed").
+  if (typeof t === "object" && t !== null) throw new TypeError(`expected a Tensor or a number, got ${Object.prototype.toString.call(t)}`);
+  return t;
+};
 const wrap = (handle: Handle): Tensor => new Tensor(handle);
 const dimList = (dim: Dims | undefined): number[] | null => (dim === undefined ? null : Array.isArray(dim) ? dim : [dim]);
 

@@ -22,6 +22,8 @@ test("libtorch errors become TorchError with libtorch's message, never an abort"
 test("wrong JS argument types give a TypeError naming the argument", () => {
   const a = torch.ones([2]);
   assert.throws(() => a.add("1" as never), { name: "TypeError", message: "argument 'b' must be a Tensor" });
+  assert.throws(() => a.add({} as never), { name: "TypeError", message: "expected a Tensor or a number, got [object Object]" });
+  assert.throws(() => torch.cat([a, {} as never]), TypeError);
   assert.throws(() => a.narrow(0, 0.5, 1), { name: "TypeError", message: "argument 'start' must be an integer" });
   assert.throws(() => a.view("x" as never), /argument 'shape' must be integers/);
   assert.throws(() => torch.cat([a, 1 as never]), { name: "TypeError", message: "argument 'tensors' must be a Tensor" });
