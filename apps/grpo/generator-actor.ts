@@ -26,6 +26,15 @@ export class GeneratorActor extends Actor {
   #model: CausalLM | null = null;
   #engine: GenerationEngine | null = null;
   #versions: VersionedStore | null = null;
+  // Weight loads must not land in the middle of a generation (the load writes the parameters
+  // in place); the engine runs one generate at a time anyway, so one queue costs nothing.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
 
   constructor(private readonly config: GeneratorActorConfig) {
     super();
@@ -39,14 +48,16 @@ export class GeneratorActor extends Actor {
   }
 
   @endpoint async generate(requests: { prompt: number[] }[], sampling: SamplingParams): Promise<Completion[]> {
-    return this.#engine!.generate(requests, sampling);
+    return this.#exclusive(() => this.#engine!.generate(requests, sampling));
   }
 
   /** Loads `version` straight into the parameters (between generate calls) and stamps it. */
   @endpoint async updateWeights(version: number): Promise<number> {
-    await this.#versions!.get(version, { into: this.#model!.stateDict() });
-    this.#engine!.generatorVersion = version;
-    return version;
+    return this.#exclusive(async () => {
+      await this.#versions!.get(version, { into: this.#model!.stateDict() });
+      this.#engine!.generatorVersion = version;
+      return version;
+    });
   }
 
   @endpoint async version(): Promise<number> {

@@ -155,51 +155,91 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
     });
   };
 
+  const rolloutOnce = async (tag: number, attempt: number) => {
+    const examples = Array.from({ length: promptsPerRollout }, () => sampler.sample());
+    const seed = (config.training.seed * 1_000_003 + tag * 101 + attempt) >>> 0;
+    const r = await rollout({
+      engine, rewards, examples, promptIds: examples.map(encode), refModel,
+      sampling: { n, temperature: config.grpo.temperature, topP: config.grpo.topP, topK: config.grpo.topK, minP: config.grpo.minP, maxTokens: config.grpo.maxNewTokens, stop: config.grpo.stop, seed },
+      filterZeroVariance: config.grpo.filterZeroVariance, filterTruncated: config.grpo.filterTruncated,
+      advantageMethod: config.grpo.scaleAdvantages ? "grpo" : "dr-grpo",
+    });
+    for (const e of r.episodes) buffer.add(e);
+    return r.episodes.length;
+  };
+  // Colocated: rollouts and training alternate (one thread; deterministic, so resume is exact).
+  // Separate: `rollout_workers` loops keep the generator replicas busy while the trainer steps,
+  // bounded by the buffer (back-pressure) and the staleness bound `max_policy_age`.
+  const concurrent = config.placement === "separate";
+  let stopRollouts = false;
+  let rolloutError: unknown;
+  let emptyRollouts = 0;
+  const workers = concurrent
+    ? Array.from({ length: config.grpo.rolloutWorkers }, async (_, w) => {
+        for (let i = 0; !stopRollouts && rolloutError === undefined; i++) {
+          if (buffer.size >= 2 * config.training.batchSize) {
+            await sleep(5);
+            continue;
+          }
+          try {
+            emptyRollouts = (await rolloutOnce(1_000_000 * (w + 1) + i, 0)) > 0 ? 0 : emptyRollouts + 1;
+          } catch (err) {
+            rolloutError = err;
+          }
+        }
+      })
+    : [];
+  const nextBatch = async (): Promise<Episode[][]> => {
+    for (let attempt = 0; ; attempt++) {
+      const batches = buffer.sample(policyVersion);
+      if (batches) return batches;
+      if (rolloutError !== undefined) throw rolloutError;
+      if (Math.max(attempt, emptyRollouts) >= 16 && (!concurrent || emptyRollouts >= 16)) {
+        throw new GrpoConfigError("16 rollouts in a row produced no trainable group (all rewards equal?); check the rewards or set grpo.filter_zero_variance: false");
+      }
+      if (concurrent) await sleep(5);
+      else await rolloutOnce(trainer.step, attempt);
+    }
+  };
+
   const evalEvery = config.eval.evalEveryNSteps;
   if (trainer.step === 0 && evalEvery) await runEval(0);
   let stoppedEarly = false;
-  while (trainer.step < config.training.steps) {
-    if (options.signal?.aborted) {
-      stoppedEarly = true;
-      break;
-    }
-    const stepStart = performance.now();
-    let batches: Episode[][] | undefined;
-    for (let attempt = 0; !(batches = buffer.sample(policyVersion)); attempt++) {
-      if (attempt >= 16) throw new GrpoConfigError("16 rollouts in a row produced no trainable group (all rewards equal?); check the rewards or set grpo.filter_zero_variance: false");
-      const examples = Array.from({ length: promptsPerRollout }, () => sampler.sample());
-      const seed = (config.training.seed * 1_000_003 + trainer.step * 101 + attempt) >>> 0;
-      const r = await rollout({
-        engine, rewards, examples, promptIds: examples.map(encode), refModel,
-        sampling: { n, temperature: config.grpo.temperature, topP: config.grpo.topP, topK: config.grpo.topK, minP: config.grpo.minP, maxTokens: config.grpo.maxNewTokens, stop: config.grpo.stop, seed },
-        filterZeroVariance: config.grpo.filterZeroVariance, filterTruncated: config.grpo.filterTruncated,
-        advantageMethod: config.grpo.scaleAdvantages ? "grpo" : "dr-grpo",
-      });
-      for (const e of r.episodes) buffer.add(e);
-    }
-    const episodes = batches[0]!;
-    const micro = splitEvenly(episodes, config.training.gradientAccumulationSteps);
-    const batch = collate(micro, { padId: tokenizer.padTokenId });
-    const result = (() => {
-      try {
-        return trainer.trainStep(batch);
-      } finally {
-        torch.dispose(batch);
+  try {
+    while (trainer.step < config.training.steps) {
+      if (options.signal?.aborted) {
+        stoppedEarly = true;
+        break;
       }
-    })();
-    policyVersion += 1;
-    if (config.placement === "colocated" || trainer.step % config.training.syncInterval === 0) {
-      const t0 = performance.now();
-      await gen.sync(policyVersion);
-      recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000);
+      const stepStart = performance.now();
+      const batches = await nextBatch();
+      const episodes = batches[0]!;
+      const micro = splitEvenly(episodes, config.training.gradientAccumulationSteps);
+      const batch = collate(micro, { padId: tokenizer.padTokenId });
+      const result = (() => {
+        try {
+          return trainer.trainStep(batch);
+        } finally {
+          torch.dispose(batch);
+        }
+      })();
+      policyVersion += 1;
+      if (config.placement === "colocated" || trainer.step % config.training.syncInterval === 0) {
+        const t0 = performance.now();
+        await gen.sync(policyVersion);
+        recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000);
+      }
+      for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
+      for (const [k, v] of Object.entries(buffer.metrics())) if (typeof v === "number") recordMetric(`buffer/${k}`, v);
+      recordMetric("main_perf/step_s", (performance.now() - stepStart) / 1000);
+      const step = trainer.step;
+      if (evalEvery && step % evalEvery === 0) await runEval(step);
+      await logger.flush(step);
+      if (config.checkpoint.enable && step % config.checkpoint.interval === 0) save();
     }
-    for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
-    for (const [k, v] of Object.entries(buffer.metrics())) if (typeof v === "number") recordMetric(`buffer/${k}`, v);
-    recordMetric("main_perf/step_s", (performance.now() - stepStart) / 1000);
-    const step = trainer.step;
-    if (evalEvery && step % evalEvery === 0) await runEval(step);
-    await logger.flush(step);
-    if (config.checkpoint.enable && step % config.checkpoint.interval === 0) save();
+  } finally {
+    stopRollouts = true; // a failed step must not leave rollout loops running
+    await Promise.all(workers);
   }
   if (config.checkpoint.enable) save();
   if (evalEvery && trainer.step % evalEvery !== 0 && !stoppedEarly) {
@@ -256,6 +296,8 @@ async function startGenerator(
     state: async () => ({ versions: await service.version.fanout(), checksums: await service.weightsChecksum.fanout() }),
   };
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function splitEvenly<T>(xs: T[], parts: number): T[][] {
   const k = Math.min(parts, xs.length);

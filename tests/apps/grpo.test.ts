@@ -112,7 +112,7 @@ test("separate placement: a real Qwen3 tokenizer, GSM8K prompts, generator in a 
       model: { preset: "tiny-qwen3", tokenizer_path: qwenTokenizer, seed: 2 },
       dataset: { path: gsm8k, split: "train", max_samples: 16, prompt_format: "chat", system_prompt: "Answer inside <answer></answer>." },
       training: { batch_size: 4, learning_rate: 1e-3, steps: 3, seed: 0 },
-      grpo: { n_samples: 2, beta: 0, max_new_tokens: 6, max_prompt_tokens: 400, filter_zero_variance: false },
+      grpo: { n_samples: 2, beta: 0, max_new_tokens: 6, max_prompt_tokens: 400, filter_zero_variance: false, rollout_workers: 2 },
       rewards: ["math", "length"],
       services: { generator: { procs: 1, num_replicas: 1 }, trainer: { procs: 1 } },
       checkpoint: { enable: false, folder: "${output_dir}/ckpt" },
