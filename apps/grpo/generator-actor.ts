@@ -64,6 +64,10 @@ export class GeneratorActor extends Actor {
     return this.#engine!.generatorVersion;
   }
 
+  @endpoint async pid(): Promise<number> {
+    return process.pid;
+  }
+
   /** Sum of |w| over all parameters (float64): lets a test compare weights across processes. */
   @endpoint async weightsChecksum(): Promise<number> {
     return weightsChecksum(this.#model!);

@@ -60,7 +60,7 @@ export interface GrpoRunResult {
   checkpointDir: string;
   stoppedEarly: boolean;
   /** Separate placement: each generator replica's weight version and |w| checksum at the end, and the trainer's checksum. */
-  generatorState?: { versions: number[]; checksums: number[]; trainerChecksum: number };
+  generatorState?: { versions: number[]; checksums: number[]; pids: number[]; trainerChecksum: number };
 }
 
 function checkPlacement(config: GrpoConfig): void {
@@ -261,7 +261,7 @@ interface StartedGenerator {
   sync(version: number): Promise<void>;
   close(): Promise<void>;
   /** Each replica's weight version and checksum (separate placement). */
-  state?(): Promise<{ versions: number[]; checksums: number[] }>;
+  state?(): Promise<{ versions: number[]; checksums: number[]; pids: number[] }>;
 }
 
 async function startGenerator(
@@ -293,7 +293,7 @@ async function startGenerator(
       await service.shutdown();
       await store.close();
     },
-    state: async () => ({ versions: await service.version.fanout(), checksums: await service.weightsChecksum.fanout() }),
+    state: async () => ({ versions: await service.version.fanout(), checksums: await service.weightsChecksum.fanout(), pids: await service.pid.fanout() }),
   };
 }
 

@@ -123,6 +123,9 @@ test("separate placement: a real Qwen3 tokenizer, GSM8K prompts, generator in a 
   const g = r.generatorState!;
   assert.deepEqual(g.versions, [3], "the generator loaded every published version");
   assert.ok(Math.abs(g.checksums[0]! - g.trainerChecksum) <= 1e-9 * g.trainerChecksum, `generator |w| ${g.checksums[0]} vs trainer ${g.trainerChecksum}`);
+  assert.notEqual(g.pids[0], process.pid, "the generator ran in its own process");
+  await new Promise((r) => setTimeout(r, 200));
+  assert.throws(() => process.kill(g.pids[0]!, 0), /ESRCH/, "the generator process is gone after the run");
 });
 
 test("resume is exact: a run stopped at step 2 and resumed matches the uninterrupted run at step 3", async () => {
