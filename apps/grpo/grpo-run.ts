@@ -203,7 +203,10 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   };
 
   const evalEvery = config.eval.evalEveryNSteps;
-  if (trainer.step === 0 && evalEvery) await runEval(0);
+  if (trainer.step === 0 && evalEvery) {
+    await runEval(0);
+    await logger.flush(0); // the starting point is its own row (step 0) in metrics and the dashboard
+  }
   let stoppedEarly = false;
   try {
     while (trainer.step < config.training.steps) {
