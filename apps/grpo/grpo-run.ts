@@ -65,8 +65,13 @@ export interface GrpoRunResult {
 
 function checkPlacement(config: GrpoConfig): void {
   const gpus = Object.values(config.services).filter((s) => s && typeof s === "object" && (s as { withGpus?: boolean }).withGpus).length;
-  if (gpus > 0 && !torch.cuda.isAvailable()) {
+  if (gpus > torch.cuda.deviceCount()) {
     throw new GrpoConfigError(`Insufficient GPU resources: asked for ${gpus}, ${torch.cuda.deviceCount()} free (set with_gpus: false to run on CPU)`);
+  }
+  if (gpus > 0) {
+    // The tensor engine runs on CUDA, but this app still places every model on the CPU: say so
+    // rather than silently ignoring the request.
+    throw new GrpoConfigError("services.*.with_gpus: true is not supported by the GRPO app yet (models run on the CPU); set with_gpus: false");
   }
   if (config.grpo.beta > 0 && !config.services.refModel) {
     throw new GrpoConfigError("grpo.beta > 0 needs a reference model: add services.ref_model or set grpo.beta: 0");
