@@ -35,20 +35,26 @@ export interface SftRunResult {
   dashboardPath?: string;
 }
 
-async function loadRecords(config: SftConfig): Promise<{ train: SftRecord[]; evalSet: Awaited<ReturnType<typeof resolveDataset>> | null }> {
+async function readRecords(file: string, max: number | null): Promise<SftRecord[]> {
+  const out: SftRecord[] = [];
+  for await (const r of readSftJsonl(file)) {
+    out.push(r);
+    if (max && out.length >= max) break;
+  }
+  return out;
+}
+
+async function loadRecords(config: SftConfig): Promise<{ train: SftRecord[]; evalRecords: SftRecord[]; evalSet: Awaited<ReturnType<typeof resolveDataset>> | null }> {
   const ds = config.dataset;
   if (!ds) throw new TypeError("config 'dataset' is required (a JSONL file/directory of SFT records, or 'arithmetic[:level]')");
   if (ds.path.startsWith("arithmetic")) {
     const data = await resolveDataset(ds);
-    return { train: data.arithmetic!.sftRecords(ds.split === "test" ? "test" : "train", { style: "steps" }), evalSet: data };
+    return { train: data.arithmetic!.sftRecords(ds.split === "test" ? "test" : "train", { style: "steps" }), evalRecords: [], evalSet: data };
   }
   const file = existsSync(join(ds.path, `${ds.split}.jsonl`)) ? join(ds.path, `${ds.split}.jsonl`) : ds.path;
-  const train: SftRecord[] = [];
-  for await (const r of readSftJsonl(file)) {
-    train.push(r);
-    if (ds.maxSamples && train.length >= ds.maxSamples) break;
-  }
-  return { train, evalSet: null };
+  const evalFile = ds.evalSplit ? join(ds.path, `${ds.evalSplit}.jsonl`) : null;
+  if (evalFile && !existsSync(evalFile)) throw new TypeError(`dataset.eval_split '${ds.evalSplit}': ${evalFile} not found`);
+  return { train: await readRecords(file, ds.maxSamples), evalRecords: evalFile ? await readRecords(evalFile, config.eval.numPrompts) : [], evalSet: null };
 }
 
 function toBatch(rows: TokenizedExample[], padId: number): SftMicroBatch {
@@ -69,7 +75,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   torch.manualSeed(config.training.seed);
   const { model, tokenizer, source } = resolveModel({ ...config.model, dtype: config.training.dtype ?? config.model.dtype });
   const ds = config.dataset!;
-  const { train, evalSet } = await loadRecords(config);
+  const { train, evalRecords, evalSet } = await loadRecords(config);
   let examples = train.map((r) => tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }));
   if (config.training.packing) examples = packExamples(examples, config.training.seqLen);
   const batchSize = config.training.localBatchSize ?? config.training.batchSize;
@@ -91,7 +97,31 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   const engine = evalExamples.length ? new GenerationEngine({ model, tokenizer, maxBatchSize: 64, maxSeqLen: Math.min(model.maxPositions, config.training.seqLen) }) : null;
   const evalIds = evalExamples.map((e) => encodePrompt(tokenizer, e.prompt, ds));
   const evals: SftRunResult["evals"] = [];
+  // Held-out chat / prompt-response data: mean next-token loss on assistant tokens.
+  const evalRows = evalRecords.map((r) => tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }));
+  const evalLoss = (): number => {
+    let nll = 0;
+    let tokens = 0;
+    for (let i = 0; i < evalRows.length; i += batchSize) {
+      const b = toBatch(evalRows.slice(i, i + batchSize), tokenizer.padTokenId);
+      try {
+        torch.noGrad(() => torch.tidy(() => {
+          const { loss, metrics } = sftLossFn({ model, batch: b, globalTokenCount: 1, globalSequenceCount: 1 });
+          nll += loss.item();
+          tokens += (metrics as { tokens: number }).tokens;
+        }));
+      } finally {
+        torch.dispose(b);
+      }
+    }
+    return nll / Math.max(1, tokens);
+  };
   const runEval = async (step: number) => {
+    if (evalRows.length) {
+      const l = evalLoss();
+      recordMetric("eval/loss", l);
+      log(`eval @ step ${step}: held-out loss ${l.toFixed(4)} over ${evalRows.length} examples`);
+    }
     if (!engine) return;
     const result = await evaluate(engine, evalExamples, { promptIds: evalIds, maxTokens: Math.min(64, config.training.seqLen) });
     evals.push({ step, result });
