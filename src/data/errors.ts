@@ -1,3 +1,5 @@
+import { describeValue as describe } from "../util/describe-value.ts";
+
 /** Base class of every error thrown by `src/data`. */
 export class DataError extends Error {
   override name = "DataError";
@@ -63,10 +65,4 @@ export class SamplerStateError extends DataError {
   }
 }
 
-/** Short, safe rendering of a received value for error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return typeof value;
-}
+export { describe };

@@ -1,3 +1,5 @@
+import { describeValue as describe } from "../util/describe-value.ts";
+
 /** Base class of every error thrown by `src/rewards`, so callers can catch the family. */
 export class RewardError extends Error {
   override name = "RewardError";
@@ -38,10 +40,4 @@ export class RewardTimeoutError extends RewardError {
   }
 }
 
-/** Short, safe rendering of a received value for error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return typeof value;
-}
+export { describe };
