@@ -73,6 +73,10 @@ function checkPlacement(config: GrpoConfig): void {
     // rather than silently ignoring the request.
     throw new GrpoConfigError("services.*.with_gpus: true is not supported by the GRPO app yet (models run on the CPU); set with_gpus: false");
   }
+  const { warmupSteps, decayType } = config.lrScheduler;
+  if (decayType !== "constant" && config.training.steps <= warmupSteps) {
+    throw new GrpoConfigError(`lr_scheduler.decay_type '${decayType}' needs training.steps (${config.training.steps}) > lr_scheduler.warmup_steps (${warmupSteps})`);
+  }
   if (config.grpo.beta > 0 && !config.services.refModel) {
     throw new GrpoConfigError("grpo.beta > 0 needs a reference model: add services.ref_model or set grpo.beta: 0");
   }
@@ -107,8 +111,6 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const promptsPerRollout = Math.max(1, Math.ceil(config.training.batchSize / n));
   const maxBatchSize = Math.min(128, promptsPerRollout * n);
   const maxSeqLen = Math.min(policy.maxPositions, config.grpo.maxPromptTokens + config.grpo.maxNewTokens);
-  const gen = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer });
-  const engine = gen.generator;
   const trainer = new Trainer({
     model: policy,
     loss,
@@ -126,6 +128,9 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const evalPromptIds = evalExamples.map(encode);
   const runBackends = createRunBackends({ dir: outputDir, totalSteps: config.training.steps, console: options.progress === false ? false : {}, title: "torchforge GRPO" });
   const logger = new MetricLogger({ backends: runBackends.backends });
+  // Started last: everything that can reject the config has run, so no process is left behind.
+  const gen = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer });
+  const engine = gen.generator;
 
   let policyVersion = 0;
   if (options.resume && hasCheckpoint(checkpointDir)) {
