@@ -9,17 +9,11 @@
 
 namespace tf {
 
-// A tensor handle is a plain JS object wrapping one Holder. Plain objects are several times
-// cheaper to create than class instances; `dispose()` removes the wrap at once, so a synchronous
-// loop never piles up work for the garbage collector's finalizers. `magic` tells our holders from
-// objects wrapped by other addons (cheaper than N-API type tags, which cost ~0.3 µs per tensor).
-struct Holder {
-  static constexpr uint64_t kMagic = 0x7f3a9c1e52b84d07ULL;
-  uint64_t magic = kMagic;
-  at::Tensor tensor;
-  int64_t reportedBytes = 0;
-};
-
+// A tensor handle is an N-API external whose pointer value encodes a slot index and a
+// generation (no memory behind it). Externals without a finalizer are the cheapest value N-API
+// can hand out; `dispose()` bumps the slot's generation, so a stale handle is detected ("was
+// disposed") instead of dereferencing freed memory. The GC fallback for handles never disposed
+// is a FinalizationRegistry on the TypeScript side (only for tensors that outlive a `tidy`).
 struct AddonData {
   Napi::FunctionReference errorCtor;  // TorchError from src/torch/errors.ts, when registered
 };
@@ -34,7 +28,7 @@ struct ArgError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-Napi::Object Wrap(Napi::Env env, at::Tensor t);
+Napi::Value Wrap(Napi::Env env, at::Tensor t);
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
 const at::Tensor& Unwrap(const Napi::Value& v, const char* argName);
 at::Tensor UnwrapOptional(const Napi::Value& v, const char* argName);

@@ -1,66 +1,82 @@
 // Tensor handles, argument conversion and error translation.
 #include "common.h"
-#include <atomic>
+#include <deque>
+#include <vector>
 
 namespace tf {
 
-static std::atomic<int64_t> g_live{0};
 // Storages below this are not reported to V8: the bookkeeping would cost more than it tells.
 static constexpr int64_t kReportThreshold = 64 * 1024;
 
-int64_t LiveHandles() { return g_live.load(); }
+struct Slot {
+  at::Tensor tensor;
+  uint32_t index = 0;
+  uint32_t generation = 1;
+  int64_t reportedBytes = 0;
+};
+// Only the JS thread touches handles, so no lock is needed. A deque keeps references to slots
+// valid while new ones are added (an op may hold its inputs while wrapping its outputs).
+static std::deque<Slot> g_slots;
+static std::vector<uint32_t> g_free;
+static int64_t g_live = 0;
 
-static void Release(napi_env env, Holder* h) {
-  if (h->reportedBytes != 0) {
-    int64_t unused;
-    napi_adjust_external_memory(env, -h->reportedBytes, &unused);
+int64_t LiveHandles() { return g_live; }
+
+static uint64_t Encode(uint32_t index, uint32_t generation) { return (static_cast<uint64_t>(index) << 32) | generation; }
+
+Napi::Value Wrap(Napi::Env env, at::Tensor t) {
+  uint32_t index;
+  if (!g_free.empty()) {
+    index = g_free.back();
+    g_free.pop_back();
+  } else {
+    index = static_cast<uint32_t>(g_slots.size());
+    g_slots.emplace_back();
+    g_slots.back().index = index;
   }
-  if (h->tensor.defined()) g_live--;
-  h->magic = 0;
-  delete h;
-}
-
-// The GC path: memory returns to libtorch here when dispose() was never called.
-static void FinalizeHolder(napi_env env, void* data, void*) { Release(env, static_cast<Holder*>(data)); }
-
-Napi::Object Wrap(Napi::Env env, at::Tensor t) {
-  auto* h = new Holder();
+  Slot& s = g_slots[index];
   if (t.defined() && t.has_storage() && t.storage().use_count() == 1 && t.device().is_cpu()) {
     int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
     if (bytes >= kReportThreshold) {
-      h->reportedBytes = bytes;
+      s.reportedBytes = bytes;
       Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
     }
   }
-  if (t.defined()) g_live++;
-  h->tensor = std::move(t);
-  Napi::Object obj = Napi::Object::New(env);
-  if (napi_wrap(env, obj, h, FinalizeHolder, nullptr, nullptr) != napi_ok) {
-    Release(env, h);
+  s.tensor = std::move(t);
+  g_live++;
+  napi_value out;
+  if (napi_create_external(env, reinterpret_cast<void*>(Encode(index, s.generation)), nullptr, nullptr, &out) != napi_ok)
     throw std::runtime_error("failed to create a tensor handle");
-  }
-  return obj;
+  return Napi::Value(env, out);
 }
 
-// The holder a handle wraps; nullptr once disposed (the wrap is removed). Throws for anything
-// that is not one of our handles.
-static Holder* HolderOf(const Napi::Value& v, const char* argName) {
-  if (!v.IsObject()) throw ArgError(std::string("argument '") + argName + "' must be a Tensor");
+// The live slot a handle names; nullptr once disposed. Throws for anything that is not a handle.
+static Slot* SlotOf(const Napi::Value& v, const char* argName) {
+  napi_valuetype type;
+  if (napi_typeof(v.Env(), v, &type) != napi_ok || type != napi_external)
+    throw ArgError(std::string("argument '") + argName + "' must be a Tensor");
   void* data = nullptr;
-  if (napi_unwrap(v.Env(), v, &data) != napi_ok || data == nullptr) return nullptr;
-  auto* h = static_cast<Holder*>(data);
-  if (h->magic != Holder::kMagic) throw ArgError(std::string("argument '") + argName + "' must be a Tensor");
-  return h;
+  napi_get_value_external(v.Env(), v, &data);
+  uint64_t code = reinterpret_cast<uint64_t>(data);
+  uint32_t index = static_cast<uint32_t>(code >> 32), generation = static_cast<uint32_t>(code);
+  if (index >= g_slots.size()) throw ArgError(std::string("argument '") + argName + "' must be a Tensor");
+  Slot& s = g_slots[index];
+  return s.generation == generation ? &s : nullptr;
 }
 
-bool IsHandleDisposed(const Napi::Value& v) { return HolderOf(v, "tensor") == nullptr; }
+bool IsHandleDisposed(const Napi::Value& v) { return SlotOf(v, "tensor") == nullptr; }
 
 bool DisposeHandle(Napi::Env env, const Napi::Value& v) {
-  Holder* h = HolderOf(v, "tensor");
-  if (h == nullptr) return false;
-  void* data = nullptr;
-  napi_remove_wrap(env, v, &data);
-  Release(env, h);
+  Slot* s = SlotOf(v, "tensor");
+  if (s == nullptr) return false;
+  if (s->reportedBytes != 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -s->reportedBytes);
+    s->reportedBytes = 0;
+  }
+  s->tensor.reset();
+  s->generation++;
+  g_free.push_back(s->index);
+  g_live--;
   return true;
 }
 
@@ -75,10 +91,10 @@ static std::string Named(const char* argName, const char* expected) {
 }
 
 const at::Tensor& Unwrap(const Napi::Value& v, const char* argName) {
-  Holder* h = HolderOf(v, argName);
-  if (h == nullptr || !h->tensor.defined())
+  Slot* s = SlotOf(v, argName);
+  if (s == nullptr || !s->tensor.defined())
     throw std::runtime_error(std::string("Tensor passed as '") + argName + "' was disposed");
-  return h->tensor;
+  return s->tensor;
 }
 
 at::Tensor UnwrapOptional(const Napi::Value& v, const char* argName) {

@@ -11,20 +11,27 @@ export const TRACKED: unique symbol = Symbol("torchforge.tracked");
 export interface Tracked {
   readonly [TRACKED]: true;
   dispose(): void;
+  /** Called when the object leaves every scope alive: from now on only GC may reclaim it. */
+  escaped(): void;
 }
 
 const scopes: Set<Tracked>[] = [];
 
-/** Registers a new tensor with the innermost scope (no-op outside `tidy`). */
+/** Registers a new tensor with the innermost scope; outside `tidy` it has escaped at birth. */
 export function track(t: Tracked): void {
   const top = scopes[scopes.length - 1];
   if (top !== undefined) top.add(t);
+  else t.escaped();
 }
 
 /** Exempts tensors from every enclosing `tidy`; they then live until `dispose()`. */
 export function keep<T extends Tracked | Tracked[]>(t: T): T {
   const list = Array.isArray(t) ? t : [t];
-  for (const x of list) for (const s of scopes) s.delete(x);
+  for (const x of list) {
+    let held = false;
+    for (const s of scopes) held = s.delete(x) || held;
+    if (held) x.escaped();
+  }
   return t;
 }
 
@@ -76,8 +83,9 @@ export function tidy<T>(fn: () => T): T {
   collect(result, survivors, new Set());
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (survivors.has(t)) parent?.add(t);
-    else t.dispose();
+    if (!survivors.has(t)) t.dispose();
+    else if (parent) parent.add(t);
+    else t.escaped();
   }
   return result;
 }

@@ -55,15 +55,49 @@ function isDType(x: unknown): x is DType {
   return typeof x === "string" && (DTYPES as readonly string[]).includes(x);
 }
 
+// Last-resort release of tensors that were never disposed. Only tensors that outlive every
+// `tidy` scope need it, and registering costs more than the rest of a small op, so escaped
+// tensors wait in `pending` and are registered in batches (every 4096, or when the event loop
+// turns) — by then most temporaries have been disposed and are skipped.
+const finalizer = new FinalizationRegistry<Handle>((handle) => native.dispose(handle));
+const pending: Tensor[] = [];
+let flushScheduled = false;
+const NEW = 0, PENDING = 1, REGISTERED = 2, DISPOSED = 3;
+
+function flushPending(): void {
+  flushScheduled = false;
+  for (const t of pending) {
+    if (t._state !== PENDING) continue;
+    t._state = REGISTERED;
+    finalizer.register(t, t._h, t);
+  }
+  pending.length = 0;
+}
+
 export class Tensor implements Tracked {
-  readonly [TRACKED] = true as const;
+  declare readonly [TRACKED]: true;
   /** @internal native handle */
   readonly _h: Handle;
+  /** @internal 0 new, 1 waiting for GC registration, 2 registered, 3 disposed */
+  _state: number;
 
   /** @internal use the creation functions (`torch.tensor`, `torch.zeros`, ...) */
   constructor(handle: Handle) {
     this._h = handle;
+    this._state = NEW;
     track(this);
+  }
+
+  /** @internal see `Tracked.escaped` */
+  escaped(): void {
+    if (this._state !== NEW) return;
+    this._state = PENDING;
+    pending.push(this);
+    if (pending.length >= 4096) flushPending();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushPending).unref();
+    }
   }
 
   // ---- metadata -------------------------------------------------------------------------
@@ -80,11 +114,16 @@ export class Tensor implements Tracked {
     return s[d]!;
   }
   isContiguous(): boolean { return native.isContiguous(this._h); }
-  get isDisposed(): boolean { return native.isDisposed(this._h); }
+  get isDisposed(): boolean { return this._state === DISPOSED; }
 
   // ---- memory ---------------------------------------------------------------------------
   /** Frees the tensor's memory now (views keep their shared storage alive). Idempotent. */
-  dispose(): void { native.dispose(this._h); }
+  dispose(): void {
+    if (this._state === DISPOSED) return;
+    if (this._state === REGISTERED) finalizer.unregister(this);
+    this._state = DISPOSED;
+    native.dispose(this._h);
+  }
   [Symbol.dispose](): void { this.dispose(); }
 
   // ---- conversion -----------------------------------------------------------------------
@@ -343,6 +382,9 @@ export class Tensor implements Tracked {
     native.backward(this._h, gradient ? gradient._h : null, options.retainGraph ?? false);
   }
 }
+
+// On the prototype, not per instance: cheaper to create (the scope code only reads it).
+Object.defineProperty(Tensor.prototype, TRACKED, { value: true });
 
 export type NestedArray = number | NestedArray[];
 

@@ -90,3 +90,20 @@ test("bytes() aliases tensor memory and outlives dispose", () => {
   assert.equal(new Float32Array(view.buffer, view.byteOffset, 2)[0], 1.5);
   assert.throws(() => torch.zeros([2, 2]).t().bytes(), /contiguous CPU tensor/);
 });
+
+test("tensors that escape every scope and are dropped are freed by the garbage collector", async () => {
+  const { setFlagsFromString } = await import("node:v8");
+  const { runInNewContext } = await import("node:vm");
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const base = torch.memory().numTensors;
+  for (let i = 0; i < 5000; i++) torch.ones([4]).add(1); // never disposed, no tidy
+  assert.ok(torch.memory().numTensors >= base + 5000);
+  for (let round = 0; round < 20 && torch.memory().numTensors > base; round++) {
+    await new Promise((r) => setImmediate(r)); // lets pending registrations flush
+    gc();
+    await new Promise((r) => setTimeout(r, 10)); // finalization callbacks run from the event loop
+  }
+  // Earlier tests' dropped tensors may be collected too, so the count can end below `base`.
+  assert.ok(torch.memory().numTensors <= base, `${torch.memory().numTensors} live tensors, expected <= ${base}`);
+});
