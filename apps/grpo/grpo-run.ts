@@ -99,9 +99,8 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const data = await resolveDataset(config.dataset);
   const rewards = await resolveRewards(config.rewards);
   const loss = await resolveLoss({ ...config.grpo, entropyCoef: config.training.entropyCoef });
-  const format = config.dataset;
   const encode = (ex: PromptExample) => {
-    const ids = encodePrompt(tokenizer, ex.prompt, format);
+    const ids = encodePrompt(tokenizer, ex.prompt, config.dataset);
     if (ids.length > config.grpo.maxPromptTokens) {
       throw new GrpoConfigError(`prompt '${ex.id}' has ${ids.length} tokens > grpo.max_prompt_tokens (${config.grpo.maxPromptTokens})`);
     }
@@ -204,7 +203,8 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
       const batches = buffer.sample(policyVersion);
       if (batches) return batches;
       if (rolloutError !== undefined) throw rolloutError;
-      if (Math.max(attempt, emptyRollouts) >= 16 && (!concurrent || emptyRollouts >= 16)) {
+      // Colocated counts its own attempts; separate counts the workers' empty rollouts in a row.
+      if ((concurrent ? emptyRollouts : attempt) >= 16) {
         throw new GrpoConfigError("16 rollouts in a row produced no trainable group (all rewards equal?); check the rewards or set grpo.filter_zero_variance: false");
       }
       if (concurrent) await sleep(5);
