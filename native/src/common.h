@@ -21,7 +21,6 @@ struct AddonData {
 int64_t LiveHandles();
 // Releases a handle's tensor now; false when it was already disposed.
 bool DisposeHandle(Napi::Env env, const Napi::Value& v);
-bool IsHandleDisposed(const Napi::Value& v);
 
 // Thrown for a bad JS argument: becomes a JS TypeError naming the argument.
 struct ArgError : std::runtime_error {

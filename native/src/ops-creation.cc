@@ -146,21 +146,9 @@ Napi::Value Item(CI info) {
   })
 }
 
-// meta(t) → [shape, dtypeCode, device, requiresGrad]: one call instead of four.
-Napi::Value Meta(CI info) {
+Napi::Value RequiresGrad(CI info) {
   auto env = info.Env();
-  TF_GUARD(env, {
-    const at::Tensor& t = Unwrap(info[0], "tensor");
-    auto sizes = t.sizes();
-    Napi::Array shape = Napi::Array::New(env, sizes.size());
-    for (size_t i = 0; i < sizes.size(); ++i) shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, sizes[i]));
-    Napi::Array out = Napi::Array::New(env, 4);
-    out.Set(0u, shape);
-    out.Set(1u, Napi::Number::New(env, DTypeCode(t.scalar_type())));
-    out.Set(2u, Napi::String::New(env, t.device().str()));
-    out.Set(3u, Napi::Boolean::New(env, t.requires_grad()));
-    return out;
-  })
+  TF_GUARD(env, { return Napi::Boolean::New(env, Unwrap(info[0], "tensor").requires_grad()); })
 }
 
 Napi::Value Shape(CI info) {
@@ -184,21 +172,6 @@ Napi::Value IsContiguous(CI info) {
   auto env = info.Env();
   TF_GUARD(env, { return Napi::Boolean::New(env, Unwrap(info[0], "tensor").is_contiguous()); })
 }
-Napi::Value IsDisposed(CI info) {
-  auto env = info.Env();
-  TF_GUARD(env, {
-    return Napi::Boolean::New(env, IsHandleDisposed(info[0]));
-  })
-}
-Napi::Value SameStorage(CI info) {
-  auto env = info.Env();
-  TF_GUARD(env, {
-    const at::Tensor& a = Unwrap(info[0], "a");
-    const at::Tensor& b = Unwrap(info[1], "b");
-    return Napi::Boolean::New(env, a.has_storage() && b.has_storage() && a.storage().is_alias_of(b.storage()));
-  })
-}
-
 Napi::Value Dispose(CI info) {
   auto env = info.Env();
   TF_GUARD(env, {
@@ -258,13 +231,11 @@ void RegisterCreation(Napi::Env env, Exports exports) {
   TF_EXPORT("toBuffer", ToBuffer);
   TF_EXPORT("dataView", DataView);
   TF_EXPORT("item", Item);
-  TF_EXPORT("meta", Meta);
+  TF_EXPORT("requiresGrad", RequiresGrad);
   TF_EXPORT("shape", Shape);
   TF_EXPORT("dtype", DTypeOf);
   TF_EXPORT("device", DeviceOf);
   TF_EXPORT("isContiguous", IsContiguous);
-  TF_EXPORT("isDisposed", IsDisposed);
-  TF_EXPORT("sameStorage", SameStorage);
   TF_EXPORT("dispose", Dispose);
   TF_EXPORT("setNumThreads", SetNumThreads);
   TF_EXPORT("getNumThreads", GetNumThreads);

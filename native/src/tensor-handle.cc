@@ -64,8 +64,6 @@ static Slot* SlotOf(const Napi::Value& v, const char* argName) {
   return s.generation == generation ? &s : nullptr;
 }
 
-bool IsHandleDisposed(const Napi::Value& v) { return SlotOf(v, "tensor") == nullptr; }
-
 bool DisposeHandle(Napi::Env env, const Napi::Value& v) {
   Slot* s = SlotOf(v, "tensor");
   if (s == nullptr) return false;

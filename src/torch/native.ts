@@ -50,13 +50,11 @@ export interface NativeAddon {
   toBuffer(t: H): Buffer;
   dataView(t: H): ArrayBuffer;
   item(t: H): number | boolean;
-  meta(t: H): [number[], number, string, boolean];
+  requiresGrad(t: H): boolean;
   shape(t: H): number[];
   dtype(t: H): number;
   device(t: H): string;
   isContiguous(t: H): boolean;
-  isDisposed(t: H): boolean;
-  sameStorage(a: H, b: H): boolean;
   dispose(t: H): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -368,7 +368,7 @@ export class Tensor implements Tracked {
   bmm(other: Tensor): Tensor { return wrap(native.bmm(this._h, other._h)); }
 
   // ---- autograd ----------------------------------------------------------------------------------
-  get requiresGrad(): boolean { return native.meta(this._h)[3]; }
+  get requiresGrad(): boolean { return native.requiresGrad(this._h); }
   set requiresGrad(flag: boolean) { native.requiresGrad_(this._h, flag); }
   requiresGrad_(flag = true): this { native.requiresGrad_(this._h, flag); return this; }
   /** The accumulated gradient (a new handle each read; dispose it or read it inside `tidy`). */
