@@ -12,6 +12,17 @@ export class UnknownKeyError extends StoreError {
   }
 }
 
+/**
+ * The data a manifest names was replaced (or removed) before or while it was read: the key was
+ * published again or deleted. Read the key's current manifest and try again.
+ */
+export class StaleManifestError extends StoreError {
+  override name = "StaleManifestError";
+  constructor(readonly key: string, readonly path: string) {
+    super(`the data of '${key}' at ${path} was replaced or removed while reading; read the key's current manifest and try again`);
+  }
+}
+
 /** A bad argument: names the argument and says what it must be. */
 export class StoreArgumentError extends StoreError {
   override name = "StoreArgumentError";

@@ -22,7 +22,7 @@
  * ```
  */
 export type { WeightStore, StateDict, StoreValue, GetOptions, TensorHandle, ValueManifest } from "./types.ts";
-export { StoreError, UnknownKeyError, StoreArgumentError, IntoMismatchError, ChecksumError, StoreConnectionError } from "./errors.ts";
+export { StoreError, UnknownKeyError, StoreArgumentError, IntoMismatchError, ChecksumError, StoreConnectionError, StaleManifestError } from "./errors.ts";
 export { InProcessStore, type InProcessStoreOptions } from "./in-process-store.ts";
 export { SharedMemoryStore, readManifest, readManifestAsync, type SharedMemoryStoreOptions, type ReadManifestOptions } from "./shared-memory-store.ts";
 export { StoreServer, TcpStoreClient, DEFAULT_CHUNK_BYTES, type StoreAddress, type StoreServerOptions, type TcpStoreClientOptions } from "./tcp-store.ts";

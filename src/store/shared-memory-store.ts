@@ -1,27 +1,34 @@
 /**
  * Shared-memory backend for processes on one host: values are files in /dev/shm (tmpfs, i.e.
  * RAM). A `put` writes each tensor's bytes once (tensor memory → file, one copy, via
- * `Tensor.bytes()`); a `get` reads them once, straight into the reader's tensors
- * (`fs.readSync` into `into.bytes()`). Processes exchange only the store's `root` path or a
- * `ValueManifest` (path, dtypes, shapes, offsets, seq, checksums) — never bytes.
+ * `Tensor.bytes()`); a `get` reads them once, straight into the reader's tensors. Processes
+ * exchange only the store's `root` path or a `ValueManifest` (files, dtypes, shapes, offsets,
+ * stamp, checksums) — never bytes.
  *
  * Layout under `root`:
- *   data/<key>.<pid>-<seq>.bin    one immutable file per publish: tensors back to back, 64-byte aligned
- *   manifests/<key>.json          the published manifest, replaced by rename (the atomic publish point)
+ *   data/<key>.<pid>-<seq>-<t>.<i>.bin  part i of one publish (format: shm-data-files.ts)
+ *   manifests/<key>.json                the published manifest, replaced by rename (the atomic publish point)
+ *   pool/<pid>-<n>.bin                  retired part files kept for reuse (shm-file-pool.ts)
  *
- * Why this is safe without locks: a data file is complete before its manifest is renamed into
- * place and is never written again. A reader that opened a data file keeps reading it even if
- * the writer unlinks it (POSIX keeps unlinked open files alive); a reader that finds its data
- * file already gone re-reads the manifest. One writer per key (the trainer) is assumed.
+ * Why this is safe without locks: every part is complete, with the stamp written last, before
+ * the manifest is renamed into place. Reusing a pooled file first zeroes its stamp, then writes
+ * the data, then the new stamp; readers check the stamps before and after copying and re-read
+ * the manifest when they changed or a file is gone. One writer per key (the trainer) is
+ * assumed; writers of different keys may share the store and its pool.
  */
-import { open as openAsync } from "node:fs/promises";
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { randomInt } from "node:crypto";
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { open as openAsync, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { crc32 } from "./crc32.ts";
-import { ChecksumError, StoreArgumentError, StoreError, UnknownKeyError } from "./errors.ts";
-import { bytesOf, checkKey, destinations, entriesOf, hostContiguous, layout } from "./tensors.ts";
+import { StaleManifestError, StoreArgumentError, StoreError, UnknownKeyError } from "./errors.ts";
+import { MAX_PARTS, parallel, partFileBytes, partition, readManifest, readManifestAsync, segmentsOf, stampBytes, writeAll, writeAllAsync } from "./shm-data-files.ts";
+import { ShmFilePool } from "./shm-file-pool.ts";
+import { bytesOf, checkKey, entriesOf, hostContiguous, layout } from "./tensors.ts";
 import type { GetOptions, StoreValue, ValueManifest, WeightStore } from "./types.ts";
+
+export { readManifest, readManifestAsync, type ReadManifestOptions } from "./shm-data-files.ts";
 
 export interface SharedMemoryStoreOptions {
   /**
@@ -44,6 +51,14 @@ export interface SharedMemoryStoreOptions {
    * `create`, false for `open`
    */
   removeOnClose?: boolean;
+  /**
+   * How many retired values' data files (of replaced or deleted values) to keep in `pool/` for
+   * the next puts to overwrite instead of allocating fresh RAM pages. The pool holds their RAM
+   * between puts: with `VersionedStore` (keepLast 2) and the default, /dev/shm holds 3 copies of
+   * the state dict (2 published, 1 pooled), which is also the peak without a pool (during a
+   * publish). 0 frees retired files at once. @default 1
+   */
+  recycle?: number;
 }
 
 /** Roots to remove when this process exits, even without `close()`. */
@@ -72,12 +87,16 @@ export class SharedMemoryStore implements WeightStore {
   readonly root: string;
   readonly #checksums: boolean;
   readonly #removeOnClose: boolean;
+  readonly #pool: ShmFilePool;
   #closed = false;
 
   private constructor(root: string, options: SharedMemoryStoreOptions, owner: boolean) {
     this.root = root;
     this.#checksums = options.checksums ?? false;
     this.#removeOnClose = options.removeOnClose ?? owner;
+    const recycle = options.recycle ?? 1;
+    if (!Number.isInteger(recycle) || recycle < 0) throw new StoreArgumentError("options.recycle", "must be an integer >= 0", options.recycle);
+    this.#pool = new ShmFilePool(join(root, "pool"), recycle * MAX_PARTS);
     if (this.#removeOnClose) removeAtExit(root);
   }
 
@@ -97,46 +116,53 @@ export class SharedMemoryStore implements WeightStore {
     return new SharedMemoryStore(root, options, false);
   }
 
-  /** Like `putSync`, but the copy runs on libuv's thread pool (in parallel pieces), so the event loop keeps serving. */
+  /** Like `putSync`, but the copy runs on libuv's thread pool (one writer per part file), so the event loop keeps serving. */
   async put(key: string, value: StoreValue): Promise<void> {
     const p = this.#prepare(key, value);
+    const fhs: FileHandle[] = [];
     try {
-      const fh = await openAsync(p.path, "w");
-      try {
-        await parallel(p.pieces, async ([bytes, position]) => {
-          let done = 0;
-          while (done < bytes.byteLength) done += (await fh.write(bytes, done, bytes.byteLength - done, position + done)).bytesWritten;
-        });
-      } finally {
-        await fh.close();
+      for (const [i, path] of p.manifest.files.entries()) {
+        const fh = await openAsync(path, p.reused[i] ? "r+" : "w");
+        fhs.push(fh);
+        await fh.truncate(partFileBytes(p.manifest, i)); // exact size: a pooled file may be longer, layout pads the end
+        await writeAllAsync(fh, stampBytes(0), 0); // a reader still holding this file now sees it change
       }
+      // One writer per part: writes to one tmpfs file serialise on its inode lock.
+      await Promise.all(fhs.map(async (fh, i) => {
+        for (const [bytes, position] of p.pieces[i]!) await writeAllAsync(fh, bytes, position);
+      }));
+      for (const fh of fhs) await writeAllAsync(fh, stampBytes(p.manifest.stamp), 0);
       this.#publish(p);
     } catch (err) {
-      rmSync(p.path, { force: true });
+      for (const path of p.manifest.files) rmSync(path, { force: true });
       throw err;
     } finally {
+      await Promise.all(fhs.map((fh) => fh.close()));
       p.release();
     }
   }
 
-  /** Writes the data file, then publishes the manifest by rename, then drops the previous data file. */
+  /** Writes the data files, then publishes the manifest by rename, then retires the previous files. */
   putSync(key: string, value: StoreValue): ValueManifest {
     const p = this.#prepare(key, value);
+    const fds: number[] = [];
     try {
-      const fd = openSync(p.path, "w");
-      try {
-        for (const [bytes, position] of p.pieces) {
-          let done = 0;
-          while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
-        }
-      } finally {
-        closeSync(fd);
+      for (const [i, path] of p.manifest.files.entries()) {
+        const fd = openSync(path, p.reused[i] ? "r+" : "w");
+        fds.push(fd);
+        ftruncateSync(fd, partFileBytes(p.manifest, i));
+        writeAll(fd, stampBytes(0), 0);
       }
+      fds.forEach((fd, i) => {
+        for (const [bytes, position] of p.pieces[i]!) writeAll(fd, bytes, position);
+      });
+      for (const fd of fds) writeAll(fd, stampBytes(p.manifest.stamp), 0);
       return this.#publish(p);
     } catch (err) {
-      rmSync(p.path, { force: true });
+      for (const path of p.manifest.files) rmSync(path, { force: true });
       throw err;
     } finally {
+      for (const fd of fds) closeSync(fd);
       p.release();
     }
   }
@@ -149,29 +175,31 @@ export class SharedMemoryStore implements WeightStore {
     const release = () => entries.forEach(([, t], i) => t !== given[i]![1] && t.dispose());
     try {
       const { handles, totalBytes } = layout(entries);
-      const seq = ++seqCounter;
-      const path = join(this.root, "data", `${fileKey(key)}.${process.pid}-${seq}-${Date.now().toString(36)}.bin`);
-      const pieces: [Uint8Array, number][] = [];
+      const { parts, partBytes } = partition(totalBytes);
+      const stem = join(this.root, "data", `${fileKey(key)}.${process.pid}-${++seqCounter}-${Date.now().toString(36)}`);
+      const files = Array.from({ length: parts }, (_, i) => `${stem}.${i}.bin`);
+      const manifest: ValueManifest = { key, kind: value instanceof Map ? "stateDict" : "tensor", files, partBytes, stamp: randomInt(1, 2 ** 47), seq: seqCounter, totalBytes, tensors: handles };
+      const pieces: [Uint8Array, number][][] = files.map(() => []);
       entries.forEach(([, t], i) => {
         const bytes = bytesOf(t);
         const h = handles[i]!;
         if (this.#checksums) h.crc32 = crc32(bytes);
-        for (let off = 0; off < bytes.byteLength; off += PIECE) pieces.push([bytes.subarray(off, Math.min(off + PIECE, bytes.byteLength)), h.offset + off]);
+        for (const s of segmentsOf(h.offset, h.byteLength, partBytes, parts)) pieces[s.part]!.push([bytes.subarray(s.start, s.start + s.length), s.position]);
       });
-      const manifest: ValueManifest = { key, kind: value instanceof Map ? "stateDict" : "tensor", path, seq, totalBytes, tensors: handles };
-      return { path, pieces, manifest, release };
+      const reused = files.map((path, i) => this.#pool.take(path, partFileBytes(manifest, i)));
+      return { pieces, manifest, reused, release };
     } catch (err) {
       release();
       throw err;
     }
   }
 
-  /** The atomic publish point: rename the manifest into place; then the old data file can go. */
+  /** The atomic publish point: rename the manifest into place; then the old files can be retired. */
   #publish(p: Prepared): ValueManifest {
     const mPath = this.#manifestPath(p.manifest.key);
     const previous = readManifestFile(mPath);
     writeFileAtomic(mPath, JSON.stringify(p.manifest));
-    if (previous && previous.path !== p.path) rmSync(previous.path, { force: true });
+    if (previous) for (const path of previous.files) this.#pool.retire(path);
     return p.manifest;
   }
 
@@ -185,8 +213,8 @@ export class SharedMemoryStore implements WeightStore {
       try {
         return (await readManifestAsync(manifest, { ...options, verify: this.#checksums })) as V;
       } catch (err) {
-        if (err instanceof DataFileGoneError && attempt < 20) continue;
-        if (err instanceof DataFileGoneError) throw new UnknownKeyError(key, "its data kept disappearing while reading; is the writer deleting it?");
+        if (err instanceof StaleManifestError && attempt < 20) continue;
+        if (err instanceof StaleManifestError) throw new UnknownKeyError(key, "its data kept being replaced while reading; is more than one process writing it?");
         throw err;
       }
     }
@@ -203,8 +231,8 @@ export class SharedMemoryStore implements WeightStore {
       try {
         return readManifest(manifest, { ...options, verify: this.#checksums }) as V;
       } catch (err) {
-        if (err instanceof DataFileGoneError && attempt < 20) continue;
-        if (err instanceof DataFileGoneError) throw new UnknownKeyError(key, "its data kept disappearing while reading; is the writer deleting it?");
+        if (err instanceof StaleManifestError && attempt < 20) continue;
+        if (err instanceof StaleManifestError) throw new UnknownKeyError(key, "its data kept being replaced while reading; is more than one process writing it?");
         throw err;
       }
     }
@@ -232,8 +260,8 @@ export class SharedMemoryStore implements WeightStore {
     const mPath = this.#manifestPath(checkKey(key));
     const m = readManifestFile(mPath);
     if (!m) throw new UnknownKeyError(key);
-    rmSync(mPath, { force: true }); // unpublish first, then free the bytes
-    rmSync(m.path, { force: true });
+    rmSync(mPath, { force: true }); // unpublish first, then pool (or free) the bytes
+    for (const path of m.files) this.#pool.retire(path);
   }
 
   async close(): Promise<void> {
@@ -261,26 +289,13 @@ function rootOf(options: SharedMemoryStoreOptions, creating: boolean): string {
   return join(options.dir ?? "/dev/shm", `torchforge-store-${name}`);
 }
 
-class DataFileGoneError extends Error {}
-
 interface Prepared {
-  path: string;
-  /** [bytes, file position] pieces of at most PIECE bytes. */
-  pieces: [Uint8Array, number][];
   manifest: ValueManifest;
+  /** Per part file: [bytes, file position] pieces of at most PIECE bytes. */
+  pieces: [Uint8Array, number][][];
+  /** Per part file: whether it is a pooled file overwritten in place (else a new file). */
+  reused: boolean[];
   release(): void;
-}
-
-/** Async copies go in pieces of this size, `CONCURRENCY` at a time (libuv's pool has 4 threads). */
-const PIECE = 16 << 20;
-const CONCURRENCY = 4;
-
-async function parallel<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
 }
 
 function readManifestFile(path: string): ValueManifest | undefined {
@@ -290,91 +305,4 @@ function readManifestFile(path: string): ValueManifest | undefined {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
-}
-
-export interface ReadManifestOptions extends GetOptions {
-  /** Check each tensor's CRC-32 when the manifest has one. @default true */
-  verify?: boolean;
-}
-
-/**
- * Reads the value a manifest describes, one copy from the file into the target tensors. Usable
- * from any process on the host that received the manifest in a control message.
- */
-export function readManifest(manifest: ValueManifest, options: ReadManifestOptions = {}): StoreValue {
-  const { targets, value } = destinations(manifest.key, manifest.kind, manifest.tensors, options.into);
-  let fd: number;
-  try {
-    fd = openSync(manifest.path, "r");
-  } catch (err) {
-    if (options.into === undefined) for (const t of targets) t.dispose();
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new DataFileGoneError(manifest.path);
-    throw err;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    manifest.tensors.forEach((h, i) => {
-      if (h.byteLength > 0 && h.offset + h.byteLength > size) throw new StoreError(`data file ${manifest.path} of '${manifest.key}' is ${size} bytes, too short for tensor '${h.name}' at ${h.offset}+${h.byteLength}`);
-      const dst = bytesOf(targets[i]!);
-      let done = 0;
-      while (done < dst.byteLength) {
-        const n = readSync(fd, dst, done, Math.min(dst.byteLength - done, 1 << 30), h.offset + done);
-        if (n === 0) throw new StoreError(`unexpected end of ${manifest.path} reading '${manifest.key}'`);
-        done += n;
-      }
-      if ((options.verify ?? true) && h.crc32 !== undefined) {
-        const got = crc32(dst);
-        if (got !== h.crc32) throw ChecksumError.mismatch(manifest.key, `tensor '${h.name}'`, h.crc32, got);
-      }
-    });
-  } catch (err) {
-    if (options.into === undefined) for (const t of targets) t.dispose();
-    throw err;
-  } finally {
-    closeSync(fd);
-  }
-  return value;
-}
-
-/** `readManifest` with the copy on libuv's thread pool, in parallel pieces. */
-export async function readManifestAsync(manifest: ValueManifest, options: ReadManifestOptions = {}): Promise<StoreValue> {
-  const { targets, value } = destinations(manifest.key, manifest.kind, manifest.tensors, options.into);
-  let fh;
-  try {
-    fh = await openAsync(manifest.path, "r");
-  } catch (err) {
-    if (options.into === undefined) for (const t of targets) t.dispose();
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new DataFileGoneError(manifest.path);
-    throw err;
-  }
-  try {
-    const size = (await fh.stat()).size;
-    const pieces: [Uint8Array, number][] = [];
-    manifest.tensors.forEach((h, i) => {
-      if (h.byteLength > 0 && h.offset + h.byteLength > size) throw new StoreError(`data file ${manifest.path} of '${manifest.key}' is ${size} bytes, too short for tensor '${h.name}' at ${h.offset}+${h.byteLength}`);
-      const dst = bytesOf(targets[i]!);
-      for (let off = 0; off < dst.byteLength; off += PIECE) pieces.push([dst.subarray(off, Math.min(off + PIECE, dst.byteLength)), h.offset + off]);
-    });
-    await parallel(pieces, async ([dst, position]) => {
-      let done = 0;
-      while (done < dst.byteLength) {
-        const { bytesRead } = await fh.read(dst, done, dst.byteLength - done, position + done);
-        if (bytesRead === 0) throw new StoreError(`unexpected end of ${manifest.path} reading '${manifest.key}'`);
-        done += bytesRead;
-      }
-    });
-    if (options.verify ?? true) {
-      manifest.tensors.forEach((h, i) => {
-        if (h.crc32 === undefined) return;
-        const got = crc32(bytesOf(targets[i]!));
-        if (got !== h.crc32) throw ChecksumError.mismatch(manifest.key, `tensor '${h.name}'`, h.crc32, got);
-      });
-    }
-  } catch (err) {
-    if (options.into === undefined) for (const t of targets) t.dispose();
-    throw err;
-  } finally {
-    await fh.close();
-  }
-  return value;
 }

@@ -48,14 +48,21 @@ export interface TensorHandle {
   crc32?: number;
 }
 
-/** A published value's description: what `get` needs to read it. Plain JSON, structured-cloneable. */
+/**
+ * A published shared-memory value's description: what `get` needs to read it. Plain JSON,
+ * structured-cloneable, so it can travel in a control message to another process on the host.
+ */
 export interface ValueManifest {
   key: string;
   kind: "tensor" | "stateDict";
-  /** Data file (shared memory) or empty (stream). */
-  path: string;
+  /** Data files in order; each holds `partBytes` of the value's bytes (the last the rest) after a header. */
+  files: string[];
+  partBytes: number;
+  /** Unique per publish and written in every file's header: a reader whose files hold another stamp read a replaced value. */
+  stamp: number;
   /** Monotonic per-writer sequence: tells readers which publish they read. */
   seq: number;
   totalBytes: number;
+  /** Tensor offsets are into the value's bytes (as if the parts were concatenated, headers left out). */
   tensors: TensorHandle[];
 }

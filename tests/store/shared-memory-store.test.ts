@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ChecksumError, SharedMemoryStore, StoreArgumentError, StoreError, UnknownKeyError, VersionedStore, readManifest } from "../../src/store/index.ts";
+import { ChecksumError, SharedMemoryStore, StaleManifestError, StoreArgumentError, StoreError, UnknownKeyError, VersionedStore, readManifest, readManifestAsync } from "../../src/store/index.ts";
 import { type Tensor, torch } from "../../src/torch/index.ts";
 import { assertNoOrphans } from "../actors/fixtures/helpers.ts";
 import { conformance } from "./fixtures/conformance.ts";
@@ -56,13 +56,93 @@ describe("shared-memory store", () => {
     await assert.rejects(store.get("k"), (e: Error) => e instanceof StoreError && /is closed/.test(e.message));
   });
 
+  it("reuses retired data files in place (same inode), keeps at most `recycle` of them, and frees them with recycle: 0", async () => {
+    const store = fresh();
+    try {
+      const inode = (key: string) => statSync(store.manifest(key).files[0]!).ino;
+      const pool = () => readdirSync(join(store.root, "pool"));
+      await store.put("k", torch.full([4096], 1));
+      const first = inode("k");
+      await store.put("k", torch.full([4096], 2)); // the first file goes to the pool
+      assert.equal(pool().length, 1);
+      await store.put("k", torch.full([4096], 3)); // ...and is written over here
+      assert.equal(inode("k"), first);
+      assert.deepEqual([...((await store.get("k")) as Tensor).toFlatArray()].slice(0, 2), [3, 3]);
+      await store.put("other", torch.full([100], 4)); // a different size: reused and truncated
+      await store.put("k", torch.full([10], 5));
+      await store.delete("other");
+      await store.delete("k");
+      assert.ok(pool().length <= 4, `pool holds ${pool().length} files (recycle 1 value of up to 4 files)`);
+      assert.deepEqual(readdirSync(join(store.root, "data")), []);
+    } finally {
+      await store.close();
+    }
+    const noPool = SharedMemoryStore.create({ name: `test-${process.pid}-${n++}`, recycle: 0 });
+    try {
+      await noPool.put("k", torch.ones([10]));
+      await noPool.put("k", torch.ones([10]));
+      assert.equal(existsSync(join(noPool.root, "pool")), false);
+      assert.equal(readdirSync(join(noPool.root, "data")).length, 1);
+    } finally {
+      await noPool.close();
+    }
+    assert.throws(() => SharedMemoryStore.create({ name: "x", recycle: -1 }), (e: Error) => e instanceof StoreArgumentError && /options\.recycle/.test(e.message));
+  });
+
+  it("a manifest whose data file was reused for another value reads as stale, never as the other value's bytes", async () => {
+    const store = fresh();
+    try {
+      await store.put("a", torch.full([1024], 1));
+      const old = structuredClone(store.manifest("a"));
+      const oldInode = statSync(old.files[0]!).ino;
+      await store.put("a", torch.full([1024], 2)); // a's first file retires to the pool
+      await store.put("b", torch.full([1024], 9)); // b overwrites it
+      assert.equal(statSync(store.manifest("b").files[0]!).ino, oldInode, "b was written into a's first file");
+      assert.throws(() => readManifest(old), (e: Error) => e instanceof StaleManifestError && /'a'.*replaced or removed/.test(e.message));
+      await assert.rejects(readManifestAsync(old), StaleManifestError);
+      const into = torch.zeros([1024]);
+      assert.throws(() => readManifest(old, { into }), StaleManifestError);
+      // The key itself still reads its current value.
+      assert.equal(((await store.get("a")) as Tensor).toFlatArray()[0], 2);
+      const current = store.manifest("a");
+      await store.delete("a");
+      assert.throws(() => readManifest(current), StaleManifestError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a large value is split over several files (tensors straddling them) and reads back exactly, sync and async", async () => {
+    const store = fresh({ checksums: true });
+    try {
+      // 3 tensors of 3.5M float32 (14 MB each, 42 MB): parts of ~10.5 MB, so every tensor crosses a boundary.
+      const value = new Map([0, 1, 2].map((i) => [`w${i}`, torch.arange(0, 3_500_000, { dtype: "float32" }).add(i * 1e7)] as [string, Tensor]));
+      const m = store.putSync("big", value);
+      assert.equal(m.files.length, 4);
+      assert.equal(m.files.reduce((sum, f) => sum + statSync(f).size, 0), m.totalBytes + 4 * 64, "the parts hold the value and a 64-byte header each");
+      const check = (got: Map<string, Tensor>) => {
+        for (const [name, t] of value) assert.equal(got.get(name)!.eq(t).all().item(), 1, `${name} equal`);
+      };
+      check((await store.get("big")) as Map<string, Tensor>);
+      check(store.getSync("big") as Map<string, Tensor>);
+      await store.put("big", value); // async writer, into the files the sync put left in the pool
+      check((await store.get("big")) as Map<string, Tensor>);
+      const old = store.manifest("big");
+      await store.put("big", value);
+      await store.put("other", value); // reuses old's four files
+      await assert.rejects(readManifestAsync(old), StaleManifestError);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("detects corrupted bytes when checksums are on", async () => {
     const store = fresh({ checksums: true });
     try {
       await store.put("c", new Map([["w", torch.ones([64])]]));
-      const path = store.manifest("c").path;
+      const path = store.manifest("c").files[0]!;
       const bytes = readFileSync(path);
-      bytes[10] ^= 0xff;
+      bytes[bytes.length - 1]! ^= 0xff; // the tensor's last byte
       writeFileSync(path, bytes);
       await assert.rejects(store.get("c"), (e: Error) => e instanceof ChecksumError && /checksum mismatch for 'c' at tensor 'w'/.test(e.message));
       assert.throws(() => store.getSync("c"), ChecksumError);
