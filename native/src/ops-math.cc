@@ -3,6 +3,11 @@
 // native entry point serves a whole family and the JS↔C++ surface stays small.
 #include "common.h"
 #include <ATen/ops/abs.h>
+#include <ATen/ops/add_cpu_dispatch.h>
+#include <ATen/ops/div_cpu_dispatch.h>
+#include <ATen/ops/mul_cpu_dispatch.h>
+#include <ATen/ops/sub_cpu_dispatch.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/ops/argmax.h>
 #include <ATen/ops/argmin.h>
 #include <ATen/ops/bmm.h>
@@ -81,7 +86,25 @@ at::Tensor ScalarAsTensor(const at::Scalar& s, const at::Tensor& like) {
   return w;
 }
 
+// Arithmetic on CPU tensors that autograd need not record calls the CPU kernels directly
+// (at::cpu::*), skipping the dispatcher's Autograd and ADInplaceOrView layers: for a small op
+// those layers cost about as much as the kernel. Same kernels, same type promotion and
+// broadcasting, same result; anything else (grad-requiring inputs, other devices or layouts)
+// takes the dispatcher.
+bool DirectCpu(const at::Tensor& a, const at::Tensor& b) {
+  return a.device().is_cpu() && b.device().is_cpu() && a.layout() == at::kStrided && b.layout() == at::kStrided &&
+         !(at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad()));
+}
+
 at::Tensor BinaryTT(int64_t code, const at::Tensor& a, const at::Tensor& b) {
+  if (code <= 3 && DirectCpu(a, b)) {
+    switch (code) {
+      case 0: return at::cpu::add(a, b);
+      case 1: return at::cpu::sub(a, b);
+      case 2: return at::cpu::mul(a, b);
+      case 3: return at::cpu::div(a, b);
+    }
+  }
   switch (code) {
     case 0: return a.add(b);
     case 1: return a.sub(b);

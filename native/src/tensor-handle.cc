@@ -45,19 +45,17 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   s.tensor = std::move(t);
   g_live++;
   napi_value out;
-  if (napi_create_external(env, reinterpret_cast<void*>(Encode(index, s.generation)), nullptr, nullptr, &out) != napi_ok)
+  if (napi_create_bigint_uint64(env, Encode(index, s.generation), &out) != napi_ok)
     throw std::runtime_error("failed to create a tensor handle");
   return Napi::Value(env, out);
 }
 
 // The live slot a handle names; nullptr once disposed. Throws for anything that is not a handle.
 static Slot* SlotOf(const Napi::Value& v, const char* argName) {
-  napi_valuetype type;
-  if (napi_typeof(v.Env(), v, &type) != napi_ok || type != napi_external)
+  uint64_t code = 0;
+  bool lossless = false;
+  if (napi_get_value_bigint_uint64(v.Env(), v, &code, &lossless) != napi_ok || !lossless)
     throw ArgError(std::string("argument '") + argName + "' must be a Tensor");
-  void* data = nullptr;
-  napi_get_value_external(v.Env(), v, &data);
-  uint64_t code = reinterpret_cast<uint64_t>(data);
   uint32_t index = static_cast<uint32_t>(code >> 32), generation = static_cast<uint32_t>(code);
   if (index >= g_slots.size()) throw ArgError(std::string("argument '") + argName + "' must be a Tensor");
   Slot& s = g_slots[index];

@@ -1,7 +1,7 @@
 /** Tensor creation functions (`torch.tensor`, `torch.zeros`, ...) and random seeding. */
-import { native } from "./native.ts";
+import { native, type Handle } from "./native.ts";
 import { type DType, dtypeCode } from "./dtype.ts";
-import { Tensor, type Device, type NestedArray, type TensorOrScalar } from "./tensor.ts";
+import { h, Tensor, type Device, type NestedArray, type TensorOrScalar } from "./tensor.ts";
 
 export interface CreationOptions {
   /** @default "float32" (integers-only data: "int64"; booleans: "bool") */
@@ -163,5 +163,5 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
 }
 /** Elementwise `condition ? input : other`; one side may be a number. */
 export function where(condition: Tensor, input: TensorOrScalar, other: TensorOrScalar): Tensor {
-  return new Tensor(native.where(condition._h, input instanceof Tensor ? input._h : input, other instanceof Tensor ? other._h : other));
+  return new Tensor(native.where(condition._h, h(input, "input") as Handle | number, h(other, "other") as Handle | number));
 }

@@ -16,10 +16,15 @@
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TorchError } from "./errors.ts";
 
-/** Opaque native tensor handle. */
+/**
+ * Opaque native tensor handle: a BigInt naming a slot and its generation in the addon's table
+ * (a BigInt because creating one costs no V8 global handle, unlike an N-API external, and it
+ * cannot be mistaken for a scalar argument).
+ */
 export interface Handle {
   readonly __handle: unique symbol;
 }
@@ -148,7 +153,11 @@ export interface NativeAddon {
 }
 
 function addonPath(): string {
-  if (process.env.TORCHFORGE_NATIVE) return process.env.TORCHFORGE_NATIVE;
+  if (process.env.TORCHFORGE_NATIVE) {
+    const given = resolve(process.env.TORCHFORGE_NATIVE); // relative to the working directory, not this module
+    if (!existsSync(given)) throw new Error(`TORCHFORGE_NATIVE names ${given}, which does not exist; expected a built torchforge_native.node`);
+    return given;
+  }
   const p = fileURLToPath(new URL("../../native/build/Release/torchforge_native.node", import.meta.url));
   if (!existsSync(p)) {
     throw new Error(`torchforge native addon not built (${p} is missing): run \`bash scripts/setup.sh\``);

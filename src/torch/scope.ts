@@ -15,12 +15,15 @@ export interface Tracked {
   escaped(): void;
 }
 
-const scopes: Set<Tracked>[] = [];
+// Each open scope lists the tensors created in it. Arrays, not Sets: a Set would hash every new
+// tensor, which costs a noticeable share of a small op; `keep` (rare) searches instead and
+// leaves a hole.
+const scopes: (Tracked | null)[][] = [];
 
 /** Registers a new tensor with the innermost scope; outside `tidy` it has escaped at birth. */
 export function track(t: Tracked): void {
   const top = scopes[scopes.length - 1];
-  if (top !== undefined) top.add(t);
+  if (top !== undefined) top.push(t);
   else t.escaped();
 }
 
@@ -29,7 +32,12 @@ export function keep<T extends Tracked | Tracked[]>(t: T): T {
   const list = Array.isArray(t) ? t : [t];
   for (const x of list) {
     let held = false;
-    for (const s of scopes) held = s.delete(x) || held;
+    for (const s of scopes) {
+      for (let i = s.indexOf(x); i !== -1; i = s.indexOf(x, i + 1)) {
+        s[i] = null;
+        held = true;
+      }
+    }
     if (held) x.escaped();
   }
   return t;
@@ -64,7 +72,7 @@ function collect(value: unknown, out: Set<Tracked>, seen: Set<unknown>): void {
  * @example const loss = torch.tidy(() => logits.logSoftmax(-1).gather(-1, idx).neg().mean());
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Set<Tracked>();
+  const scope: (Tracked | null)[] = [];
   scopes.push(scope);
   let result: T;
   try {
@@ -75,17 +83,21 @@ export function tidy<T>(fn: () => T): T {
     }
   } catch (err) {
     scopes.pop();
-    for (const t of scope) t.dispose();
+    for (const t of scope) t?.dispose();
     throw err;
   }
   scopes.pop();
   const survivors = new Set<Tracked>();
-  collect(result, survivors, new Set());
+  if (typeof result === "object" && result !== null) collect(result, survivors, new Set());
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (!survivors.has(t)) t.dispose();
-    else if (parent) parent.add(t);
-    else t.escaped();
+    if (t === null) continue;
+    if (survivors.size === 0 || !survivors.has(t)) t.dispose();
+    else {
+      survivors.delete(t); // listed once even if the scope held it twice
+      if (parent) parent.push(t);
+      else t.escaped();
+    }
   }
   return result;
 }

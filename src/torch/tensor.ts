@@ -34,11 +34,15 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
-const h = (t: TensorOrScalar | boolean): Handle | number | boolean => {
+/**
+ * @internal A tensor's handle or a scalar, as the addon takes them. Handles are BigInts, so
+ * anything else that is not a number or boolean (a BigInt from the caller included) is refused
+ * here rather than misread as a tensor.
+ */
+export const h = (t: TensorOrScalar | boolean, argument: string): Handle | number | boolean => {
   if (t instanceof Tensor) return t._h;
-  // Objects that are not Tensors never reach the addon (it could only call them "disposed").
-  if (typeof t === "object" && t !== null) throw new TypeError(`expected a Tensor or a number, got ${Object.prototype.toString.call(t)}`);
-  return t;
+  if (typeof t === "number" || typeof t === "boolean") return t;
+  throw new TypeError(`argument '${argument}' must be a Tensor or a number; got ${t === null ? "null" : typeof t === "object" ? Object.prototype.toString.call(t) : typeof t}`);
 };
 const wrap = (handle: Handle): Tensor => new Tensor(handle);
 const dimList = (dim: Dims | undefined): number[] | null => (dim === undefined ? null : Array.isArray(dim) ? dim : [dim]);
@@ -227,27 +231,27 @@ export class Tensor implements Tracked {
   cpu(): Tensor { return this.to({ device: "cpu" }); }
 
   // ---- elementwise -------------------------------------------------------------------------
-  add(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.add, this._h, h(other))); }
-  sub(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.sub, this._h, h(other))); }
-  mul(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.mul, this._h, h(other))); }
-  div(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.div, this._h, h(other))); }
-  pow(exponent: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.pow, this._h, h(exponent))); }
+  add(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.add, this._h, h(other, "other"))); }
+  sub(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.sub, this._h, h(other, "other"))); }
+  mul(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.mul, this._h, h(other, "other"))); }
+  div(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.div, this._h, h(other, "other"))); }
+  pow(exponent: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.pow, this._h, h(exponent, "exponent"))); }
   /** `scalar - this` */
   rsub(scalar: number): Tensor { return wrap(native.binary(BINARY.sub, this._h, scalar, true)); }
   /** `scalar / this` */
   rdiv(scalar: number): Tensor { return wrap(native.binary(BINARY.div, this._h, scalar, true)); }
-  remainder(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.remainder, this._h, h(other))); }
-  floorDivide(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.floorDivide, this._h, h(other))); }
-  minimum(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.minimum, this._h, h(other))); }
-  maximum(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.maximum, this._h, h(other))); }
-  eq(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.eq, this._h, h(other))); }
-  ne(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.ne, this._h, h(other))); }
-  lt(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.lt, this._h, h(other))); }
-  le(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.le, this._h, h(other))); }
-  gt(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.gt, this._h, h(other))); }
-  ge(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.ge, this._h, h(other))); }
-  logicalAnd(other: TensorOrScalar | boolean): Tensor { return wrap(native.binary(BINARY.logicalAnd, this._h, h(other))); }
-  logicalOr(other: TensorOrScalar | boolean): Tensor { return wrap(native.binary(BINARY.logicalOr, this._h, h(other))); }
+  remainder(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.remainder, this._h, h(other, "other"))); }
+  floorDivide(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.floorDivide, this._h, h(other, "other"))); }
+  minimum(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.minimum, this._h, h(other, "other"))); }
+  maximum(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.maximum, this._h, h(other, "other"))); }
+  eq(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.eq, this._h, h(other, "other"))); }
+  ne(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.ne, this._h, h(other, "other"))); }
+  lt(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.lt, this._h, h(other, "other"))); }
+  le(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.le, this._h, h(other, "other"))); }
+  gt(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.gt, this._h, h(other, "other"))); }
+  ge(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.ge, this._h, h(other, "other"))); }
+  logicalAnd(other: TensorOrScalar | boolean): Tensor { return wrap(native.binary(BINARY.logicalAnd, this._h, h(other, "other"))); }
+  logicalOr(other: TensorOrScalar | boolean): Tensor { return wrap(native.binary(BINARY.logicalOr, this._h, h(other, "other"))); }
 
   exp(): Tensor { return wrap(native.unary(UNARY.exp, this._h)); }
   log(): Tensor { return wrap(native.unary(UNARY.log, this._h)); }
@@ -280,13 +284,13 @@ export class Tensor implements Tracked {
   clamp(min: number | null, max: number | null = null): Tensor { return wrap(native.clamp(this._h, min, max)); }
   clampMin(min: number): Tensor { return this.clamp(min, null); }
   clampMax(max: number): Tensor { return this.clamp(null, max); }
-  maskedFill(mask: Tensor, value: TensorOrScalar | boolean): Tensor { return wrap(native.maskedFill(this._h, mask._h, h(value))); }
+  maskedFill(mask: Tensor, value: TensorOrScalar | boolean): Tensor { return wrap(native.maskedFill(this._h, mask._h, h(value, "value"))); }
 
   // ---- in place ------------------------------------------------------------------------------
-  add_(other: TensorOrScalar): this { native.binaryInplace(BINARY.add, this._h, h(other) as Handle | number); return this; }
-  sub_(other: TensorOrScalar): this { native.binaryInplace(BINARY.sub, this._h, h(other) as Handle | number); return this; }
-  mul_(other: TensorOrScalar): this { native.binaryInplace(BINARY.mul, this._h, h(other) as Handle | number); return this; }
-  div_(other: TensorOrScalar): this { native.binaryInplace(BINARY.div, this._h, h(other) as Handle | number); return this; }
+  add_(other: TensorOrScalar): this { native.binaryInplace(BINARY.add, this._h, h(other, "other") as Handle | number); return this; }
+  sub_(other: TensorOrScalar): this { native.binaryInplace(BINARY.sub, this._h, h(other, "other") as Handle | number); return this; }
+  mul_(other: TensorOrScalar): this { native.binaryInplace(BINARY.mul, this._h, h(other, "other") as Handle | number); return this; }
+  div_(other: TensorOrScalar): this { native.binaryInplace(BINARY.div, this._h, h(other, "other") as Handle | number); return this; }
   copy_(src: Tensor): this { native.copy_(this._h, src._h); return this; }
   fill_(value: number | boolean): this { native.fill_(this._h, value); return this; }
   zero_(): this { native.zero_(this._h); return this; }
@@ -345,7 +349,7 @@ export class Tensor implements Tracked {
 
   // ---- indexing, sorting, sampling -------------------------------------------------------------
   gather(dim: number, index: Tensor): Tensor { return wrap(native.gather(this._h, dim, index._h)); }
-  scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor { return wrap(native.scatter(this._h, dim, index._h, h(src) as Handle | number)); }
+  scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor { return wrap(native.scatter(this._h, dim, index._h, h(src, "src") as Handle | number)); }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return wrap(native.scatterAdd(this._h, dim, index._h, src._h)); }
   indexSelect(dim: number, index: Tensor): Tensor { return wrap(native.indexSelect(this._h, dim, index._h)); }
   maskedSelect(mask: Tensor): Tensor { return wrap(native.maskedSelect(this._h, mask._h)); }

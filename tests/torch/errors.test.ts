@@ -21,8 +21,10 @@ test("libtorch errors become TorchError with libtorch's message, never an abort"
 
 test("wrong JS argument types give a TypeError naming the argument", () => {
   const a = torch.ones([2]);
-  assert.throws(() => a.add("1" as never), { name: "TypeError", message: "argument 'b' must be a Tensor" });
-  assert.throws(() => a.add({} as never), { name: "TypeError", message: "expected a Tensor or a number, got [object Object]" });
+  assert.throws(() => a.add("1" as never), { name: "TypeError", message: "argument 'other' must be a Tensor or a number; got string" });
+  assert.throws(() => a.add({} as never), { name: "TypeError", message: "argument 'other' must be a Tensor or a number; got [object Object]" });
+  assert.throws(() => a.add(1n as never), { name: "TypeError", message: "argument 'other' must be a Tensor or a number; got bigint" });
+  assert.throws(() => torch.where(a.gt(0), 1n as never, a), { name: "TypeError", message: "argument 'input' must be a Tensor or a number; got bigint" });
   assert.throws(() => torch.cat([a, {} as never]), TypeError);
   assert.throws(() => a.narrow(0, 0.5, 1), { name: "TypeError", message: "argument 'start' must be an integer" });
   assert.throws(() => a.view("x" as never), /argument 'shape' must be integers/);

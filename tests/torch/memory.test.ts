@@ -42,6 +42,44 @@ test("dispose is idempotent; use after dispose is an error, not a crash", () => 
   }
 });
 
+test("a disposed tensor stays disposed after its native slot is reused; keep and repeated results inside tidy", () => {
+  const old = torch.ones([2]);
+  old.dispose();
+  const fresh = Array.from({ length: 8 }, () => torch.zeros([2])); // one of these takes old's slot
+  assert.throws(() => old.add(1), (e: Error) => e instanceof TorchError && /was disposed/.test(e.message));
+  torch.dispose(fresh);
+
+  const base = torch.memory().numTensors;
+  let kept: Tensor | undefined;
+  const [x, y] = torch.tidy(() => {
+    const a = torch.ones([3]);
+    kept = torch.tidy(() => torch.keep(a.mul(2)));
+    const b = a.add(1);
+    return [b, b]; // the same tensor twice: moved out once, not disposed
+  });
+  assert.equal(x, y);
+  assert.deepEqual(x!.toArray(), [2, 2, 2]);
+  assert.deepEqual(kept!.toArray(), [2, 2, 2]);
+  assert.equal(torch.memory().numTensors, base + 2);
+  torch.dispose([x, kept]);
+  assert.equal(torch.memory().numTensors, base);
+});
+
+test("small blocks of every size class come back from the allocator's per-thread cache intact", () => {
+  // Byte sizes across the small classes (64-byte steps, then four per power of two to 128 KiB).
+  const sizes = [1, 15, 16, 17, 64, 255, 256, 300, 1023, 1024, 1500, 4096, 5000, 20_000, 32_767, 32_768 - 1];
+  for (let round = 0; round < 3; round++) {
+    const live = sizes.map((n, i) => torch.full([n], i + round));
+    live.forEach((t, i) => {
+      const s = t.sum().item();
+      assert.equal(s, sizes[i]! * (i + round), `size ${sizes[i]} round ${round}`);
+    });
+    // Free in an order different from allocation, then allocate again from the cache.
+    for (let i = live.length - 1; i >= 0; i -= 2) live[i]!.dispose();
+    for (let i = live.length - 2; i >= 0; i -= 2) live[i]!.dispose();
+  }
+});
+
 test("a 3,000-step training loop holds tensor count and allocator bytes flat", () => {
   torch.manualSeed(0);
   const model = new nn.Linear(16, 1);

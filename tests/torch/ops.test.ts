@@ -70,6 +70,23 @@ test("arithmetic broadcasts and accepts scalars", () => {
   assert.deepEqual(x.clampMin(0).toArray(), [[1, 0, 3], [0, 5, 0]]);
 });
 
+test("tensor-tensor arithmetic promotes dtypes and broadcasts like PyTorch, with and without autograd", () => {
+  // Without grad these take the addon's direct CPU-kernel path; with grad, the dispatcher's.
+  const i = torch.tensor([[1], [2]]); // int64 [2,1]
+  const f = torch.tensor([0.5, 1.5, 2.5], { dtype: "float32" });
+  const sum = i.add(f);
+  assert.equal(sum.dtype, "float32");
+  assert.deepEqual(sum.toArray(), [[1.5, 2.5, 3.5], [2.5, 3.5, 4.5]]);
+  assert.equal(i.div(torch.tensor([2])).dtype, "float32", "true division of ints gives floats");
+  assert.deepEqual(i.div(torch.tensor([2])).toArray(), [[0.5], [1]]);
+  assert.equal(torch.tensor([true, false]).mul(torch.tensor([true, true])).dtype, "bool");
+  assert.equal(f.bfloat16().sub(f).dtype, "float32");
+  const w = torch.tensor([1, 2, 3], { dtype: "float32" }).requiresGrad_();
+  w.mul(f).sub(f).add(w).div(f).sum().backward();
+  assert.deepEqual(w.grad!.toArray().map((v) => Number((v as number).toFixed(5))), [3, 1.66667, 1.4]);
+  torch.noGrad(() => assert.equal(w.mul(f).requiresGrad, false));
+});
+
 test("elementwise math matches hand-computed values", () => {
   const v = [0.5, 1, 2];
   const t = torch.tensor(v, { dtype: "float64" });
