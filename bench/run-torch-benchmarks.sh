@@ -19,6 +19,11 @@ py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$@" 2>/dev
 py_env() { /usr/bin/python3 "$@" 2>/dev/null | sed 's/"side": "py"/"side": "py-env"/' >>"$OUT"; }
 
 echo "# $(date -u)  $(nproc) cpus  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)  node $(node -v)" >&2
+# The yardstick for matmul: this machine's measured fp32 FMA peak over all cores.
+if on matmul; then
+  gcc -O2 -mavx512f -mfma -pthread bench/fma-peak.c -o /tmp/torchforge-fma-peak && /tmp/torchforge-fma-peak "$(nproc)" >>"$OUT" ||
+    echo "# fma-peak: could not build or run (needs gcc and AVX-512)" >&2
+fi
 for r in $(seq "$REPS"); do
   echo "# rep $r/$REPS  load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   if on matmul; then ts bench/torch-matmul.ts; py bench/torch-matmul.py; py_env bench/torch-matmul.py; fi

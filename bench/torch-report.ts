@@ -34,6 +34,18 @@ for (const [k, g] of groups) {
   console.log(`| ${bench} | ${name} | ${tsRows[0]!.unit} | ${stat(tsRows)} | ${stat(pyRows)} | ${ratio} | ${stat(groups.get(pyKey(k))?.get("py-env"))} |`);
 }
 for (const [k, g] of groups) if (!g.has("ts")) console.log(`| ${k.replace("|", " | ")} | ${[...g.values()][0]![0]!.unit} | – | ${stat(g.get("py"))} | – | ${stat(g.get("py-env"))} |`);
+// fp32 matmul against the measured FMA peak (bench/fma-peak.c), when the run has one.
+const peak = rows.find((r) => r.side === "c" && r.case.startsWith("fp32 FMA peak"));
+if (peak) {
+  console.log(`\nfp32 FMA peak (measured): ${fmt(peak.value)} GFLOP/s`);
+  for (const [k, g] of groups) {
+    if (!k.startsWith("matmul|float32")) continue;
+    for (const side of ["ts", "py"]) {
+      const rs = g.get(side);
+      if (rs) console.log(`  ${k.split("|")[1]} ${side}: median ${fmt(median(rs.map((r) => r.value)))} GFLOP/s = ${fmt((100 * median(rs.map((r) => r.value))) / peak.value)} % of peak`);
+    }
+  }
+}
 for (const r of rows.filter((x) => x.bench === "rss" || x.bench === "logsoftmax")) {
   const { bench, side, value, unit, case: _c, ...extra } = r;
   console.log(`\n${bench} ${side}: ${fmt(value)} ${unit} ${JSON.stringify(extra)}`);
