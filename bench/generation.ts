@@ -8,7 +8,7 @@
  * Run: npx tsx bench/generation.ts [--model tiny|small|100m] [--threads 2] [--python]
  */
 import { spawnSync } from "node:child_process";
-import { torch } from "../src/torch/index.ts";
+import { torch, type DType } from "../src/torch/index.ts";
 import { debugConfig, randomModel, type ModelConfig } from "../src/models/index.ts";
 import { GenerationEngine } from "../src/generation/index.ts";
 
@@ -28,10 +28,12 @@ const SHAPES: Record<string, ModelConfig> = {
 };
 const config = SHAPES[which];
 if (!config) throw new Error(`--model must be one of ${Object.keys(SHAPES).join(", ")}`);
-const model = randomModel(config, { seed: 0, initStd: 0.02 });
+const dtype = opt("dtype", "float32") as DType;
+if (dtype !== "float32" && dtype !== "bfloat16") throw new Error("--dtype must be float32 or bfloat16");
+const model = randomModel(config, { seed: 0, initStd: 0.02, dtype });
 const params = model.numParameters();
 const flopsPerToken = 2 * params; // matmul FLOPs per generated token (attention excluded)
-console.log(`model ${which}: ${(params / 1e6).toFixed(1)}M params, vocab ${config.vocabSize}, ${config.numLayers} layers, threads ${threads}, libtorch ${torch.version()}`);
+console.log(`model ${which}: ${(params / 1e6).toFixed(1)}M params, ${dtype}, vocab ${config.vocabSize}, ${config.numLayers} layers, threads ${threads}, libtorch ${torch.version()}`);
 
 const PROMPT_LEN = 32;
 const prompt = (i: number): number[] => Array.from({ length: PROMPT_LEN }, (_, j) => (i * 131 + j * 17 + 3) % config.vocabSize);

@@ -12,6 +12,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterNN(env, exports);
   RegisterAutogradOptim(env, exports);
   RegisterAllocator(env, exports);
+  RegisterSampling(env, exports);
   return exports;
 }
 

@@ -90,3 +90,24 @@ export function oneHot(indices: Tensor, numClasses: number, options: { dtype?: D
     idx.dispose();
   }
 }
+
+export interface SampleFromProbsOptions {
+  /** Keep only the k most likely tokens (0 = all). @default 0 */
+  topK?: number;
+  /** Keep the most likely tokens while the mass before each is < topP. @default 1 */
+  topP?: number;
+  /** Drop tokens below minP × the row's highest probability. @default 0 */
+  minP?: number;
+}
+
+/**
+ * One token per row of `probs` (R, V) (float32, rows need not be normalised), drawn by inverse
+ * CDF with the row's `uniforms` (R, float64, in [0, 1)): the first token whose cumulative kept
+ * probability exceeds u × (kept total), accumulated in float64. Without top-k/top-p the order is
+ * the vocabulary's; with them, descending probability (ties: lower id first), truncated, then
+ * min-p applied. Returns int64 token ids (R).
+ * @example const ids = F.sampleFromProbs(logits.softmax(-1), torch.rand([R], { dtype: "float64" }), { topP: 0.9 });
+ */
+export function sampleFromProbs(probs: Tensor, uniforms: Tensor, options: SampleFromProbsOptions = {}): Tensor {
+  return new Tensor(native.sampleFromProbs(probs._h, uniforms._h, options.topK ?? 0, options.topP ?? 1, options.minP ?? 0));
+}

@@ -133,6 +133,7 @@ export interface NativeAddon {
   applyRotary(x: H, cos: H, sin: H): H;
   sdpa(q: H, k: H, v: H, mask: H | null, causal: boolean, scale: number | null): H;
   tokenLogprobs(logits: H, targets: H, temperature: number, chunkRows: number): H;
+  sampleFromProbs(probs: H, uniforms: H, topK: number, topP: number, minP: number): H;
 
   requiresGrad_(t: H, flag: boolean): H;
   grad(t: H): H | null;
