@@ -110,6 +110,8 @@ with torch.no_grad():
     t0 = time.perf_counter()
     tokens = run()
     ms = (time.perf_counter() - t0) * 1000
-params = sum(t.numel() for L in layers for t in L.values()) + emb.numel() + head.numel() + norm.numel()
+# Matmul FLOPs per token: 2 x the weights that multiply (layers' projections and the LM head; the
+# embedding is a lookup, norms are elementwise), as bench/generation.ts counts them.
+params = sum(t.numel() for L in layers for t in L.values() if t.dim() == 2) + head.numel()
 print(f"python torch {torch.__version__} eager, static KV cache, threads {a.threads}: grpo {a.prompts}x{a.n}, {a.max_new} new: "
       f"{tokens} tokens in {ms:.0f} ms = {tokens / ms * 1000:.0f} tok/s ({tokens * 2 * params / ms / 1e6:.2f} GFLOP/s)")

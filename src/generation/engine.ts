@@ -14,7 +14,7 @@
  * Not done here: tokenization rules (the tokenizer's job), serving/HTTP, speculative decoding,
  * paged attention (prefix k/v are copied per sample, not shared by reference).
  */
-import { torch, safetensors, type DType, type Tensor } from "../torch/index.ts";
+import { F, nn, torch, safetensors, type DType, type Tensor } from "../torch/index.ts";
 import { CausalLM, loadHfStateDict, type ForwardOptions, type ModelConfig, type Tokenizer, type ChatMessage } from "../models/index.ts";
 import { KvCache } from "./kv-cache.ts";
 import { deriveSeed, SequenceRng } from "./rng.ts";
@@ -58,6 +58,15 @@ export interface GenerationEngineOptions {
   addSpecialTokens?: boolean;
   /** Passed to the chat template for message prompts (e.g. `{ enableThinking: false }`). */
   chatTemplateOptions?: { enableThinking?: boolean; extraContext?: Record<string, unknown> };
+  /**
+   * Pack the model's float32 CPU linear weights for MKL's packed GEMM at the start of every
+   * `generate` call (reusing the buffers), which makes batched decoding ~35 % faster in fp32.
+   * The packs are cleared when the call ends, so training forwards are unaffected; weights
+   * changed *during* a call are used from the next call. Needs libtorch with MKL (PyPI x86
+   * builds; `F.packedLinearAvailable()`), else it does nothing. Costs ~1.5-3× the linear
+   * weights' memory. @default false
+   */
+  packWeights?: boolean;
 }
 
 interface Group {
@@ -97,6 +106,7 @@ export class GenerationEngine {
   readonly #options: GenerationEngineOptions;
   #cache: KvCache | null = null;
   #queue: Promise<unknown> = Promise.resolve();
+  #packs = new Map<nn.Linear, F.PackedLinearWeight>();
 
   constructor(options: GenerationEngineOptions) {
     this.#options = options;
@@ -158,10 +168,17 @@ export class GenerationEngine {
     });
   }
 
-  /** Frees the KV cache (the model belongs to the caller). */
+  /** Whether `generate` packs linear weights (`packWeights` was asked for and MKL's packed GEMM is available). */
+  get weightsPacked(): boolean {
+    return (this.#options.packWeights ?? false) && F.packedLinearAvailable();
+  }
+
+  /** Frees the KV cache and packed weights (the model belongs to the caller). */
   dispose(): void {
     this.#cache?.dispose();
     this.#cache = null;
+    for (const p of this.#packs.values()) p.dispose();
+    this.#packs.clear();
   }
   [Symbol.dispose](): void {
     this.dispose();
@@ -230,6 +247,31 @@ export class GenerationEngine {
       return { requestIndex: i, promptIds: this.#promptIds(req.prompt, i), n: params.n, seed: req.seed ?? deriveSeed(baseSeed, i), metadata: req.metadata ?? {} };
     });
     const results: Completion[][] = groups.map((g) => new Array<Completion>(g.n));
+    const packed = this.#packLinears();
+    try {
+      await this.#loop(groups, params, results);
+    } finally {
+      for (const m of packed) m.inferencePack = null;
+    }
+    return results.flat();
+  }
+
+  /** Packs (or repacks) the model's float32 CPU linear weights and hands them to the layers. */
+  #packLinears(): nn.Linear[] {
+    if (!this.weightsPacked || !(this.model instanceof nn.Module)) return [];
+    const layers: nn.Linear[] = [];
+    for (const [, m] of this.model.namedModules()) {
+      if (!(m instanceof nn.Linear) || m.weight.dtype !== "float32" || m.weight.device !== "cpu") continue;
+      let pack = this.#packs.get(m);
+      if (pack) pack.repack(m.weight);
+      else this.#packs.set(m, (pack = F.PackedLinearWeight.pack(m.weight)));
+      m.inferencePack = pack;
+      layers.push(m);
+    }
+    return layers;
+  }
+
+  async #loop(groups: Group[], params: Resolved, results: Completion[][]): Promise<void> {
     const cache = this.cache;
     const active = new Map<number, Sequence>();
     const pending = [...groups];
@@ -360,7 +402,6 @@ export class GenerationEngine {
       // Let other tasks (actor messages, metrics) run between steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return results.flat();
   }
 }
 

@@ -39,7 +39,7 @@ export function sampleTokens(logits: Tensor, params: ResolvedSampling, uniforms:
     const [R, V] = logits.shape as [number, number];
     const x = logits.dtype === "float32" ? logits : logits.to("float32");
     const greedy = params.temperature === 0;
-    const logp = (greedy ? x : x.div(params.temperature)).logSoftmax(-1); // (R, V)
+    const logp = (greedy || params.temperature === 1 ? x : x.div(params.temperature)).logSoftmax(-1); // (R, V)
     // Greedy is the argmax; otherwise an inverse-CDF draw from the (truncated) distribution in
     // one native pass per row (F.sampleFromProbs: float64 sums, top-k/top-p sort only the
     // tokens that can survive).

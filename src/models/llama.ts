@@ -275,7 +275,7 @@ export class CausalLM extends nn.Module {
   forward(inputIds: Tensor, options: ForwardOptions = {}): Tensor {
     let h = this.hiddenStates(inputIds, options);
     if (options.lastTokenOnly) h = h.narrow(1, h.shape[1]! - 1, 1);
-    return F.linear(h, this.lmHead ? this.lmHead.weight : this.model.embedTokens.weight); // (B, T, V)
+    return this.lmHead ? this.lmHead.forward(h) : F.linear(h, this.model.embedTokens.weight); // (B, T, V)
   }
 
   /**

@@ -111,3 +111,5 @@ export interface SampleFromProbsOptions {
 export function sampleFromProbs(probs: Tensor, uniforms: Tensor, options: SampleFromProbsOptions = {}): Tensor {
   return new Tensor(native.sampleFromProbs(probs._h, uniforms._h, options.topK ?? 0, options.topP ?? 1, options.minP ?? 0));
 }
+
+export { linearPacked, packedLinearAvailable, PackedLinearWeight } from "./packed-linear.ts";

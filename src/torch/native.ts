@@ -134,6 +134,9 @@ export interface NativeAddon {
   sdpa(q: H, k: H, v: H, mask: H | null, causal: boolean, scale: number | null): H;
   tokenLogprobs(logits: H, targets: H, temperature: number, chunkRows: number): H;
   sampleFromProbs(probs: H, uniforms: H, topK: number, topP: number, minP: number): H;
+  packedLinearAvailable(): boolean;
+  packLinearWeight(weight: H, into: H | null): H;
+  linearPacked(input: H, packed: H, outFeatures: number, inFeatures: number, bias: H | null): H;
 
   requiresGrad_(t: H, flag: boolean): H;
   grad(t: H): H | null;

@@ -244,3 +244,26 @@ test("bad inputs give clear errors", async () => {
     model.dispose();
   }
 });
+
+test("packWeights: packed fp32 linears agree with the training path, are repacked per call and cleared after", async (t) => {
+  const { F, nn } = await import("../../src/torch/index.ts");
+  if (!F.packedLinearAvailable()) return t.skip("libtorch without MKL: no packed GEMM");
+  const model = debugModel("llama", { seed: 2, initStd: 0.5 });
+  const engine = new GenerationEngine({ model, tokenizer, maxBatchSize: 8, maxSeqLen: 64, packWeights: true });
+  const linears = () => [...model.namedModules()].map(([, m]) => m).filter((m): m is InstanceType<typeof nn.Linear> => m instanceof nn.Linear);
+  try {
+    assert.equal(engine.weightsPacked, true);
+    const first = await engine.generate(prompts, { temperature: 0.9, maxTokens: 24, n: 2, seed: 3, ignoreEos: true });
+    assert.ok(logprobGap(model, first, 0.9, "fp32 with packed weights") <= 1e-4);
+    assert.ok(linears().length > 0 && linears().every((m) => m.inferencePack === null), "packs are cleared when generate returns");
+    // New weights between calls (as an optimizer step would write them): the next call repacks.
+    torch.noGrad(() => {
+      for (const p of model.parameters()) p.mul_(0.7);
+    });
+    const second = await engine.generate(prompts, { temperature: 0.9, maxTokens: 24, n: 2, seed: 3, ignoreEos: true });
+    assert.ok(logprobGap(model, second, 0.9) <= 1e-4, "the second call used the new weights");
+  } finally {
+    engine.dispose();
+    model.dispose();
+  }
+});

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { torch, nn, type Tensor } from "../../src/torch/index.ts";
+import { F, torch, nn, type Tensor } from "../../src/torch/index.ts";
 import { assertClose } from "./helpers.ts";
 
 class Block extends nn.Module {
@@ -100,4 +100,35 @@ test("module parameters survive tidy; module dispose frees them", () => {
   m.dispose();
   assert.equal(m.weight.isDisposed, true);
   assert.equal(torch.memory().numTensors, before);
+});
+
+test("linearPacked equals linear for decode-sized inputs, repacks in place, and Linear uses it only without grad", (t) => {
+  if (!F.packedLinearAvailable()) return t.skip("libtorch without MKL: no packed GEMM");
+  torch.manualSeed(4);
+  const w = torch.randn([96, 48]);
+  const b = torch.randn([96]);
+  const packed = F.PackedLinearWeight.pack(w);
+  for (const shape of [[1, 48], [64, 48], [3, 5, 48], [0, 48]]) {
+    const x = torch.randn(shape);
+    const want = F.linear(x, w, b);
+    const got = F.linearPacked(x, packed, b);
+    assert.deepEqual(got.shape, want.shape);
+    if (x.numel > 0) assert.ok(got.sub(want).abs().max().item() < 1e-4, `shape ${shape}`);
+  }
+  const w2 = w.mul(-2);
+  packed.repack(w2);
+  const x = torch.randn([4, 48]);
+  assert.ok(F.linearPacked(x, packed).sub(F.linear(x, w2)).abs().max().item() < 1e-4);
+  assert.throws(() => packed.repack(torch.randn([48, 96])), /must have shape \[96, 48\]/);
+  assert.throws(() => F.linearPacked(torch.randn([2, 47]), packed), /last dim is inFeatures \(48\)/);
+  assert.throws(() => F.PackedLinearWeight.pack(torch.randn([4, 4]).to("bfloat16")), /2-D float32 CPU tensor/);
+
+  const layer = new nn.Linear(48, 96);
+  layer.inferencePack = F.PackedLinearWeight.pack(layer.weight.mul(3)); // deliberately different
+  const viaPack = torch.noGrad(() => layer.forward(x));
+  const viaWeight = layer.forward(x); // grad enabled and weight requires grad: the real weight
+  assert.ok(viaPack.sub(F.linear(x, layer.weight.mul(3), layer.bias)).abs().max().item() < 1e-4);
+  assert.ok(viaWeight.sub(F.linear(x, layer.weight, layer.bias)).abs().max().item() < 1e-6);
+  layer.inferencePack.dispose();
+  packed.dispose();
 });

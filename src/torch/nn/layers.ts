@@ -4,6 +4,7 @@ import { Tensor } from "../tensor.ts";
 import { empty, ones } from "../creation.ts";
 import type { DType } from "../dtype.ts";
 import * as F from "../functional.ts";
+import { native } from "../native.ts";
 import * as init from "./init.ts";
 
 export interface LayerOptions {
@@ -39,7 +40,18 @@ export class Linear extends Module {
       this.bias = this.registerParameter("bias", null);
     }
   }
+  /**
+   * An MKL-packed copy of `weight` for fast fp32 inference, or null. While set, `forward` uses
+   * it whenever autograd is not recording (inside `noGrad`) and the input is float32 on the CPU.
+   * Whoever sets it keeps it current: `GenerationEngine({ packWeights: true })` packs at the
+   * start of each `generate` call and clears it at the end.
+   */
+  inferencePack: F.PackedLinearWeight | null = null;
+
   forward(x: Tensor): Tensor {
+    if (this.inferencePack !== null && !native.isGradEnabled() && x.dtype === "float32" && x.device === "cpu") {
+      return F.linearPacked(x, this.inferencePack, this.bias);
+    }
     return F.linear(x, this.weight, this.bias);
   }
 }
