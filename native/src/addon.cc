@@ -13,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAutogradOptim(env, exports);
   RegisterAllocator(env, exports);
   RegisterSampling(env, exports);
+  RegisterPackedLinear(env, exports);
   return exports;
 }
 

@@ -63,6 +63,7 @@ void RegisterNN(Napi::Env env, Exports exports);
 void RegisterAutogradOptim(Napi::Env env, Exports exports);
 void RegisterAllocator(Napi::Env env, Exports exports);
 void RegisterSampling(Napi::Env env, Exports exports);
+void RegisterPackedLinear(Napi::Env env, Exports exports);
 
 #define TF_EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
 

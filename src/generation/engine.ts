@@ -63,8 +63,8 @@ export interface GenerationEngineOptions {
    * `generate` call (reusing the buffers), which makes batched decoding ~35 % faster in fp32.
    * The packs are cleared when the call ends, so training forwards are unaffected; weights
    * changed *during* a call are used from the next call. Needs libtorch with MKL (PyPI x86
-   * builds; `F.packedLinearAvailable()`), else it does nothing. Costs ~1.5-3× the linear
-   * weights' memory. @default false
+   * builds; `F.packedLinearAvailable()`), else it does nothing. Costs one more copy of the
+   * linear weights in RAM (MKL reserves up to ~3× in address space but touches ~1×). @default false
    */
   packWeights?: boolean;
 }

@@ -17,7 +17,7 @@ export function packedLinearAvailable(): boolean {
 }
 
 export class PackedLinearWeight {
-  /** The packed bytes (uint8; larger than the weight: MKL pads its panels). */
+  /** The packed bytes (uint8). MKL asks for up to ~3× the weight's size but writes ~1× of it; the rest stays untouched virtual memory. */
   readonly packed: Tensor;
   readonly outFeatures: number;
   readonly inFeatures: number;
