@@ -15,6 +15,8 @@ export interface GeneratorActorConfig {
   model: ModelSpec;
   maxBatchSize: number;
   maxSeqLen: number;
+  /** See `GenerationEngineOptions.packWeights`. @default false */
+  packWeights?: boolean;
   /** `SharedMemoryStore.root` of the trainer's weight store. */
   storeRoot: string;
   /** Key prefix of the versioned weights. @default "policy" */
@@ -43,7 +45,7 @@ export class GeneratorActor extends Actor {
   override async setup(): Promise<void> {
     const { model, tokenizer } = resolveModel(this.config.model);
     this.#model = model;
-    this.#engine = new GenerationEngine({ model, tokenizer, maxBatchSize: this.config.maxBatchSize, maxSeqLen: this.config.maxSeqLen });
+    this.#engine = new GenerationEngine({ model, tokenizer, maxBatchSize: this.config.maxBatchSize, maxSeqLen: this.config.maxSeqLen, packWeights: this.config.packWeights ?? false });
     this.#versions = new VersionedStore(SharedMemoryStore.open({ root: this.config.storeRoot }), { prefix: this.config.prefix ?? "policy" });
   }
 

@@ -282,7 +282,7 @@ async function startGenerator(
   o: { modelSpec: Parameters<typeof resolveModel>[0]; maxBatchSize: number; maxSeqLen: number; policy: CausalLM; tokenizer: ReturnType<typeof resolveModel>["tokenizer"] },
 ): Promise<StartedGenerator> {
   if (config.placement === "colocated") {
-    const engine = new GenerationEngine({ model: o.policy, tokenizer: o.tokenizer, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen });
+    const engine = new GenerationEngine({ model: o.policy, tokenizer: o.tokenizer, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, packWeights: config.services.generator.packWeights });
     return {
       generator: engine,
       sync: async (version) => void (engine.generatorVersion = version), // shared tensors: already live
@@ -295,7 +295,7 @@ async function startGenerator(
   // One libtorch thread per generator process: several processes spinning 2 threads each on a
   // small machine would fight over the cores.
   const service = await GeneratorActor.options({ procs: 1, numReplicas: spec.numReplicas, env: { TORCHFORGE_NUM_THREADS: "1" } })
-    .asService({ model: o.modelSpec, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, storeRoot: store.root });
+    .asService({ model: o.modelSpec, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, packWeights: spec.packWeights, storeRoot: store.root });
   return {
     generator: { generate: (requests, sampling) => service.generate.route(requests, sampling) },
     sync: async (version) => {

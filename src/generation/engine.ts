@@ -60,9 +60,10 @@ export interface GenerationEngineOptions {
   chatTemplateOptions?: { enableThinking?: boolean; extraContext?: Record<string, unknown> };
   /**
    * Pack the model's float32 CPU linear weights for MKL's packed GEMM at the start of every
-   * `generate` call (reusing the buffers), which makes batched decoding ~35 % faster in fp32.
-   * The packs are cleared when the call ends, so training forwards are unaffected; weights
-   * changed *during* a call are used from the next call. Needs libtorch with MKL (PyPI x86
+   * `generate` call (reusing the buffers), which made batched decoding ~1.27× faster in fp32
+   * (BENCHMARKS.md). Only the engine's own forwards use the packs (other code's forwards, e.g. a
+   * trainer's, always see the live weights), and they are dropped when the call ends; weights
+   * changed *during* a call are used by the engine from its next call. Needs libtorch with MKL (PyPI x86
    * builds; `F.packedLinearAvailable()`), else it does nothing. Costs one more copy of the
    * linear weights in RAM (MKL reserves up to ~3× in address space but touches ~1×). @default false
    */
@@ -336,7 +337,7 @@ export class GenerationEngine {
         const sampled = torch.tidy(() =>
           torch.noGrad(() => {
             const ids = torch.tensor(Int32Array.from(group.promptIds), { shape: [1, T], dtype: "int64", device });
-            const logits = this.model.forward(ids, { cache: cache.prefillHook(slots, T), lastTokenOnly: true }); // (1, 1, V)
+            const logits = F.withPackedLinears(() => this.model.forward(ids, { cache: cache.prefillHook(slots, T), lastTokenOnly: true })); // (1, 1, V)
             const V = logits.shape[2]!;
             return sampleTokens(logits.view(1, V).expand(part.length, V), params, part.map((s) => s.rng.next()));
           }),
@@ -365,7 +366,7 @@ export class GenerationEngine {
         torch.noGrad(() => {
           const idsT = torch.tensor(ids, { shape: [rows, 1], dtype: "int64", device });
           const posT = torch.tensor(pos, { shape: [rows, 1], dtype: "int64", device });
-          let logits = this.model.forward(idsT, { positionIds: posT, cache: cache.decodeHook(rows) }); // (rows, 1, V)
+          let logits = F.withPackedLinears(() => this.model.forward(idsT, { positionIds: posT, cache: cache.decodeHook(rows) })); // (rows, 1, V)
           logits = logits.view(rows, logits.shape[2]!);
           if (live.length !== rows) logits = logits.indexSelect(0, torch.tensor(Int32Array.from(live), { dtype: "int64", device })); // (live, V)
           return sampleTokens(logits, params, live.map((s) => active.get(s)!.rng.next()));

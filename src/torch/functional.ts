@@ -112,4 +112,4 @@ export function sampleFromProbs(probs: Tensor, uniforms: Tensor, options: Sample
   return new Tensor(native.sampleFromProbs(probs._h, uniforms._h, options.topK ?? 0, options.topP ?? 1, options.minP ?? 0));
 }
 
-export { linearPacked, packedLinearAvailable, PackedLinearWeight } from "./packed-linear.ts";
+export { linearPacked, packedLinearAvailable, packedLinearsActive, PackedLinearWeight, withPackedLinears } from "./packed-linear.ts";

@@ -31,7 +31,8 @@ const quiet = { log: () => undefined, progress: false };
 test("GRPO runs end to end: metrics, eval, dashboard, checkpoints, no leaked tensors", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tf-grpo-"));
   const before = torch.memory().numTensors;
-  const { config, snake } = tinyConfig(dir);
+  // Packed generator weights on (MKL builds; a no-op elsewhere): the packs must not leak either.
+  const { config, snake } = tinyConfig(dir, ["services.generator.pack_weights=true"]);
   const r = await runGrpo({ config, rawConfig: snake, ...quiet });
   assert.equal(r.steps, 2);
   assert.equal(r.policyVersion, 2);
@@ -114,7 +115,7 @@ test("separate placement: a real Qwen3 tokenizer, GSM8K prompts, generator in a 
       training: { batch_size: 4, learning_rate: 1e-3, steps: 3, seed: 0 },
       grpo: { n_samples: 2, beta: 0, max_new_tokens: 6, max_prompt_tokens: 400, filter_zero_variance: false, rollout_workers: 2 },
       rewards: ["math", "length"],
-      services: { generator: { procs: 1, num_replicas: 1 }, trainer: { procs: 1 } },
+      services: { generator: { procs: 1, num_replicas: 1, pack_weights: true }, trainer: { procs: 1 } },
       checkpoint: { enable: false, folder: "${output_dir}/ckpt" },
     },
   });

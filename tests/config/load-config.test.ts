@@ -45,6 +45,7 @@ describe("loading YAML files", () => {
     assert.equal(config.grpo.filterZeroVariance, true, "default");
     assert.deepEqual(config.rewards, ["math", { name: "thinking", weight: 0.5, options: {} }]);
     assert.equal(config.services.generator.numReplicas, 2);
+    assert.equal(config.services.generator.packWeights, false, "default");
     assert.deepEqual(config.services.refModel, { procs: 1, numReplicas: 1, withGpus: false, hosts: [] });
     assert.equal(config.checkpoint.folder, "runs/tiny/ckpt");
     assert.equal(config.metricLogging.jsonl?.path, "runs/tiny/metrics.jsonl");

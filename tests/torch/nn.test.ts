@@ -125,10 +125,11 @@ test("linearPacked equals linear for decode-sized inputs, repacks in place, and 
 
   const layer = new nn.Linear(48, 96);
   layer.inferencePack = F.PackedLinearWeight.pack(layer.weight.mul(3)); // deliberately different
-  const viaPack = torch.noGrad(() => layer.forward(x));
-  const viaWeight = layer.forward(x); // grad enabled and weight requires grad: the real weight
+  const viaPack = F.withPackedLinears(() => torch.noGrad(() => layer.forward(x)));
+  const outside = torch.noGrad(() => layer.forward(x)); // not inside withPackedLinears: the real weight
+  const withGrad = F.withPackedLinears(() => layer.forward(x)); // autograd recording: the real weight
   assert.ok(viaPack.sub(F.linear(x, layer.weight.mul(3), layer.bias)).abs().max().item() < 1e-4);
-  assert.ok(viaWeight.sub(F.linear(x, layer.weight, layer.bias)).abs().max().item() < 1e-6);
+  for (const y of [outside, withGrad]) assert.ok(y.sub(F.linear(x, layer.weight, layer.bias)).abs().max().item() < 1e-6);
   layer.inferencePack.dispose();
   packed.dispose();
 });

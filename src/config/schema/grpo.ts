@@ -103,7 +103,16 @@ export const rewardSpecSchema = z.union([
 ]);
 
 export const grpoServicesSchema = z.strictObject({
-  generator: serviceSchema.prefault({}),
+  generator: serviceSchema
+    .extend({
+      /**
+       * Pack fp32 linear weights for MKL's packed GEMM at each generate call (~1.3× faster
+       * batched decoding on PyPI x86 builds, one more copy of the linear weights in RAM; no
+       * effect elsewhere). @default false
+       */
+      pack_weights: z.boolean().default(false),
+    })
+    .prefault({}),
   trainer: serviceSchema.prefault({}),
   /** Absent: no reference model (needs `grpo.beta: 0`). */
   ref_model: serviceSchema.optional(),

@@ -41,15 +41,15 @@ export class Linear extends Module {
     }
   }
   /**
-   * An MKL-packed copy of `weight` for fast fp32 inference, or null. While set, `forward` uses
-   * it whenever autograd is not recording (inside `noGrad`) and the input is float32 on the CPU.
+   * An MKL-packed copy of `weight` for fast fp32 inference, or null. `forward` uses it only
+   * inside `F.withPackedLinears(...)`, with autograd not recording and a float32 CPU input.
    * Whoever sets it keeps it current: `GenerationEngine({ packWeights: true })` packs at the
-   * start of each `generate` call and clears it at the end.
+   * start of each `generate` call, wraps only its own forwards, and clears it at the end.
    */
   inferencePack: F.PackedLinearWeight | null = null;
 
   forward(x: Tensor): Tensor {
-    if (this.inferencePack !== null && !native.isGradEnabled() && x.dtype === "float32" && x.device === "cpu") {
+    if (this.inferencePack !== null && F.packedLinearsActive() && !native.isGradEnabled() && x.dtype === "float32" && x.device === "cpu") {
       return F.linearPacked(x, this.inferencePack, this.bias);
     }
     return F.linear(x, this.weight, this.bias);
