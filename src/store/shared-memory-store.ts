@@ -124,8 +124,10 @@ export class SharedMemoryStore implements WeightStore {
       for (const [i, path] of p.manifest.files.entries()) {
         const fh = await openAsync(path, p.reused[i] ? "r+" : "w");
         fhs.push(fh);
-        await fh.truncate(partFileBytes(p.manifest, i)); // exact size: a pooled file may be longer, layout pads the end
-        await writeAllAsync(fh, stampBytes(0), 0); // a reader still holding this file now sees it change
+        // Stamp first: a reader still holding this (pooled) file must see it change before the
+        // resize can cut its read short. Then the exact size (a pooled file may be longer).
+        await writeAllAsync(fh, stampBytes(0), 0);
+        await fh.truncate(partFileBytes(p.manifest, i));
       }
       // One writer per part: writes to one tmpfs file serialise on its inode lock.
       await Promise.all(fhs.map(async (fh, i) => {
@@ -150,8 +152,8 @@ export class SharedMemoryStore implements WeightStore {
       for (const [i, path] of p.manifest.files.entries()) {
         const fd = openSync(path, p.reused[i] ? "r+" : "w");
         fds.push(fd);
+        writeAll(fd, stampBytes(0), 0); // before the resize, as in put
         ftruncateSync(fd, partFileBytes(p.manifest, i));
-        writeAll(fd, stampBytes(0), 0);
       }
       fds.forEach((fd, i) => {
         for (const [bytes, position] of p.pieces[i]!) writeAll(fd, bytes, position);
