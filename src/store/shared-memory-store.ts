@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { crc32 } from "./crc32.ts";
 import { StaleManifestError, StoreArgumentError, StoreError, UnknownKeyError } from "./errors.ts";
-import { MAX_PARTS, parallel, partFileBytes, partition, readManifest, readManifestAsync, segmentsOf, stampBytes, writeAll, writeAllAsync } from "./shm-data-files.ts";
+import { MAX_PARTS, partFileBytes, partition, readManifest, readManifestAsync, segmentsOf, stampBytes, writeAll, writeAllAsync } from "./shm-data-files.ts";
 import { ShmFilePool } from "./shm-file-pool.ts";
 import { bytesOf, checkKey, entriesOf, hostContiguous, layout } from "./tensors.ts";
 import type { GetOptions, StoreValue, ValueManifest, WeightStore } from "./types.ts";
@@ -188,7 +188,7 @@ export class SharedMemoryStore implements WeightStore {
         if (this.#checksums) h.crc32 = crc32(bytes);
         for (const s of segmentsOf(h.offset, h.byteLength, partBytes, parts)) pieces[s.part]!.push([bytes.subarray(s.start, s.start + s.length), s.position]);
       });
-      const reused = files.map((path, i) => this.#pool.take(path, partFileBytes(manifest, i)));
+      const reused = this.#pool.take(files.map((path, i) => ({ path, bytes: partFileBytes(manifest, i) })));
       return { pieces, manifest, reused, release };
     } catch (err) {
       release();
@@ -215,9 +215,7 @@ export class SharedMemoryStore implements WeightStore {
       try {
         return (await readManifestAsync(manifest, { ...options, verify: this.#checksums })) as V;
       } catch (err) {
-        if (err instanceof StaleManifestError && attempt < 20) continue;
-        if (err instanceof StaleManifestError) throw new UnknownKeyError(key, "its data kept being replaced while reading; is more than one process writing it?");
-        throw err;
+        retryIfStale(key, attempt, err);
       }
     }
   }
@@ -225,17 +223,13 @@ export class SharedMemoryStore implements WeightStore {
   getSync<V extends StoreValue = StoreValue>(key: string, options: GetOptions<V> = {}): V {
     this.#open();
     checkKey(key);
-    // A writer may replace the value between our reading the manifest and opening its data file:
-    // then the file is gone and the manifest is newer, so read again.
     for (let attempt = 0; ; attempt++) {
       const manifest = readManifestFile(this.#manifestPath(key));
       if (!manifest) throw new UnknownKeyError(key);
       try {
         return readManifest(manifest, { ...options, verify: this.#checksums }) as V;
       } catch (err) {
-        if (err instanceof StaleManifestError && attempt < 20) continue;
-        if (err instanceof StaleManifestError) throw new UnknownKeyError(key, "its data kept being replaced while reading; is more than one process writing it?");
-        throw err;
+        retryIfStale(key, attempt, err);
       }
     }
   }
@@ -282,6 +276,16 @@ export class SharedMemoryStore implements WeightStore {
   #open(): void {
     if (this.#closed) throw new StoreError(`shared-memory store ${this.root} is closed`);
   }
+}
+
+/**
+ * After a failed read of `key`: returns when the value was merely replaced under the reader (the
+ * manifest is newer, so read again), else throws — the error itself, or after 20 replaced reads
+ * an `UnknownKeyError` (a reader must not spin forever behind a runaway writer).
+ */
+function retryIfStale(key: string, attempt: number, err: unknown): void {
+  if (!(err instanceof StaleManifestError)) throw err;
+  if (attempt >= 20) throw new UnknownKeyError(key, "its data kept being replaced while reading; is more than one process writing it?");
 }
 
 function rootOf(options: SharedMemoryStoreOptions, creating: boolean): string {

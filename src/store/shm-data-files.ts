@@ -17,13 +17,13 @@ import { alignUp, bytesOf, destinations } from "./tensors.ts";
 import type { Tensor } from "../torch/index.ts";
 import type { GetOptions, StoreValue, ValueManifest } from "./types.ts";
 
-export const HEADER_BYTES = 64;
+const HEADER_BYTES = 64;
 /** At most this many part files per value; one per libuv pool thread (4 by default). */
 export const MAX_PARTS = 4;
 /** Values below this size stay in one file (more files would cost more than they save). */
 const MIN_PART_BYTES = 8 << 20;
 /** Copies go in pieces of at most this size, so a big tensor is spread over the pool's threads. */
-export const PIECE = 16 << 20;
+const PIECE = 16 << 20;
 
 /** How a value of `totalBytes` is split: `parts` files holding `partBytes` each (the last the rest). */
 export function partition(totalBytes: number): { parts: number; partBytes: number } {
@@ -77,13 +77,13 @@ export async function writeAllAsync(fh: FileHandle, bytes: Uint8Array, position:
   while (done < bytes.byteLength) done += (await fh.write(bytes, done, bytes.byteLength - done, position + done)).bytesWritten;
 }
 
-/** Runs `fn` over `items` with at most `concurrency` in flight (libuv's pool has 4 threads). */
-export async function parallel<T>(items: T[], fn: (item: T) => Promise<void>, concurrency = MAX_PARTS): Promise<void> {
+/** Runs `fn` over `items` with at most MAX_PARTS in flight (libuv's pool has 4 threads). */
+async function parallel<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(MAX_PARTS, items.length) }, worker));
 }
 
 export interface ReadManifestOptions extends GetOptions {

@@ -23,11 +23,12 @@ export class ShmFilePool {
   }
 
   /**
-   * Moves a pooled file to `path`; false when none is left. Prefers a file of exactly `bytes`
-   * (no resize), else the largest (its pages cover the most of the new value).
+   * Moves pooled files to the requested paths (one listing of the pool for all of them); per
+   * request, whether it got a file (else the caller creates one). A request prefers a file of
+   * exactly its `bytes` (no resize), else the largest left (its pages cover the most).
    */
-  take(path: string, bytes: number): boolean {
-    if (this.capacity === 0) return false;
+  take(requests: { path: string; bytes: number }[]): boolean[] {
+    if (this.capacity === 0) return requests.map(() => false);
     const files = this.#list().flatMap((file) => {
       try {
         return [{ file, size: statSync(join(this.dir, file)).size }];
@@ -35,16 +36,19 @@ export class ShmFilePool {
         return []; // taken by another writer meanwhile
       }
     });
-    files.sort((a, b) => Number(b.size === bytes) - Number(a.size === bytes) || b.size - a.size);
-    for (const { file } of files) {
-      try {
-        renameSync(join(this.dir, file), path);
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    return requests.map(({ path, bytes }) => {
+      files.sort((a, b) => Number(b.size === bytes) - Number(a.size === bytes) || b.size - a.size);
+      while (files.length > 0) {
+        const { file } = files.shift()!;
+        try {
+          renameSync(join(this.dir, file), path);
+          return true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err; // another writer took it
+        }
       }
-    }
-    return false;
+      return false;
+    });
   }
 
   /** Keeps the file at `path` for reuse while the pool has room, else removes it. */
