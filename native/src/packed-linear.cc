@@ -52,7 +52,8 @@ void CheckWeight(const at::Tensor& w) {
   if (w.size(0) > INT32_MAX || w.size(1) > INT32_MAX) throw ArgError("argument 'weight' is too large for MKL's 32-bit packed GEMM");
 }
 
-size_t PackedBytes(const at::Tensor& w) { return Mkl().getSize(kBMatrix, 64, static_cast<int>(w.size(0)), static_cast<int>(w.size(1))); }
+// Bytes of the packed form of an (n, k) weight.
+int64_t PackedBytes(int64_t n, int64_t k) { return static_cast<int64_t>(Mkl().getSize(kBMatrix, 64, static_cast<int>(n), static_cast<int>(k))); }
 
 // Packs W (N, K) as the right operand of x · Wᵀ into `dest` (a uint8 tensor of PackedBytes).
 void PackInto(const at::Tensor& weight, at::Tensor& dest) {
@@ -69,7 +70,7 @@ TF_FN(PackLinearWeight, {
   if (!Mkl().ok()) throw std::runtime_error("packed linear layers need libtorch built with MKL (packedLinearAvailable() is false)");
   const at::Tensor& w = TF_ARG(0, "weight");
   CheckWeight(w);
-  const int64_t bytes = static_cast<int64_t>(PackedBytes(w));
+  const int64_t bytes = PackedBytes(w.size(0), w.size(1));
   if (!info[1].IsUndefined() && !info[1].IsNull()) {
     at::Tensor into = Unwrap(info[1], "into");
     if (into.scalar_type() != at::kByte || into.numel() != bytes || !into.is_contiguous())
@@ -90,8 +91,7 @@ TF_FN(LinearPacked, {
   at::Tensor bias = UnwrapOptional(info[4], "bias");
   if (xIn.scalar_type() != at::kFloat || !xIn.device().is_cpu() || xIn.dim() < 1 || xIn.size(-1) != k)
     throw ArgError("argument 'input' must be a float32 CPU tensor whose last dim is inFeatures (" + std::to_string(k) + ")");
-  if (packed.scalar_type() != at::kByte || n <= 0 || k <= 0 || n > INT32_MAX || k > INT32_MAX ||
-      packed.numel() != static_cast<int64_t>(Mkl().getSize(kBMatrix, 64, static_cast<int>(n), static_cast<int>(k))))
+  if (packed.scalar_type() != at::kByte || n <= 0 || k <= 0 || n > INT32_MAX || k > INT32_MAX || packed.numel() != PackedBytes(n, k))
     throw ArgError("argument 'packed' must be a buffer from packLinearWeight for a (" + std::to_string(n) + ", " + std::to_string(k) + ") weight");
   at::Tensor x = xIn.contiguous();
   const int64_t m = x.numel() / k;

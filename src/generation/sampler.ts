@@ -46,7 +46,7 @@ export function sampleTokens(logits: Tensor, params: ResolvedSampling, uniforms:
     const tokens = greedy
       ? x.argmax(-1)
       : F.sampleFromProbs(logp.exp(), torch.tensor(Float64Array.from(uniforms), { shape: [R], device: x.device }), {
-          topK: params.topK > 0 && params.topK < V ? params.topK : 0,
+          topK: params.topK, // ≥ V keeps everything, as 0 does
           topP: params.topP,
           minP: params.minP,
         }); // (R)
