@@ -2,16 +2,10 @@
  * A small seeded PRNG (mulberry32) whose whole state is one 32-bit integer, so it can be saved
  * in a checkpoint and restored exactly. Not for cryptography; good enough for shuffling data.
  */
-import { mulberry32Next } from "../util/mulberry32.ts";
+import { mix32, Mulberry32Stream } from "../util/mulberry32.ts";
 import { DataOptionError } from "./errors.ts";
 
-/** murmur3's finaliser: spreads every input bit over the output. */
-export function mix32(x: number): number {
-  let h = x >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
+export { mix32 };
 
 /** Derives an independent 32-bit seed from a seed and a stream number (e.g. an epoch). */
 export function deriveSeed(seed: number, stream: number): number {
@@ -25,23 +19,9 @@ export function checkSeed(option: string, seed: number): number {
   return seed;
 }
 
-export class SeededRandom {
-  #state: number;
-
+export class SeededRandom extends Mulberry32Stream {
   constructor(seed = 0) {
-    this.#state = deriveSeed(checkSeed("seed", seed), 0);
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    const { state, value } = mulberry32Next(this.#state);
-    this.#state = state;
-    return value;
-  }
-
-  /** Uniform integer in [0, n). */
-  nextInt(n: number): number {
-    return Math.floor(this.next() * n);
+    super(deriveSeed(checkSeed("seed", seed), 0));
   }
 
   /** Fisher–Yates shuffle in place; returns the same array. */
@@ -55,15 +35,10 @@ export class SeededRandom {
     return items;
   }
 
-  /** The whole generator state. */
-  getState(): number {
-    return this.#state;
-  }
-
   setState(state: number): void {
     if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) {
       throw new DataOptionError("state", "a 32-bit unsigned integer", state);
     }
-    this.#state = state;
+    this.state = state;
   }
 }

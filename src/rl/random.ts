@@ -1,30 +1,13 @@
 /**
  * A tiny seeded PRNG (mulberry32) whose whole state is one 32-bit integer, so the replay buffer
- * can checkpoint it and resume sampling exactly. The step itself is shared
+ * can checkpoint it and resume sampling exactly. The stream itself is shared
  * with `src/data` through `src/util/mulberry32.ts`. Not for cryptography.
  */
-import { mulberry32Next } from "../util/mulberry32.ts";
-export class Mulberry32 {
-  #state: number;
+import { mix32, Mulberry32Stream } from "../util/mulberry32.ts";
 
+export class Mulberry32 extends Mulberry32Stream {
   constructor(seed = 0) {
-    // Spread the seed's bits so nearby seeds give unrelated streams (murmur3 finaliser).
-    let h = (seed >>> 0) ^ 0x9e3779b9;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    this.#state = (h ^ (h >>> 16)) >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    const { state, value } = mulberry32Next(this.#state);
-    this.#state = state;
-    return value;
-  }
-
-  /** Uniform integer in [0, n). */
-  nextInt(n: number): number {
-    return Math.floor(this.next() * n);
+    super(mix32((seed >>> 0) ^ 0x9e3779b9)); // nearby seeds give unrelated streams
   }
 
   /** `k` distinct indices from [0, n) in sampling order (partial Fisher–Yates). */
@@ -39,11 +22,7 @@ export class Mulberry32 {
     return idx.slice(0, k);
   }
 
-  getState(): number {
-    return this.#state;
-  }
-
   setState(state: number): void {
-    this.#state = state >>> 0;
+    this.state = state >>> 0;
   }
 }
