@@ -51,3 +51,13 @@ test("OpenBLAS and OpenMP variables are restored for the rest of the process aft
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)!), ["Haswell", "512", null]);
 });
+
+test("TORCHFORGE_NATIVE naming a missing addon is a clear error at load, resolved from the working directory", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const script = `await import(${JSON.stringify(new URL("../../src/torch/index.ts", import.meta.url).pathname)});`;
+  const env: NodeJS.ProcessEnv = { ...process.env, TORCHFORGE_NATIVE: "no/such/addon.node" };
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { env, encoding: "utf8" });
+  assert.notEqual(r.status, 0);
+  const expected = `TORCHFORGE_NATIVE names ${process.cwd()}/no/such/addon.node, which does not exist; expected a built torchforge_native.node`;
+  assert.ok(r.stderr.includes(expected), r.stderr);
+});
