@@ -2,6 +2,7 @@
 // causal attention and per-token logprobs. Each is one native call so a transformer layer
 // crosses the JS boundary a handful of times, not dozens.
 #include "common.h"
+#include "inference-kernels.h"
 #include <ATen/ops/cat.h>
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/embedding.h>
@@ -10,6 +11,7 @@
 #include <ATen/ops/logsumexp.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/ones.h>
+#include <ATen/ops/silu.h>
 #include <ATen/ops/softmax.h>
 #include <torch/version.h>
 #if TORCH_VERSION_MAJOR >= 2
@@ -32,14 +34,36 @@ TF_FN(CrossEntropy, {
                                           Int(info[2], "ignoreIndex"), Num(info[4], "labelSmoothing")));
 })
 
-// rmsNorm(x, weight|null, eps): normalised in float32 like Hugging Face's LlamaRMSNorm, then cast back.
+// Hugging Face's LlamaRMSNorm: normalised in float32, cast back, then scaled by the weight.
+at::Tensor RmsNormComposite(const at::Tensor& x, const at::Tensor& w, double eps) {
+  at::Tensor xf = x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble ? x : x.to(at::kFloat);
+  at::Tensor y = xf.mul(xf.pow(2).mean({-1}, true).add(eps).rsqrt()).to(x.scalar_type());
+  return w.defined() ? y.mul(w) : y;
+}
+
+// rmsNorm(x, weight|null, eps)
 TF_FN(RmsNorm, {
   const at::Tensor& x = TF_ARG(0, "input");
   at::Tensor w = UnwrapOptional(info[1], "weight");
   double eps = Num(info[2], "eps");
-  at::Tensor xf = x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble ? x : x.to(at::kFloat);
-  at::Tensor y = xf.mul(xf.pow(2).mean({-1}, true).add(eps).rsqrt()).to(x.scalar_type());
-  return Wrap(env, w.defined() ? y.mul(w) : y);
+  at::Tensor out;
+  if (FusedRmsNorm(x, at::Tensor(), w, eps, nullptr, &out)) return Wrap(env, out);
+  return Wrap(env, RmsNormComposite(x, w, eps));
+})
+
+// addRmsNorm(x, residual, weight|null, eps) → [x + residual, rmsNorm(x + residual)]: a pre-norm
+// block's residual add and the next norm in one pass.
+TF_FN(AddRmsNorm, {
+  const at::Tensor& x = TF_ARG(0, "input");
+  const at::Tensor& r = TF_ARG(1, "residual");
+  at::Tensor w = UnwrapOptional(info[2], "weight");
+  double eps = Num(info[3], "eps");
+  at::Tensor sum, out;
+  if (!FusedRmsNorm(x, r, w, eps, &sum, &out)) {
+    sum = x.add(r);
+    out = RmsNormComposite(sum, w, eps);
+  }
+  return WrapList(env, {sum, out});
 })
 
 // applyRotary(x (..., T, D), cos, sin): Hugging Face's rotate-half convention.
@@ -47,11 +71,22 @@ TF_FN(ApplyRotary, {
   const at::Tensor& x = TF_ARG(0, "input");
   const at::Tensor& cos = TF_ARG(1, "cos");
   const at::Tensor& sin = TF_ARG(2, "sin");
+  at::Tensor fused;
+  if (FusedRotary(x, cos, sin, &fused)) return Wrap(env, fused);
   int64_t half = x.size(-1) / 2;
   at::Tensor x1 = x.narrow(-1, 0, half);
   at::Tensor x2 = x.narrow(-1, half, x.size(-1) - half);
   at::Tensor rotated = at::cat({x2.neg(), x1}, -1);
   return Wrap(env, x.mul(cos).add(rotated.mul(sin)));
+})
+
+// siluMul(gate, up) = silu(gate) * up, SwiGLU's gate.
+TF_FN(SiluMul, {
+  const at::Tensor& gate = TF_ARG(0, "gate");
+  const at::Tensor& up = TF_ARG(1, "up");
+  at::Tensor fused;
+  if (FusedSiluMul(gate, up, &fused)) return Wrap(env, fused);
+  return Wrap(env, at::silu(gate).mul(up));
 })
 
 // Repeats key/value heads for grouped-query attention: (B, Hkv, L, D) → (B, Hkv*rep, L, D).
@@ -76,11 +111,13 @@ TF_FN(Sdpa, {
   if (h % hkv != 0)
     throw std::runtime_error("sdpa: query heads (" + std::to_string(h) + ") must be a multiple of key/value heads (" +
                              std::to_string(hkv) + ")");
-  k = RepeatKv(k, h / hkv);
-  v = RepeatKv(v, h / hkv);
   int64_t lq = q.size(2), lk = k.size(2);
   double scale = info[5].IsNumber() ? Num(info[5], "scale") : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   if (causal && lq > lk) throw std::runtime_error("sdpa: causal attention needs query length <= key length");
+  at::Tensor fused;
+  if (FusedCachedAttention(q, k, v, mask, causal, scale, &fused)) return Wrap(env, fused);
+  k = RepeatKv(k, h / hkv);
+  v = RepeatKv(v, h / hkv);
   if (causal) {
     at::Tensor keep = at::ones({lq, lk}, q.options().dtype(at::kBool)).tril(lk - lq);
     if (!mask.defined()) mask = keep;
@@ -134,6 +171,16 @@ TF_FN(TokenLogprobs, {
   return Wrap(env, out.reshape(targets.sizes()));
 })
 
+TF_FN(FusedKernelCallsJs, {
+  auto c = FusedKernelCalls();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rmsNorm", Napi::Number::New(env, static_cast<double>(c[0])));
+  o.Set("rotary", Napi::Number::New(env, static_cast<double>(c[1])));
+  o.Set("siluMul", Napi::Number::New(env, static_cast<double>(c[2])));
+  o.Set("attention", Napi::Number::New(env, static_cast<double>(c[3])));
+  return o;
+})
+
 }  // namespace
 
 void RegisterNN(Napi::Env env, Exports exports) {
@@ -141,7 +188,10 @@ void RegisterNN(Napi::Env env, Exports exports) {
   TF_EXPORT("embedding", Embedding);
   TF_EXPORT("crossEntropy", CrossEntropy);
   TF_EXPORT("rmsNorm", RmsNorm);
+  TF_EXPORT("addRmsNorm", AddRmsNorm);
   TF_EXPORT("applyRotary", ApplyRotary);
+  TF_EXPORT("siluMul", SiluMul);
+  TF_EXPORT("fusedKernelCalls", FusedKernelCallsJs);
   TF_EXPORT("sdpa", Sdpa);
   TF_EXPORT("tokenLogprobs", TokenLogprobs);
 }

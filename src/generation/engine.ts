@@ -107,7 +107,7 @@ export class GenerationEngine {
   readonly #options: GenerationEngineOptions;
   #cache: KvCache | null = null;
   #queue: Promise<unknown> = Promise.resolve();
-  #packs = new Map<nn.Linear, F.PackedLinearWeight>();
+  #packs = new Map<nn.Linear | nn.LinearGroup, F.PackedLinearWeight>();
 
   constructor(options: GenerationEngineOptions) {
     this.#options = options;
@@ -257,19 +257,37 @@ export class GenerationEngine {
     return results.flat();
   }
 
-  /** Packs (or repacks) the model's float32 CPU linear weights and hands them to the layers. */
-  #packLinears(): nn.Linear[] {
+  /**
+   * Packs (or repacks) the model's float32 CPU linear weights and hands them to the layers:
+   * first each `LinearGroup` (q/k/v, gate/up: one stacked GEMM), then every other `Linear`.
+   * Returns what to unpack afterwards.
+   */
+  #packLinears(): { inferencePack: F.PackedLinearWeight | null }[] {
     if (!this.weightsPacked || !(this.model instanceof nn.Module)) return [];
-    const layers: nn.Linear[] = [];
-    for (const [, m] of this.model.namedModules()) {
-      if (!(m instanceof nn.Linear) || m.weight.dtype !== "float32" || m.weight.device !== "cpu") continue;
-      let pack = this.#packs.get(m);
-      if (pack) pack.repack(m.weight);
-      else this.#packs.set(m, (pack = F.PackedLinearWeight.pack(m.weight)));
-      m.inferencePack = pack;
-      layers.push(m);
+    const installed: { inferencePack: F.PackedLinearWeight | null }[] = [];
+    const install = (owner: nn.Linear | nn.LinearGroup, weight: () => Tensor): void => {
+      torch.tidy(() => {
+        const w = weight();
+        const pack = this.#packs.get(owner);
+        if (pack) pack.repack(w);
+        else this.#packs.set(owner, F.PackedLinearWeight.pack(w).keep());
+      });
+      owner.inferencePack = this.#packs.get(owner)!;
+      installed.push(owner);
+    };
+    const packable = (l: nn.Linear): boolean => l.weight.dtype === "float32" && l.weight.device === "cpu";
+    const grouped = new Set<nn.Linear>();
+    const modules = [...this.model.namedModules()].map(([, m]) => m);
+    for (const m of modules) {
+      if (!nn.hasLinearGroups(m)) continue;
+      for (const g of m.linearGroups()) {
+        if (!g.linears.every(packable)) continue;
+        install(g, () => g.stackedWeight());
+        for (const l of g.linears) grouped.add(l);
+      }
     }
-    return layers;
+    for (const m of modules) if (m instanceof nn.Linear && packable(m) && !grouped.has(m)) install(m, () => m.weight);
+    return installed;
   }
 
   async #loop(groups: Group[], params: Resolved, results: Completion[][]): Promise<void> {

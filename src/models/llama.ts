@@ -86,6 +86,8 @@ export class Attention extends nn.Module {
   readonly oProj: nn.Linear;
   readonly qNorm: nn.RMSNorm | null = null;
   readonly kNorm: nn.RMSNorm | null = null;
+  /** q/k/v as one GEMM when packed for inference. */
+  readonly qkv: nn.LinearGroup;
 
   constructor(
     readonly config: ModelConfig,
@@ -98,6 +100,7 @@ export class Attention extends nn.Module {
     this.kProj = this.registerModule("k_proj", new nn.Linear(C, Hkv * D, { ...options, bias: qkvBias }));
     this.vProj = this.registerModule("v_proj", new nn.Linear(C, Hkv * D, { ...options, bias: qkvBias }));
     this.oProj = this.registerModule("o_proj", new nn.Linear(H * D, C, { ...options, bias: oBias }));
+    this.qkv = new nn.LinearGroup([this.qProj, this.kProj, this.vProj]);
     if (config.qkNorm) {
       // Qwen3: RMSNorm over each head's D features, before RoPE.
       this.qNorm = this.registerModule("q_norm", new nn.RMSNorm(D, { ...options, eps: config.rmsNormEps }));
@@ -108,9 +111,10 @@ export class Attention extends nn.Module {
   forward(x: Tensor, inputs: AttentionInputs): Tensor {
     const [B, T] = x.shape as [number, number, number];
     const { numHeads: H, numKvHeads: Hkv, headDim: D } = this.config;
-    let q = this.qProj.forward(x).view(B, T, H, D); // (B, T, H, D)
-    let k = this.kProj.forward(x).view(B, T, Hkv, D); // (B, T, Hkv, D)
-    const v = this.vProj.forward(x).view(B, T, Hkv, D).transpose(1, 2); // (B, Hkv, T, D)
+    const [qOut, kOut, vOut] = this.qkv.forward(x);
+    let q = qOut!.view(B, T, H, D); // (B, T, H, D)
+    let k = kOut!.view(B, T, Hkv, D); // (B, T, Hkv, D)
+    const v = vOut!.view(B, T, Hkv, D).transpose(1, 2); // (B, Hkv, T, D)
     if (this.qNorm && this.kNorm) {
       q = this.qNorm.forward(q);
       k = this.kNorm.forward(k);
@@ -132,6 +136,10 @@ export class Attention extends nn.Module {
     }
     return this.oProj.forward(y.transpose(1, 2).reshape(B, T, H * D)); // (B, T, C)
   }
+
+  linearGroups(): nn.LinearGroup[] {
+    return [this.qkv];
+  }
 }
 
 // ---- MLP -------------------------------------------------------------------------------------
@@ -141,15 +149,22 @@ export class Mlp extends nn.Module {
   readonly gateProj: nn.Linear;
   readonly upProj: nn.Linear;
   readonly downProj: nn.Linear;
+  /** gate/up as one GEMM when packed for inference. */
+  readonly gateUp: nn.LinearGroup;
   constructor(config: ModelConfig, options: nn.LayerOptions = {}) {
     super();
     const { hiddenSize: C, intermediateSize: I, mlpBias: bias } = config;
     this.gateProj = this.registerModule("gate_proj", new nn.Linear(C, I, { ...options, bias }));
     this.upProj = this.registerModule("up_proj", new nn.Linear(C, I, { ...options, bias }));
     this.downProj = this.registerModule("down_proj", new nn.Linear(I, C, { ...options, bias }));
+    this.gateUp = new nn.LinearGroup([this.gateProj, this.upProj]);
   }
   forward(x: Tensor): Tensor {
-    return this.downProj.forward(this.gateProj.forward(x).silu().mul(this.upProj.forward(x))); // (B, T, C)
+    const [gate, up] = this.gateUp.forward(x);
+    return this.downProj.forward(F.siluMul(gate!, up!)); // (B, T, C)
+  }
+  linearGroups(): nn.LinearGroup[] {
+    return [this.gateUp];
   }
 }
 
@@ -169,8 +184,20 @@ export class DecoderLayer extends nn.Module {
     this.mlp = this.registerModule("mlp", new Mlp(config, options));
   }
   forward(x: Tensor, inputs: AttentionInputs): Tensor {
-    const h = x.add(this.selfAttn.forward(this.inputLayernorm.forward(x), inputs));
-    return h.add(this.mlp.forward(this.postAttentionLayernorm.forward(h))); // (B, T, C)
+    return this.forwardNormed(x, this.inputLayernorm.forward(x), inputs, null).out; // (B, T, C)
+  }
+
+  /**
+   * The block given its input `x` and `inputLayernorm(x)`; with `nextNorm` it also returns
+   * `nextNorm(out)`. Chaining blocks this way folds every residual add into the following norm
+   * (one fused pass instead of two ops at decode sizes).
+   */
+  forwardNormed(x: Tensor, normed: Tensor, inputs: AttentionInputs, nextNorm: nn.RMSNorm | null): { out: Tensor; nextNormed: Tensor | null } {
+    const mid = this.postAttentionLayernorm.addForward(x, this.selfAttn.forward(normed, inputs));
+    const mlp = this.mlp.forward(mid.normed);
+    if (!nextNorm) return { out: mid.sum.add(mlp), nextNormed: null };
+    const next = nextNorm.addForward(mid.sum, mlp);
+    return { out: next.sum, nextNormed: next.normed };
   }
 }
 
@@ -266,9 +293,15 @@ export class CausalLM extends nn.Module {
       cos = cos.unsqueeze(1); // (B, 1, T, D)
       sin = sin.unsqueeze(1);
     }
-    let x = this.model.embedTokens.forward(inputIds); // (B, T, C)
-    for (const layer of this.model.layers) x = layer.forward(x, { cos, sin, cache: options.cache, attnMask });
-    return this.model.norm.forward(x);
+    const x = this.model.embedTokens.forward(inputIds); // (B, T, C)
+    const layers = [...this.model.layers];
+    if (layers.length === 0) return this.model.norm.forward(x);
+    let step = { out: x, nextNormed: layers[0]!.inputLayernorm.forward(x) as Tensor | null };
+    for (let i = 0; i < layers.length; i++) {
+      const nextNorm = i + 1 < layers.length ? layers[i + 1]!.inputLayernorm : this.model.norm;
+      step = layers[i]!.forwardNormed(step.out, step.nextNormed!, { cos, sin, cache: options.cache, attnMask }, nextNorm);
+    }
+    return step.nextNormed!;
   }
 
   /** Logits (B, T, V), or (B, 1, V) with `lastTokenOnly`. */

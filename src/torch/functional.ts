@@ -2,7 +2,7 @@
  * `torch.nn.functional` in camelCase. Fused paths (RMSNorm, rotary embedding, attention,
  * per-token logprobs) are single native calls.
  */
-import { native } from "./native.ts";
+import { native, type FusedKernelCalls } from "./native.ts";
 import { type DType, dtypeCode } from "./dtype.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -44,6 +44,28 @@ export const gelu = (x: Tensor): Tensor => x.gelu();
 /** RMSNorm as in Llama: computed in float32, cast back, times `weight`. */
 export function rmsNorm(input: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
   return new Tensor(native.rmsNorm(input._h, weight ? weight._h : null, eps));
+}
+
+/**
+ * A pre-norm block's residual add and the following RMSNorm in one call:
+ * `sum = input + residual`, `normed = rmsNorm(sum, weight, eps)`. One pass on the CPU without autograd.
+ */
+export function addRmsNorm(input: Tensor, residual: Tensor, weight: Tensor | null, eps = 1e-6): { sum: Tensor; normed: Tensor } {
+  const [sum, normed] = native.addRmsNorm(input._h, residual._h, weight ? weight._h : null, eps);
+  return { sum: new Tensor(sum), normed: new Tensor(normed) };
+}
+
+/** SwiGLU's gate, `silu(gate) * up`; one pass on the CPU without autograd (gate/up may be views of one tensor). */
+export function siluMul(gate: Tensor, up: Tensor): Tensor {
+  return new Tensor(native.siluMul(gate._h, up._h));
+}
+
+/**
+ * How often each fused CPU inference kernel (RMSNorm, rotary, SiLU·mul, attention against a
+ * cache) ran in this process; the other calls took the composite path. For tests and profiling.
+ */
+export function fusedKernelCalls(): FusedKernelCalls {
+  return native.fusedKernelCalls();
 }
 
 /** Rotary position embedding, rotate-half convention: `x*cos + rotateHalf(x)*sin`. */

@@ -40,6 +40,14 @@ export interface AllocatorStats {
   cacheMisses: number;
 }
 
+/** How often each fused CPU inference kernel ran in this process (see `F.fusedKernelCalls`). */
+export interface FusedKernelCalls {
+  rmsNorm: number;
+  rotary: number;
+  siluMul: number;
+  attention: number;
+}
+
 export interface NativeAddon {
   fromBuffer(data: ArrayBufferView | ArrayBuffer, shape: number[], dtype: number, device: string | null): H;
   empty(shape: number[], dtype: number, device: string | null): H;
@@ -130,7 +138,10 @@ export interface NativeAddon {
   embedding(w: H, idx: H): H;
   crossEntropy(logits: H, target: H, ignoreIndex: number, reduction: number, labelSmoothing: number): H;
   rmsNorm(x: H, w: H | null, eps: number): H;
+  addRmsNorm(x: H, residual: H, w: H | null, eps: number): [H, H];
   applyRotary(x: H, cos: H, sin: H): H;
+  siluMul(gate: H, up: H): H;
+  fusedKernelCalls(): FusedKernelCalls;
   sdpa(q: H, k: H, v: H, mask: H | null, causal: boolean, scale: number | null): H;
   tokenLogprobs(logits: H, targets: H, temperature: number, chunkRows: number): H;
   sampleFromProbs(probs: H, uniforms: H, topK: number, topP: number, minP: number): H;

@@ -10,6 +10,7 @@
  */
 import { native } from "./native.ts";
 import { Tensor } from "./tensor.ts";
+import { keep } from "./scope.ts";
 
 let activeDepth = 0;
 
@@ -65,6 +66,12 @@ export class PackedLinearWeight {
       throw new TypeError(`argument 'weight' must have shape [${this.outFeatures}, ${this.inFeatures}] to repack; got [${s.join(", ")}]`);
     }
     native.packLinearWeight(weight._h, this.packed._h);
+  }
+
+  /** Keeps the packed buffer alive past the enclosing `tidy` (like `torch.keep`). */
+  keep(): this {
+    keep(this.packed);
+    return this;
   }
 
   dispose(): void {

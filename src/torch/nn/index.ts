@@ -1,6 +1,6 @@
 /** `torch.nn`: modules, layers and initialisers. */
 export { Module, ModuleList, StateDictError } from "./module.ts";
 export type { StateDict, LoadStateDictOptions, LoadStateDictResult } from "./module.ts";
-export { Linear, Embedding, RMSNorm } from "./layers.ts";
-export type { LayerOptions } from "./layers.ts";
+export { Linear, LinearGroup, Embedding, RMSNorm, hasLinearGroups } from "./layers.ts";
+export type { LayerOptions, HasLinearGroups } from "./layers.ts";
 export * as init from "./init.ts";

@@ -1,7 +1,7 @@
 /** The basic layers a Llama-family decoder needs: `Linear`, `Embedding`, `RMSNorm`. */
 import { Module } from "./module.ts";
 import { Tensor } from "../tensor.ts";
-import { empty, ones } from "../creation.ts";
+import { cat, empty, ones, zeros } from "../creation.ts";
 import type { DType } from "../dtype.ts";
 import * as F from "../functional.ts";
 import { native } from "../native.ts";
@@ -56,6 +56,52 @@ export class Linear extends Module {
   }
 }
 
+/**
+ * Linear layers that read the same input (attention's q/k/v, SwiGLU's gate/up) and can run as
+ * one GEMM over their weights stacked and packed together — for inference, like
+ * `Linear.inferencePack` (fewer, larger GEMMs: ~5 % faster at decode sizes). The layers keep
+ * their own parameters and names; the group only holds the packed form while one is installed.
+ */
+export class LinearGroup {
+  /** The layers' weights stacked on the output axis and packed, or null; see `Linear.inferencePack`. */
+  inferencePack: F.PackedLinearWeight | null = null;
+  constructor(readonly linears: readonly Linear[]) {
+    if (linears.length === 0) throw new TypeError("argument 'linears' must not be empty");
+    const k = linears[0]!.inFeatures;
+    if (linears.some((l) => l.inFeatures !== k)) throw new TypeError("argument 'linears' must all have the same inFeatures");
+  }
+
+  /** Every layer's output for `x`, in order: one packed GEMM when a pack is in effect, else one per layer. */
+  forward(x: Tensor): Tensor[] {
+    const pack = this.inferencePack;
+    if (pack === null || !F.packedLinearsActive() || native.isGradEnabled() || x.dtype !== "float32" || x.device !== "cpu") {
+      return this.linears.map((l) => l.forward(x));
+    }
+    const bias = this.linears.some((l) => l.bias !== null) ? cat(this.linears.map((l) => l.bias ?? zeros([l.outFeatures], { device: x.device })), 0) : null;
+    const y = F.linearPacked(x, pack, bias);
+    let at = 0;
+    return this.linears.map((l) => {
+      const part = y.narrow(-1, at, l.outFeatures);
+      at += l.outFeatures;
+      return part;
+    });
+  }
+
+  /** The stacked weight (sum of outFeatures, inFeatures), for packing. */
+  stackedWeight(): Tensor {
+    return cat(this.linears.map((l) => l.weight), 0);
+  }
+}
+
+/** A module whose forward can use `LinearGroup`s (found by `GenerationEngine` when it packs weights). */
+export interface HasLinearGroups {
+  linearGroups(): LinearGroup[];
+}
+
+export function hasLinearGroups(m: unknown): m is HasLinearGroups {
+  return typeof (m as Partial<HasLinearGroups>)?.linearGroups === "function";
+}
+
 /** A lookup table of `numEmbeddings` vectors, initialised N(0, 1) like PyTorch. */
 export class Embedding extends Module {
   readonly weight: Tensor;
@@ -89,5 +135,9 @@ export class RMSNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     return F.rmsNorm(x, this.weight, this.eps);
+  }
+  /** `sum = x + residual` and its norm, in one pass where the fused kernel applies (see `F.addRmsNorm`). */
+  addForward(x: Tensor, residual: Tensor): { sum: Tensor; normed: Tensor } {
+    return F.addRmsNorm(x, residual, this.weight, this.eps);
   }
 }
