@@ -1,13 +1,14 @@
 # The two quickstart commands (README.md): `make grpo` and `make test`. Both run setup first;
-# setup is idempotent and skips what is already installed or built.
+# setup is idempotent and skips what is already installed or built. --single-threaded-gc keeps
+# V8's background GC threads off the cores the tensor kernels use (src/actors/child-transport.ts).
 .PHONY: setup grpo test default-model
 setup:
 	bash scripts/setup.sh
 grpo: setup
-	node --import tsx apps/grpo/main.ts --config apps/grpo/default.yaml
+	node --single-threaded-gc --import tsx apps/grpo/main.ts --config apps/grpo/default.yaml
 test: setup
 	npm test
 # Regenerates the default GRPO starting checkpoint (assets/default-model) with the SFT app.
 default-model: setup
-	node --import tsx apps/sft/main.ts --config apps/sft/default.yaml
+	node --single-threaded-gc --import tsx apps/sft/main.ts --config apps/sft/default.yaml
 	rm -rf assets/default-model && cp -r runs/sft-default/model assets/default-model

@@ -22,111 +22,12 @@
 #include <cstring>
 #include <limits>
 #include <vector>
-
-// The loops below are written to auto-vectorize; the ifunc clones pick AVX-512 or AVX2 at load.
-#pragma GCC optimize("O3")
-#pragma GCC diagnostic ignored "-Wpsabi"  // vector types only cross internal, same-target calls
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TF_CLONES
-#endif
-#define TF_INLINE inline __attribute__((always_inline))
+#include "vec16.h"
 
 namespace tf {
 namespace {
 
-using BF16 = c10::BFloat16;
-
-// ---- 16-lane float vectors (GCC vector extensions) ---------------------------------------------
-// Plain loops with float reductions, exp and bfloat16 rounding do not auto-vectorize without
-// -ffast-math (which would break the -inf masking), so the kernels are written on explicit
-// 16-lane vectors; each TF_CLONES entry point is compiled for AVX-512, AVX2 and baseline x86.
-constexpr int64_t W = 16;
-typedef float Vf __attribute__((vector_size(64)));
-typedef int32_t Vi __attribute__((vector_size(64)));
-typedef uint32_t Vu __attribute__((vector_size(64)));
-typedef uint16_t Vh __attribute__((vector_size(32)));
-
-TF_INLINE Vf Splat(float x) { return Vf{} + x; }
-typedef float V8f __attribute__((vector_size(32)));
-typedef float V4f __attribute__((vector_size(16)));
-// Sum of the lanes by halving (a lane-by-lane loop compiles to 15 dependent scalar extracts).
-TF_INLINE float HSum(Vf v) {
-  const V8f h8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-  const V4f h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
-  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
-}
-TF_INLINE float HMax(Vf v) {
-  float m = v[0];
-  for (int i = 1; i < W; i++) m = std::max(m, v[i]);
-  return m;
-}
-
-// Loads n ≤ W elements (the rest `fill`), as float.
-TF_INLINE Vf LoadN(const float* p, int64_t n, float fill = 0.0f) {
-  Vf v;
-  if (n == W) {
-    std::memcpy(&v, p, sizeof v);
-  } else {
-    v = Splat(fill);
-    for (int64_t i = 0; i < n; i++) v[i] = p[i];
-  }
-  return v;
-}
-TF_INLINE Vf LoadN(const BF16* p, int64_t n, float fill = 0.0f) {
-  Vh h;
-  if (n == W) {
-    std::memcpy(&h, p, sizeof h);
-  } else {
-    h = Vh{} + BF16(fill).x;
-    for (int64_t i = 0; i < n; i++) h[i] = p[i].x;
-  }
-  return reinterpret_cast<Vf>(__builtin_convertvector(h, Vu) << 16);
-}
-// bfloat16 bits of v, rounded to nearest even like c10::BFloat16 (NaN → canonical NaN).
-TF_INLINE Vh Bf16Bits(Vf v) {
-  const Vu b = reinterpret_cast<Vu>(v);
-  const Vu rounded = (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
-  const Vu bits = v != v ? Vu{} + 0x7fc0u : rounded;
-  return __builtin_convertvector(bits, Vh);
-}
-TF_INLINE void StoreN(float* p, Vf v, int64_t n) {
-  if (n == W) std::memcpy(p, &v, sizeof v);
-  else for (int64_t i = 0; i < n; i++) p[i] = v[i];
-}
-TF_INLINE void StoreN(BF16* p, Vf v, int64_t n) {
-  const Vh h = Bf16Bits(v);
-  if (n == W) std::memcpy(p, &h, sizeof h);
-  else for (int64_t i = 0; i < n; i++) p[i].x = h[i];
-}
-// The value an ATen op would hold after writing v to a tensor of type T.
-template <typename T>
-TF_INLINE Vf Round(Vf v) {
-  if constexpr (std::is_same_v<T, float>) return v;
-  else return reinterpret_cast<Vf>(__builtin_convertvector(Bf16Bits(v), Vu) << 16);
-}
-
-// exp in float32 (Cephes' polynomial after Cody-Waite range reduction, ~1 ulp) for x ≤ 88.7;
-// x below -87.3 gives exp(-87.3) ≈ 1e-38, so callers zero masked (-inf) entries themselves.
-TF_INLINE Vf Exp(Vf x) {
-  x = x > 88.7f ? Splat(88.7f) : x;
-  x = x < -87.3f ? Splat(-87.3f) : x;
-  const Vf t = x * 1.44269504088896341f + 0.5f;
-  Vf n = __builtin_convertvector(__builtin_convertvector(t, Vi), Vf);  // truncates toward 0
-  n = n > t ? n - 1.0f : n;                                             // → floor
-  Vf r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  Vf p = Splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const Vi bits = (__builtin_convertvector(n, Vi) + 127) << 23;
-  return p * reinterpret_cast<Vf>(bits);
-}
+using namespace vec16;
 
 // ---- RMSNorm ---------------------------------------------------------------------------------
 
@@ -222,8 +123,10 @@ TF_CLONES void SiluMulRowBf16(const BF16* g, const BF16* u, BF16* o, int64_t n) 
 
 // One (batch, kv head) item: R query rows (the rep query heads × Lq queries sharing this kv
 // head) against S keys. q is R × D float (pre-converted), scores R × S, acc R × D scratch.
+// Keys and values [0, split) are read from another row's identical copy (a shared prompt prefix,
+// so rows of one group read it once from memory and then from cache), [split, S) from the item's own.
 struct AttentionItem {
-  int64_t R, S, D;
+  int64_t R, S, D, split;
   float scale;
   const float* q;
   float* scores;
@@ -242,7 +145,7 @@ TF_INLINE int64_t ChunkLen(int64_t D, int64_t c) { return DC > 0 ? W : std::min(
 
 // scores[r, s] = q_r · k_s * scale (+ mask[r, s]), keys at k + s * ks.
 template <int DC, typename T>
-TF_INLINE void Scores(const AttentionItem& it, const T* __restrict k, int64_t ks, const float* __restrict mask) {
+TF_INLINE void Scores(const AttentionItem& it, const T* kShared, const T* k, int64_t ks, const float* __restrict mask) {
   const int64_t R = it.R, S = it.S, D = it.D, C = Chunks<DC>(D);
   const float scale = it.scale;
   const float* __restrict q = it.q;
@@ -251,7 +154,7 @@ TF_INLINE void Scores(const AttentionItem& it, const T* __restrict k, int64_t ks
   for (int64_t s = 0; s < S; s++) {
     Vf kr[kMax];
 #pragma GCC unroll 8
-    for (int64_t c = 0; c < C; c++) kr[c] = LoadN(k + s * ks + c * W, ChunkLen<DC>(D, c));
+    for (int64_t c = 0; c < C; c++) kr[c] = LoadN((s < it.split ? kShared : k) + s * ks + c * W, ChunkLen<DC>(D, c));
     for (int64_t r = 0; r < R; r++) {
       Vf acc = Vf{};
 #pragma GCC unroll 8
@@ -294,7 +197,7 @@ TF_INLINE void SoftmaxRows(const AttentionItem& it) {
 
 // acc[r] = Σ_s p[r, s] · v_s, values at v + s * vs; RG rows at a time keep their sums in registers.
 template <int DC, typename T>
-TF_INLINE void WeightedValues(const AttentionItem& it, const T* __restrict v, int64_t vs) {
+TF_INLINE void WeightedValues(const AttentionItem& it, const T* vShared, const T* v, int64_t vs) {
   const int64_t R = it.R, S = it.S, D = it.D, C = Chunks<DC>(D);
   constexpr int RG = DC > 0 && DC <= 4 ? 4 : 2;
   constexpr int kMax = DC > 0 ? DC : 32;
@@ -306,7 +209,7 @@ TF_INLINE void WeightedValues(const AttentionItem& it, const T* __restrict v, in
 #pragma GCC unroll 8
       for (int64_t c = 0; c < C; c++) acc[j][c] = Vf{};
     for (int64_t s = 0; s < S; s++) {
-      const T* vr = v + s * vs;
+      const T* vr = (s < it.split ? vShared : v) + s * vs;
 #pragma GCC unroll 8
       for (int64_t c = 0; c < C; c++) {
         const Vf x = LoadN(vr + c * W, ChunkLen<DC>(D, c));
@@ -320,23 +223,31 @@ TF_INLINE void WeightedValues(const AttentionItem& it, const T* __restrict v, in
   }
 }
 
+// Keys and values of one item: own rows, the shared-prefix rows, and their row strides.
+template <typename T>
+struct ItemKv {
+  const T *kShared, *k, *vShared, *v;
+  int64_t ks, vs;
+};
+
 template <int DC, typename T>
-TF_INLINE void Attend(const AttentionItem& it, const T* k, int64_t ks, const T* v, int64_t vs, const float* mask) {
-  Scores<DC, T>(it, k, ks, mask);
+TF_INLINE void Attend(const AttentionItem& it, const ItemKv<T>& kv, const float* mask) {
+  Scores<DC, T>(it, kv.kShared, kv.k, kv.ks, mask);
   SoftmaxRows(it);
-  WeightedValues<DC, T>(it, v, vs);
+  WeightedValues<DC, T>(it, kv.vShared, kv.v, kv.vs);
 }
 template <typename T>
-TF_INLINE void AttendAnyD(const AttentionItem& it, const T* k, int64_t ks, const T* v, int64_t vs, const float* mask) {
-  if (it.D == 64) Attend<4, T>(it, k, ks, v, vs, mask);
-  else if (it.D == 128) Attend<8, T>(it, k, ks, v, vs, mask);
-  else Attend<0, T>(it, k, ks, v, vs, mask);
+TF_INLINE void AttendAnyD(const AttentionItem& it, const ItemKv<T>& kv, const float* mask) {
+  if (it.D == 64) Attend<4, T>(it, kv, mask);
+  else if (it.D == 128) Attend<8, T>(it, kv, mask);
+  else Attend<0, T>(it, kv, mask);
 }
-TF_CLONES void AttendF32(const AttentionItem& it, const float* k, int64_t ks, const float* v, int64_t vs, const float* mask) { AttendAnyD<float>(it, k, ks, v, vs, mask); }
-TF_CLONES void AttendBf16(const AttentionItem& it, const BF16* k, int64_t ks, const BF16* v, int64_t vs, const float* mask) { AttendAnyD<BF16>(it, k, ks, v, vs, mask); }
+TF_CLONES void AttendF32(const AttentionItem& it, const ItemKv<float>& kv, const float* mask) { AttendAnyD<float>(it, kv, mask); }
+TF_CLONES void AttendBf16(const AttentionItem& it, const ItemKv<BF16>& kv, const float* mask) { AttendAnyD<BF16>(it, kv, mask); }
 
 template <typename T>
-void CachedAttentionImpl(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool causal, float scale, at::Tensor& out) {
+void CachedAttentionImpl(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool causal, float scale,
+                         const int64_t* prefixRows, const int64_t* prefixKeys, at::Tensor& out) {
   // q (B, H, Lq, D); k, v (B, Hkv, S, D), unit last strides; mask: bool or additive float,
   // expanded to (B, H, Lq, S) (zero strides where broadcast), or undefined; out (B, H, Lq, D).
   const int64_t B = q.size(0), H = q.size(1), Lq = q.size(2), D = q.size(3);
@@ -350,6 +261,11 @@ void CachedAttentionImpl(const at::Tensor& q, const at::Tensor& k, const at::Ten
   const int64_t ms0 = mask.defined() ? mask.stride(0) : 0, ms1 = mask.defined() ? mask.stride(1) : 0;
   const int64_t ms2 = mask.defined() ? mask.stride(2) : 0, ms3 = mask.defined() ? mask.stride(3) : 0;
   T* op = out.data_ptr<T>();
+  auto Kv = [&](int64_t item) {
+    const int64_t b = item / Hkv, g = item % Hkv, src = prefixRows ? prefixRows[b] : b;
+    return ItemKv<T>{kp + src * k.stride(0) + g * k.stride(1), kp + b * k.stride(0) + g * k.stride(1),
+                     vp + src * v.stride(0) + g * v.stride(1), vp + b * v.stride(0) + g * v.stride(1), k.stride(2), v.stride(2)};
+  };
   at::parallel_for(0, B * Hkv, 1, [&](int64_t lo, int64_t hi) {
     std::vector<float> buf(R * D * 2 + R * S * 2);
     float* qf = buf.data();
@@ -378,12 +294,24 @@ void CachedAttentionImpl(const at::Tensor& q, const at::Tensor& k, const at::Ten
             }
           }
       }
-      AttentionItem it{R, S, D, scale, qf, scores, acc};
-      const int64_t kOff = b * k.stride(0) + g * k.stride(1), vOff = b * v.stride(0) + g * v.stride(1);
+      const ItemKv<T> kv = Kv(item);
+      if (item + 1 < hi) {
+        // The next item's own keys and values are separate blocks of the cache, cold in memory
+        // after the GEMMs between layers; requesting them now overlaps their load with this item.
+        const ItemKv<T> next = Kv(item + 1);
+        const int64_t split = prefixKeys ? std::clamp<int64_t>(prefixKeys[(item + 1) / Hkv], 0, S) : 0;
+        for (int64_t s = split; s < S; s++)
+          for (int64_t d = 0; d < D; d += 64 / static_cast<int64_t>(sizeof(T))) {
+            __builtin_prefetch(next.k + s * next.ks + d);
+            __builtin_prefetch(next.v + s * next.vs + d);
+          }
+      }
+      const int64_t split = prefixKeys ? std::clamp<int64_t>(prefixKeys[b], 0, S) : 0;
+      AttentionItem it{R, S, D, split, scale, qf, scores, acc};
       if constexpr (std::is_same_v<T, float>)
-        AttendF32(it, kp + kOff, k.stride(2), vp + vOff, v.stride(2), masked ? maskRows : nullptr);
+        AttendF32(it, kv, masked ? maskRows : nullptr);
       else
-        AttendBf16(it, kp + kOff, k.stride(2), vp + vOff, v.stride(2), masked ? maskRows : nullptr);
+        AttendBf16(it, kv, masked ? maskRows : nullptr);
       for (int64_t j = 0; j < rep; j++)
         for (int64_t i = 0; i < Lq; i++) {
           T* dst = op + ((b * H + g * rep + j) * Lq + i) * D;
@@ -475,7 +403,8 @@ bool FusedSiluMul(const at::Tensor& gate, const at::Tensor& up, at::Tensor* out)
   return true;
 }
 
-bool FusedCachedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool causal, double scale, at::Tensor* out) {
+bool FusedCachedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool causal, double scale,
+                          const at::Tensor& prefixRows, const at::Tensor& prefixKeys, at::Tensor* out) {
   if (!q.device().is_cpu() || !FastDType(q) || !SameCpu(q, k) || !SameCpu(q, v) || !NoGradNeeded({&q, &k, &v, &mask})) return false;
   if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4 || q.stride(3) != 1 || k.stride(3) != 1 || v.stride(3) != 1) return false;
   const int64_t B = q.size(0), H = q.size(1), Lq = q.size(2), D = q.size(3), Hkv = k.size(1), S = k.size(2);
@@ -495,10 +424,15 @@ bool FusedCachedAttention(const at::Tensor& q, const at::Tensor& k, const at::Te
     }
     m = base.expand(full);
   }
+  // The shared-prefix hint (validated by the caller: rows in [0, B)) selects which cache rows are read.
+  const at::Tensor rows = prefixRows.defined() ? prefixRows.contiguous() : prefixRows;
+  const at::Tensor keys = prefixKeys.defined() ? prefixKeys.contiguous() : prefixKeys;
   *out = at::empty({B, H, Lq, D}, q.options());
   const float sc = static_cast<float>(scale);
-  if (q.scalar_type() == at::kFloat) CachedAttentionImpl<float>(q, k, v, m, causal, sc, *out);
-  else CachedAttentionImpl<BF16>(q, k, v, m, causal, sc, *out);
+  const int64_t* rp = rows.defined() ? rows.data_ptr<int64_t>() : nullptr;
+  const int64_t* kp = keys.defined() ? keys.data_ptr<int64_t>() : nullptr;
+  if (q.scalar_type() == at::kFloat) CachedAttentionImpl<float>(q, k, v, m, causal, sc, rp, kp, *out);
+  else CachedAttentionImpl<BF16>(q, k, v, m, causal, sc, rp, kp, *out);
   Count(3);
   return true;
 }

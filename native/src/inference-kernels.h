@@ -14,8 +14,10 @@ bool FusedRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& s
 // silu(gate) * up.
 bool FusedSiluMul(const at::Tensor& gate, const at::Tensor& up, at::Tensor* out);
 // softmax(q·kᵀ·scale + mask) · v for a few query rows per kv head; GQA by head groups, causal
-// aligned to the last key.
-bool FusedCachedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool causal, double scale, at::Tensor* out);
+// aligned to the last key. Optional hint (int64 (B) each, or undefined): keys and values
+// [0, prefixKeys[b]) of row b equal those of row prefixRows[b] and are read from there.
+bool FusedCachedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool causal, double scale,
+                          const at::Tensor& prefixRows, const at::Tensor& prefixKeys, at::Tensor* out);
 
 // How often each fast path ran (rmsNorm, rotary, siluMul, attention): lets tests prove they did.
 std::array<int64_t, 4> FusedKernelCalls();

@@ -96,6 +96,18 @@ at::Tensor RepeatKv(const at::Tensor& t, int64_t rep) {
   return t.unsqueeze(2).expand({s[0], s[1], rep, s[2], s[3]}).reshape({s[0], s[1] * rep, s[2], s[3]});
 }
 
+// The shared-prefix hint names cache rows to read from, so it is checked, not trusted.
+void CheckSharedPrefix(const at::Tensor& rows, const at::Tensor& keys, int64_t batch) {
+  auto ok = [&](const at::Tensor& t) { return t.defined() && t.dim() == 1 && t.size(0) == batch && t.scalar_type() == at::kLong && t.device().is_cpu(); };
+  if (!ok(rows) || !ok(keys))
+    throw ArgError("option 'sharedPrefix' must hold rows and keys, int64 CPU tensors of shape [" + std::to_string(batch) + "]");
+  at::Tensor r = rows.contiguous();
+  const int64_t* p = r.data_ptr<int64_t>();
+  for (int64_t b = 0; b < batch; b++)
+    if (p[b] < 0 || p[b] >= batch)
+      throw ArgError("option 'sharedPrefix.rows' must name batch rows in [0, " + std::to_string(batch) + "); got " + std::to_string(p[b]));
+}
+
 // sdpa(q (B,H,Lq,D), k (B,Hkv,Lk,D), v, mask|null, causal, scale|null). A causal mask is aligned
 // to the end of the keys, so Lq < Lk (decode against a KV cache) attends to all earlier keys.
 // The mask may be boolean (true = attend) or additive.
@@ -114,8 +126,11 @@ TF_FN(Sdpa, {
   int64_t lq = q.size(2), lk = k.size(2);
   double scale = info[5].IsNumber() ? Num(info[5], "scale") : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   if (causal && lq > lk) throw std::runtime_error("sdpa: causal attention needs query length <= key length");
+  // A shared-prefix hint (rows, keys) only changes where the fused kernel reads identical data.
+  at::Tensor prefixRows = UnwrapOptional(info[6], "sharedPrefix.rows"), prefixKeys = UnwrapOptional(info[7], "sharedPrefix.keys");
+  if (prefixRows.defined() || prefixKeys.defined()) CheckSharedPrefix(prefixRows, prefixKeys, q.size(0));
   at::Tensor fused;
-  if (FusedCachedAttention(q, k, v, mask, causal, scale, &fused)) return Wrap(env, fused);
+  if (FusedCachedAttention(q, k, v, mask, causal, scale, prefixRows, prefixKeys, &fused)) return Wrap(env, fused);
   k = RepeatKv(k, h / hkv);
   v = RepeatKv(v, h / hkv);
   if (causal) {

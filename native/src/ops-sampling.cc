@@ -10,12 +10,16 @@
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <utility>
 #include <vector>
+#include "vec16.h"
 
 namespace tf {
 namespace {
+
+using namespace vec16;
 
 struct Truncation {
   int64_t topK;  // 0: off
@@ -165,8 +169,78 @@ TF_FN(SampleFromProbs, {
   return Wrap(env, tokens);
 })
 
+// p = exp(x / T - max(x / T)) for one row (unnormalised probabilities; -inf logits give 0);
+// returns max(x / T) and Σ p.
+struct ExpRowStats {
+  float max;
+  double sum;
+};
+TF_CLONES ExpRowStats ScaledExpRow(const float* x, int64_t V, float T, float* p) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  Vf mv = Splat(kNegInf);
+  for (int64_t i = 0; i < V; i += W) {
+    const Vf y = LoadN(x + i, std::min(W, V - i), kNegInf) / T;
+    mv = y > mv ? y : mv;
+  }
+  const float m = HMax(mv);
+  Vf acc = Vf{};
+  for (int64_t i = 0; i < V; i += W) {
+    const int64_t n = std::min(W, V - i);
+    const Vf y = LoadN(x + i, n, kNegInf) / T;
+    const Vf e = y == kNegInf ? Vf{} : Exp(y - m);
+    StoreN(p + i, e, n);
+    acc += e;
+  }
+  return {m, static_cast<double>(HSum(acc))};
+}
+
+// sampleFromLogits(logits (R, V) float32, uniforms (R) float64, temperature > 0, topK, topP, minP)
+// → [tokens (R) int64, logprobs (R) float32]: the draw sampleFromProbs would make from
+// softmax(logits / T), and log_softmax(logits / T) at the drawn token, without materialising the
+// (R, V) log-probabilities and probabilities (each row's probabilities live in a scratch row).
+TF_FN(SampleFromLogits, {
+  const at::Tensor& logitsIn = TF_ARG(0, "logits");
+  const at::Tensor& uIn = TF_ARG(1, "uniforms");
+  if (logitsIn.dim() != 2 || logitsIn.scalar_type() != at::kFloat || !logitsIn.device().is_cpu())
+    throw ArgError("argument 'logits' must be a 2-D (rows, vocab) float32 CPU tensor");
+  const int64_t R = logitsIn.size(0), V = logitsIn.size(1);
+  if (V < 1) throw ArgError("argument 'logits' must have at least one column");
+  if (uIn.dim() != 1 || uIn.size(0) != R || uIn.scalar_type() != at::kDouble)
+    throw ArgError("argument 'uniforms' must be float64 of shape [" + std::to_string(R) + "]");
+  const double temperature = Num(info[2], "temperature");
+  if (!(temperature > 0) || !std::isfinite(temperature)) throw ArgError("argument 'temperature' must be a finite number > 0");
+  Truncation t{Int(info[3], "topK"), Num(info[4], "topP"), Num(info[5], "minP")};
+  if (t.topK < 0) throw ArgError("argument 'topK' must be >= 0");
+  if (!(t.topP > 0 && t.topP <= 1)) throw ArgError("argument 'topP' must be in (0, 1]");
+  if (!(t.minP >= 0 && t.minP <= 1)) throw ArgError("argument 'minP' must be in [0, 1]");
+  at::Tensor logits = logitsIn.contiguous(), u = uIn.contiguous();
+  at::Tensor tokens = at::empty({R}, logits.options().dtype(at::kLong));
+  at::Tensor logprobs = at::empty({R}, logits.options());
+  const float* x = logits.data_ptr<float>();
+  const double* uu = u.data_ptr<double>();
+  int64_t* tok = tokens.data_ptr<int64_t>();
+  float* lp = logprobs.data_ptr<float>();
+  const float T = static_cast<float>(temperature);
+  at::parallel_for(0, R, 1, [&](int64_t begin, int64_t end) {
+    std::vector<std::pair<float, int64_t>> cand;
+    std::vector<double> sums;
+    std::vector<float> p(V);
+    for (int64_t r = begin; r < end; r++) {
+      const float* row = x + r * V;
+      const ExpRowStats st = ScaledExpRow(row, V, T, p.data());
+      const int64_t token = DrawRow(p.data(), V, uu[r], t, cand, sums);
+      tok[r] = token;
+      lp[r] = static_cast<float>(static_cast<double>(row[token] / T - st.max) - std::log(st.sum));
+    }
+  });
+  return WrapList(env, {tokens, logprobs});
+})
+
 }  // namespace
 
-void RegisterSampling(Napi::Env env, Exports exports) { TF_EXPORT("sampleFromProbs", SampleFromProbs); }
+void RegisterSampling(Napi::Env env, Exports exports) {
+  TF_EXPORT("sampleFromProbs", SampleFromProbs);
+  TF_EXPORT("sampleFromLogits", SampleFromLogits);
+}
 
 }  // namespace tf

@@ -11,6 +11,11 @@
  * [col - T, col) (like left padding, but with true per-row positions); when `col` is too small
  * for it, or reaches the end of the buffer, all live columns move together (one block copy per
  * layer) — every slot ends at `col`, so one shift suits all.
+ *
+ * Shared prompts: the n samples of a group get identical copies of the prompt's k/v (written by
+ * one prefill). The cache remembers the group and where its prompt ends, and tells attention
+ * (`CachedKv.sharedPrefix`) to read those columns from one live member for all of them, so
+ * decode streams a group's prompt from memory once per layer instead of n times.
  */
 import { torch, type DType, type Tensor } from "../torch/index.ts";
 import type { CachedKv, KvCacheHook } from "../models/index.ts";
@@ -38,6 +43,10 @@ export class KvCache {
   /** First column of each slot's sequence; a free slot has start = col (empty). */
   readonly start: Int32Array;
   readonly #live: boolean[];
+  /** Group of the slot's shared prompt (-1: none) and the column where that prompt ends. */
+  readonly #group: Int32Array;
+  readonly #promptEnd: Int32Array;
+  #nextGroup = 0;
 
   constructor(options: KvCacheOptions) {
     const { numLayers, numSlots, numKvHeads, headDim, columns } = options;
@@ -45,6 +54,8 @@ export class KvCache {
     this.columns = columns;
     this.start = new Int32Array(numSlots);
     this.#live = new Array<boolean>(numSlots).fill(false);
+    this.#group = new Int32Array(numSlots).fill(-1);
+    this.#promptEnd = new Int32Array(numSlots);
     // Zero-filled: masked columns are multiplied by 0 in attention, and 0 * NaN would be NaN.
     for (let l = 0; l < numLayers; l++) {
       this.keys.push(torch.keep(torch.zeros([numSlots, numKvHeads, columns, headDim], { dtype: options.dtype, device: options.device })));
@@ -102,12 +113,15 @@ export class KvCache {
     }
     this.#live[to] = true;
     this.start[to] = start;
+    this.#group[to] = this.#group[from]!;
+    this.#promptEnd[to] = this.#promptEnd[from]!;
     this.release(from);
   }
 
   release(slot: number): void {
     this.#live[slot] = false;
     this.start[slot] = this.col;
+    this.#group[slot] = -1;
   }
 
   /** Lowest start over live slots (col when none). */
@@ -131,7 +145,10 @@ export class KvCache {
       });
     }
     const delta = newCol - this.col;
-    for (let s = 0; s < this.numSlots; s++) this.start[s] = this.#live[s] ? this.start[s]! + delta : newCol;
+    for (let s = 0; s < this.numSlots; s++) {
+      this.start[s] = this.#live[s] ? this.start[s]! + delta : newCol;
+      if (this.#live[s]) this.#promptEnd[s] = this.#promptEnd[s]! + delta;
+    }
     this.col = newCol;
   }
 
@@ -160,7 +177,12 @@ export class KvCache {
   prefillHook(slots: number[], length: number): KvCacheHook {
     const from = this.col - length;
     const contiguous = slots.every((s, i) => s === slots[0]! + i);
-    for (const s of slots) this.start[s] = from;
+    const group = slots.length > 1 ? this.#nextGroup++ : -1;
+    for (const s of slots) {
+      this.start[s] = from;
+      this.#group[s] = group;
+      this.#promptEnd[s] = this.col;
+    }
     return {
       update: (layer: number, k: Tensor, v: Tensor): CachedKv => {
         for (const [cache, src] of [[this.keys[layer]!, k], [this.values[layer]!, v]] as const) {
@@ -186,15 +208,41 @@ export class KvCache {
     const starts = torch.tensor(Int32Array.from(this.start.subarray(0, rows)), { dtype: "int64", device: this.keys[0]?.device }).view(rows, 1, 1, 1);
     const cols = torch.arange(lo, this.col + 1, { device: this.keys[0]?.device }).view(1, 1, 1, width);
     const mask = cols.ge(starts); // (rows, 1, 1, width): true where the column belongs to the row
+    const sharedPrefix = this.#sharedPrefix(rows, lo, width);
     return {
       update: (layer: number, k: Tensor, v: Tensor): CachedKv => {
         const kc = this.keys[layer]!.narrow(0, 0, rows);
         const vc = this.values[layer]!.narrow(0, 0, rows);
         kc.narrow(2, this.col, 1).copy_(k); // (rows, Hkv, 1, D)
         vc.narrow(2, this.col, 1).copy_(v);
-        return { keys: kc.narrow(2, lo, width), values: vc.narrow(2, lo, width), attnMask: mask, isCausal: false };
+        return { keys: kc.narrow(2, lo, width), values: vc.narrow(2, lo, width), attnMask: mask, isCausal: false, sharedPrefix };
       },
     };
+  }
+
+  /**
+   * Per row of the decode window [lo, lo + width): the lowest live slot of its prompt group and
+   * how many leading window columns hold that shared prompt (0 and itself when not shared);
+   * null when no two rows share one.
+   */
+  #sharedPrefix(rows: number, lo: number, width: number): { rows: Tensor; keys: Tensor } | null {
+    const source = new Int32Array(rows);
+    const keys = new Int32Array(rows);
+    const first = new Map<number, number>();
+    let shared = false;
+    for (let s = 0; s < rows; s++) {
+      source[s] = s;
+      const g = this.#group[s]!;
+      if (!this.#live[s] || g < 0) continue;
+      const owner = first.get(g);
+      if (owner === undefined) first.set(g, s);
+      else shared = true;
+      source[s] = owner ?? s;
+      keys[s] = Math.max(0, Math.min(width, this.#promptEnd[s]! - lo));
+    }
+    if (!shared) return null;
+    const device = this.keys[0]?.device;
+    return { rows: torch.tensor(source, { dtype: "int64", device }), keys: torch.tensor(keys, { dtype: "int64", device }) };
   }
 
   /** After a decode step: the written column now belongs to every slot of the batch. */

@@ -39,6 +39,16 @@ export function sampleTokens(logits: Tensor, params: ResolvedSampling, uniforms:
     const [R, V] = logits.shape as [number, number];
     const x = logits.dtype === "float32" ? logits : logits.to("float32");
     const greedy = params.temperature === 0;
+    if (!greedy && params.logprobs === 0 && x.device === "cpu") {
+      // One native pass per row: probabilities in a scratch row, only the drawn logprob kept.
+      const drawn = F.sampleFromLogits(x, torch.tensor(Float64Array.from(uniforms), { shape: [R] }), {
+        temperature: params.temperature,
+        topK: params.topK,
+        topP: params.topP,
+        minP: params.minP,
+      });
+      return { tokens: drawn.tokens.toFlatArray(), logprobs: drawn.logprobs.toFlatArray() };
+    }
     const logp = (greedy || params.temperature === 1 ? x : x.div(params.temperature)).logSoftmax(-1); // (R, V)
     // Greedy is the argmax; otherwise an inverse-CDF draw from the (truncated) distribution in
     // one native pass per row (F.sampleFromProbs: float64 sums, top-k/top-p sort only the

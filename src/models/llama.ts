@@ -64,6 +64,8 @@ export interface CachedKv {
   attnMask?: Tensor | null;
   /** Causal mask aligned to the last key. */
   isCausal: boolean;
+  /** Rows whose leading keys/values equal another row's (shared prompt); see `F.AttentionOptions.sharedPrefix`. */
+  sharedPrefix?: { rows: Tensor; keys: Tensor } | null;
 }
 
 /** The engine's side of a KV cache: store this layer's new k/v, return what to attend to. */
@@ -130,9 +132,9 @@ export class Attention extends nn.Module {
       // Decode with GQA: fold the rep query heads sharing a kv head into the query axis, so
       // attention reads the cache without repeating k/v (3x faster on CPU). One query attends to
       // every cached key, so causality adds nothing here.
-      y = F.scaledDotProductAttention(q.view(B, Hkv, rep, D), kv.keys, kv.values, { attnMask: kv.attnMask }).view(B, H, 1, D); // (B, H, 1, D)
+      y = F.scaledDotProductAttention(q.view(B, Hkv, rep, D), kv.keys, kv.values, { attnMask: kv.attnMask, sharedPrefix: kv.sharedPrefix }).view(B, H, 1, D); // (B, H, 1, D)
     } else {
-      y = F.scaledDotProductAttention(q, kv.keys, kv.values, { attnMask: kv.attnMask, isCausal: kv.isCausal }); // (B, H, T, D)
+      y = F.scaledDotProductAttention(q, kv.keys, kv.values, { attnMask: kv.attnMask, isCausal: kv.isCausal, sharedPrefix: kv.sharedPrefix }); // (B, H, T, D)
     }
     return this.oProj.forward(y.transpose(1, 2).reshape(B, T, H * D)); // (B, T, C)
   }

@@ -80,6 +80,13 @@ export interface AttentionOptions {
   isCausal?: boolean;
   /** @default 1/sqrt(head_dim) */
   scale?: number;
+  /**
+   * A promise about the data, not a change to the result: keys and values `[0, keys[b])` of
+   * batch row b are identical to those of row `rows[b]` (a prompt prefix shared by several
+   * samples in a KV cache). The fused CPU kernel then reads them from that row, so a group
+   * streams its prefix from memory once. int64 tensors of shape (B); rows must be in [0, B).
+   */
+  sharedPrefix?: { rows: Tensor; keys: Tensor } | null;
 }
 
 /**
@@ -87,7 +94,8 @@ export interface AttentionOptions {
  * (grouped-query attention). Uses libtorch's fused kernel where the linked version has one.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
-  return new Tensor(native.sdpa(q._h, k._h, v._h, options.attnMask ? options.attnMask._h : null, options.isCausal ?? false, options.scale ?? null));
+  const shared = options.sharedPrefix;
+  return new Tensor(native.sdpa(q._h, k._h, v._h, options.attnMask ? options.attnMask._h : null, options.isCausal ?? false, options.scale ?? null, shared ? shared.rows._h : null, shared ? shared.keys._h : null));
 }
 
 export interface TokenLogprobOptions {
@@ -132,6 +140,21 @@ export interface SampleFromProbsOptions {
  */
 export function sampleFromProbs(probs: Tensor, uniforms: Tensor, options: SampleFromProbsOptions = {}): Tensor {
   return new Tensor(native.sampleFromProbs(probs._h, uniforms._h, options.topK ?? 0, options.topP ?? 1, options.minP ?? 0));
+}
+
+export interface SampleFromLogitsOptions extends SampleFromProbsOptions {
+  /** Logits are divided by this (> 0) first. @default 1 */
+  temperature?: number;
+}
+
+/**
+ * The draw `sampleFromProbs(softmax(logits / T), uniforms)` makes, plus `logSoftmax(logits / T)`
+ * at each drawn token — in one pass per row that never materialises the (R, V) probabilities.
+ * `logits` (R, V) float32 on the CPU, `uniforms` (R) float64 in [0, 1).
+ */
+export function sampleFromLogits(logits: Tensor, uniforms: Tensor, options: SampleFromLogitsOptions = {}): { tokens: Tensor; logprobs: Tensor } {
+  const [tokens, logprobs] = native.sampleFromLogits(logits._h, uniforms._h, options.temperature ?? 1, options.topK ?? 0, options.topP ?? 1, options.minP ?? 0);
+  return { tokens: new Tensor(tokens), logprobs: new Tensor(logprobs) };
 }
 
 export { linearPacked, packedLinearAvailable, packedLinearsActive, PackedLinearWeight, withPackedLinears } from "./packed-linear.ts";

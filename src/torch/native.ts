@@ -142,9 +142,10 @@ export interface NativeAddon {
   applyRotary(x: H, cos: H, sin: H): H;
   siluMul(gate: H, up: H): H;
   fusedKernelCalls(): FusedKernelCalls;
-  sdpa(q: H, k: H, v: H, mask: H | null, causal: boolean, scale: number | null): H;
+  sdpa(q: H, k: H, v: H, mask: H | null, causal: boolean, scale: number | null, prefixRows?: H | null, prefixKeys?: H | null): H;
   tokenLogprobs(logits: H, targets: H, temperature: number, chunkRows: number): H;
   sampleFromProbs(probs: H, uniforms: H, topK: number, topP: number, minP: number): H;
+  sampleFromLogits(logits: H, uniforms: H, temperature: number, topK: number, topP: number, minP: number): [H, H];
   packedLinearAvailable(): boolean;
   packLinearWeight(weight: H, into: H | null): H;
   linearPacked(input: H, packed: H, outFeatures: number, inFeatures: number, bias: H | null): H;

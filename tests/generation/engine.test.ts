@@ -98,6 +98,13 @@ test("shared-prefix n samples equal independently prefilled ones with the same s
     assert.deepEqual(tokensOf(a), tokensOf(b));
     assert.ok(new Set(a.slice(0, 4).map((c) => c.text)).size > 1, "samples of a group should differ");
     for (let i = 0; i < a.length; i++) for (let t = 0; t < a[i]!.logprobs.length; t++) assert.ok(Math.abs(a[i]!.logprobs[t]! - b[i]!.logprobs[t]!) < 1e-5);
+    // Samples that stop early free slots mid-group: compaction moves rows and attention's shared
+    // prompt rows are re-chosen each step; results must still equal independent prefills.
+    const stopping = { temperature: 1.3, maxTokens: 20, n: 3, seed: 5, stopTokenIds: [5, 9, 12] };
+    const c = await shared.generate(prompts, stopping);
+    const d = await single.generate(prompts, stopping);
+    assert.ok(new Set(c.map((x) => x.tokenIds.length)).size > 2, "want varied lengths");
+    assert.deepEqual(tokensOf(c), tokensOf(d));
   } finally {
     shared.dispose();
     single.dispose();

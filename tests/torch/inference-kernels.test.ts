@@ -182,3 +182,27 @@ test("LinearGroup: one packed GEMM over stacked weights equals the separate laye
   });
   assert.throws(() => new nn.LinearGroup([new nn.Linear(4, 4), new nn.Linear(5, 4)]), /same inFeatures/);
 });
+
+test("a shared-prefix hint reads identical leading keys from another row and changes nothing else", () => {
+  torch.noGrad(() => {
+    const [B, H, Hkv, D, S, P] = [4, 4, 2, 16, 9, 5];
+    const k = torch.randn([B, Hkv, S, D]);
+    const v = torch.randn([B, Hkv, S, D]);
+    // Rows 1 and 3 hold row 0's first P keys/values (one prompt, several samples); row 2 is alone.
+    for (const row of [1, 3]) {
+      k.narrow(0, row, 1).narrow(2, 0, P).copy_(k.narrow(0, 0, 1).narrow(2, 0, P));
+      v.narrow(0, row, 1).narrow(2, 0, P).copy_(v.narrow(0, 0, 1).narrow(2, 0, P));
+    }
+    const q = torch.randn([B, H, 1, D]);
+    const mask = torch.arange(S).view(1, 1, 1, S).ge(torch.tensor([0, 0, 2, 1]).view(B, 1, 1, 1));
+    const sharedPrefix = { rows: torch.tensor([0, 0, 2, 0]), keys: torch.tensor([P, P, 0, P]) };
+    const plain = F.scaledDotProductAttention(q, k, v, { attnMask: mask });
+    const before = F.fusedKernelCalls().attention;
+    const hinted = F.scaledDotProductAttention(q, k, v, { attnMask: mask, sharedPrefix });
+    assert.equal(F.fusedKernelCalls().attention, before + 1);
+    assert.equal(maxDiff(hinted, plain), 0);
+    // The hint names cache rows to read, so it is validated.
+    assert.throws(() => F.scaledDotProductAttention(q, k, v, { sharedPrefix: { rows: torch.tensor([0, 0, 9, 0]), keys: sharedPrefix.keys } }), /sharedPrefix.rows' must name batch rows in \[0, 4\); got 9/);
+    assert.throws(() => F.scaledDotProductAttention(q, k, v, { sharedPrefix: { rows: torch.tensor([0, 0]), keys: sharedPrefix.keys } }), /option 'sharedPrefix' must hold rows and keys/);
+  });
+});

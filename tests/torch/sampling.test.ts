@@ -77,3 +77,31 @@ test("sampleFromProbs: frequencies follow the distribution; bad arguments are cl
   assert.throws(() => F.sampleFromProbs(probs, torch.zeros([2], { dtype: "float64" }), { topP: 0 }), /'topP' must be in \(0, 1\]/);
   assert.throws(() => F.sampleFromProbs(probs, torch.zeros([2], { dtype: "float64" }), { topK: -1 }), /'topK' must be >= 0/);
 });
+
+test("sampleFromLogits draws like the reference on softmax(logits / T) and reports log-softmax at the token", () => {
+  const V = 3000;
+  torch.manualSeed(11);
+  const us = [0.02, 0.3, 0.55, 0.81, 0.97];
+  for (const [scale, T] of [[1, 1], [5, 0.7], [12, 1.6]] as const) {
+    const logits = torch.randn([5, V]).mul(scale);
+    const rows = logits.toArray() as number[][];
+    for (const o of [{}, { topK: 20 }, { topP: 0.8 }, { minP: 0.1 }]) {
+      const { tokens, logprobs } = F.sampleFromLogits(logits, torch.tensor(us, { dtype: "float64" }), { ...o, temperature: T });
+      const want = rows.map((r, i) => {
+        const y = r.map((x) => Math.fround(x / T));
+        const m = Math.max(...y);
+        return reference(y.map((v) => Math.exp(v - m)), us[i]!, o);
+      });
+      assert.deepEqual(tokens.toFlatArray(), want, `scale ${scale}, T ${T}, ${JSON.stringify(o)}`);
+      const lp = logits.div(T).logSoftmax(-1).gather(1, tokens.unsqueeze(1)).squeeze(1).toFlatArray();
+      logprobs.toFlatArray().forEach((v, i) => assert.ok(Math.abs(v - lp[i]!) < 1e-5, `logprob ${v} vs ${lp[i]}`));
+    }
+  }
+  // -inf logits are never drawn, even at u → 1.
+  const masked = torch.tensor([[-Infinity, 0, -Infinity, 1, -Infinity]], { dtype: "float32" });
+  assert.deepEqual(F.sampleFromLogits(masked, torch.tensor([0.999999], { dtype: "float64" })).tokens.toFlatArray(), [3]);
+  const u = torch.tensor([0.5], { dtype: "float64" });
+  assert.throws(() => F.sampleFromLogits(masked, u, { temperature: 0 }), /argument 'temperature' must be a finite number > 0/);
+  assert.throws(() => F.sampleFromLogits(masked.to("float64"), u), /argument 'logits' must be a 2-D \(rows, vocab\) float32 CPU tensor/);
+  assert.throws(() => F.sampleFromLogits(masked, torch.tensor([0.5, 0.5], { dtype: "float64" })), /argument 'uniforms' must be float64 of shape \[1\]/);
+});
