@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The GRPO-like generation workload in PyTorch's Python API, as a baseline for bench/generation.ts.
 
-Same model shape (Llama-style decoder, random weights), same workload: 8 prompts x n=8, up to 64
-new tokens, temperature 1, the same stop ids. Eager PyTorch with a preallocated KV cache: each
-prompt is prefilled once, its cache is repeated for its 8 samples, then all 64 rows decode
-together until every row has stopped (no continuous batching: finished rows keep computing).
+Same model shape (Llama-style decoder, random weights), same workload (bench/generation.ts passes
+it: 16 prompts x n=8, up to 128 new tokens), temperature 1, the same stop ids. Eager PyTorch with a
+preallocated KV cache: each prompt is prefilled once, its cache is repeated for its n samples,
+then all rows decode together until every row has stopped (no continuous batching: finished rows
+keep computing).
 
 Run: /usr/bin/python3 bench/generation_torch.py --vocab 8192 --hidden 512 ... (bench/generation.ts --python passes the shape)
 """
