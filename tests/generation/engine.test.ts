@@ -273,4 +273,28 @@ test("packWeights: packed fp32 linears agree with the training path, are repacke
     engine.dispose();
     model.dispose();
   }
+  // q/k/v and gate/up run as one packed GEMM each (nn.LinearGroup): with q/k/v biases (Qwen2)
+  // and with q/k norms on the split outputs (Qwen3) too.
+  for (const family of ["qwen2", "qwen3"] as const) {
+    const m = debugModel(family, { seed: 5, initStd: 0.5 });
+    const e = new GenerationEngine({ model: m, tokenizer, maxBatchSize: 8, maxSeqLen: 64, packWeights: true });
+    try {
+      const groups = [...m.namedModules()].flatMap(([, mod]) => (nn.hasLinearGroups(mod) ? mod.linearGroups() : []));
+      assert.equal(groups.length, 2 * m.config.numLayers);
+      let packedForwards = 0;
+      const g0 = groups[0]!;
+      const forward = g0.forward.bind(g0);
+      g0.forward = (x) => {
+        if (g0.inferencePack !== null && F.packedLinearsActive()) packedForwards++;
+        return forward(x);
+      };
+      const out = await e.generate(prompts.slice(0, 3), { temperature: 0.9, maxTokens: 16, n: 2, seed: 4, ignoreEos: true });
+      assert.ok(logprobGap(m, out, 0.9) <= 1e-4, family);
+      assert.ok(packedForwards > 0, "the stacked packed GEMM ran");
+      assert.ok(groups.every((g) => g.inferencePack === null), "group packs are cleared when generate returns");
+    } finally {
+      e.dispose();
+      m.dispose();
+    }
+  }
 });

@@ -156,6 +156,13 @@ test("the fast paths run for float32/bfloat16 without grad, and not for float64 
     F.scaledDotProductAttention(x, x, x);
   });
   assert.deepEqual(delta(), { rmsNorm: 2, rotary: 1, siluMul: 1, attention: 1 });
+  // Head dims that are not a multiple of the 16-lane vector (partial chunks) are exact too.
+  for (const D of [8, 24]) {
+    const q = torch.randn([2, 4, 3, D]);
+    const k = torch.randn([2, 2, 7, D]);
+    const fused = torch.noGrad(() => F.scaledDotProductAttention(q, k, k, { isCausal: true }));
+    assert.ok(maxDiff(fused, F.scaledDotProductAttention(q.double(), k.double(), k.double(), { isCausal: true })) < 1e-5, `D=${D}`);
+  }
   const before2 = F.fusedKernelCalls();
   torch.noGrad(() => F.rmsNorm(x.double(), null)); // float64: composite
   F.rmsNorm(x.clone().requiresGrad_(), null); // autograd records: composite
