@@ -19,7 +19,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <limits>
 #include <vector>
 #include "vec16.h"
@@ -131,6 +133,7 @@ struct AttentionItem {
   const float* q;
   float* scores;
   float* acc;
+  float* inv;  // R: 1 / the softmax denominator of each row
 };
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -164,7 +167,11 @@ TF_INLINE void Scores(const AttentionItem& it, const T* kShared, const T* k, int
   }
 }
 
-// Softmax of each score row in place; a row with no visible key becomes NaN, as the composite softmax does.
+// exp(score - row max) in place, and 1 / Σ per row into it.inv (NaN for a row with no visible
+// key, as the composite softmax gives). As in libtorch's CPU flash attention, the weights are
+// rounded to the cache's dtype before they multiply the values, the sum is taken unrounded, and
+// the output is divided by it at the end — so bfloat16 decode matches the training path's kernel.
+template <typename T>
 TF_INLINE void SoftmaxRows(const AttentionItem& it) {
   const int64_t S = it.S;
   for (int64_t r = 0; r < it.R; r++) {
@@ -176,7 +183,8 @@ TF_INLINE void SoftmaxRows(const AttentionItem& it) {
     }
     const float m = HMax(mv);
     if (m == kNegInf) {
-      std::fill(row, row + S, std::numeric_limits<float>::quiet_NaN());
+      std::fill(row, row + S, 0.0f);
+      it.inv[r] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
     Vf sum = Vf{};
@@ -184,14 +192,10 @@ TF_INLINE void SoftmaxRows(const AttentionItem& it) {
       const int64_t n = std::min(W, S - s);
       const Vf v = LoadN(row + s, n, kNegInf);
       const Vf e = v == kNegInf ? Vf{} : Exp(v - m);
-      StoreN(row + s, e, n);
+      StoreN(row + s, Round<T>(e), n);
       sum += e;
     }
-    const float inv = 1.0f / HSum(sum);
-    for (int64_t s = 0; s < S; s += W) {
-      const int64_t n = std::min(W, S - s);
-      StoreN(row + s, LoadN(row + s, n) * inv, n);
-    }
+    it.inv[r] = 1.0f / HSum(sum);
   }
 }
 
@@ -219,7 +223,7 @@ TF_INLINE void WeightedValues(const AttentionItem& it, const T* vShared, const T
       }
     }
     for (int64_t j = 0; j < rows; j++)
-      for (int64_t c = 0; c < C; c++) StoreN(it.acc + (r0 + j) * D + c * W, acc[j][c], ChunkLen<DC>(D, c));
+      for (int64_t c = 0; c < C; c++) StoreN(it.acc + (r0 + j) * D + c * W, acc[j][c] * it.inv[r0 + j], ChunkLen<DC>(D, c));
   }
 }
 
@@ -233,7 +237,7 @@ struct ItemKv {
 template <int DC, typename T>
 TF_INLINE void Attend(const AttentionItem& it, const ItemKv<T>& kv, const float* mask) {
   Scores<DC, T>(it, kv.kShared, kv.k, kv.ks, mask);
-  SoftmaxRows(it);
+  SoftmaxRows<T>(it);
   WeightedValues<DC, T>(it, kv.vShared, kv.v, kv.vs);
 }
 template <typename T>
@@ -267,11 +271,12 @@ void CachedAttentionImpl(const at::Tensor& q, const at::Tensor& k, const at::Ten
                      vp + src * v.stride(0) + g * v.stride(1), vp + b * v.stride(0) + g * v.stride(1), k.stride(2), v.stride(2)};
   };
   at::parallel_for(0, B * Hkv, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<float> buf(R * D * 2 + R * S * 2);
+    std::vector<float> buf(R * D * 2 + R * S * 2 + R);
     float* qf = buf.data();
     float* acc = qf + R * D;
     float* scores = acc + R * D;
     float* maskRows = scores + R * S;
+    float* inv = maskRows + R * S;
     for (int64_t item = lo; item < hi; item++) {
       const int64_t b = item / Hkv, g = item % Hkv;
       // Query rows r = j * Lq + i: head g * rep + j, query i.
@@ -307,7 +312,7 @@ void CachedAttentionImpl(const at::Tensor& q, const at::Tensor& k, const at::Ten
           }
       }
       const int64_t split = prefixKeys ? std::clamp<int64_t>(prefixKeys[b], 0, S) : 0;
-      AttentionItem it{R, S, D, split, scale, qf, scores, acc};
+      AttentionItem it{R, S, D, split, scale, qf, scores, acc, inv};
       if constexpr (std::is_same_v<T, float>)
         AttendF32(it, kv, masked ? maskRows : nullptr);
       else
@@ -324,7 +329,17 @@ void CachedAttentionImpl(const at::Tensor& q, const at::Tensor& k, const at::Ten
 std::atomic<int64_t> g_calls[4];  // rmsNorm, rotary, siluMul, attention
 void Count(int which) { g_calls[which].fetch_add(1, std::memory_order_relaxed); }
 
-bool FastDType(const at::Tensor& t) { return t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16; }
+// TORCHFORGE_FUSED_KERNELS=0 turns every fast path off (the composite ATen ops run instead), to
+// compare numerics or timings; read once.
+bool Enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("TORCHFORGE_FUSED_KERNELS");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return on;
+}
+
+bool FastDType(const at::Tensor& t) { return Enabled() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16); }
 bool NoGradNeeded(std::initializer_list<const at::Tensor*> ts) {
   if (!c10::GradMode::is_enabled()) return true;
   for (const at::Tensor* t : ts)

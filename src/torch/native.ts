@@ -11,7 +11,8 @@
  * - intra-op threads default to the cores available (libtorch sees 1 on this machine);
  * - a caching CPU allocator is installed (see native/src/cpu-allocator.cc and BENCHMARKS.md).
  * Environment knobs: TORCHFORGE_NUM_THREADS, TORCHFORGE_OMP_SPINCOUNT, TORCHFORGE_CPU_ALLOCATOR=caching|default,
- * TORCHFORGE_HUGEPAGES=1 (THP advice for big blocks; off by default), TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path).
+ * TORCHFORGE_HUGEPAGES=1 (THP advice for big blocks; off by default), TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path),
+ * TORCHFORGE_FUSED_KERNELS=0 (composite ATen ops instead of the fused inference kernels, to compare).
  */
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { F, nn, torch, type Tensor } from "../../src/torch/index.ts";
 
 torch.manualSeed(7);
+const fusedOff = process.env.TORCHFORGE_FUSED_KERNELS === "0" && "TORCHFORGE_FUSED_KERNELS=0 turns the fast paths off";
 
 /** Largest |a - b| over all elements. */
 const maxDiff = (a: Tensor, b: Tensor): number => a.double().sub(b.double()).abs().max().item();
@@ -140,7 +141,7 @@ test("the fused kernels leave autograd to the composite path", () => {
   assert.ok(maxDiff(g.grad!, sg.add(sg.mul(g.detach()).mul(sg.rsub(1)))) < 1e-6); // d/dx x·σ(x)
 });
 
-test("the fast paths run for float32/bfloat16 without grad, and not for float64 or when autograd records", () => {
+test("the fast paths run for float32/bfloat16 without grad, and not for float64 or when autograd records", { skip: fusedOff }, () => {
   const before = F.fusedKernelCalls();
   const delta = () => {
     const now = F.fusedKernelCalls();
@@ -190,7 +191,7 @@ test("LinearGroup: one packed GEMM over stacked weights equals the separate laye
   assert.throws(() => new nn.LinearGroup([new nn.Linear(4, 4), new nn.Linear(5, 4)]), /same inFeatures/);
 });
 
-test("a shared-prefix hint reads identical leading keys from another row and changes nothing else", () => {
+test("a shared-prefix hint reads identical leading keys from another row and changes nothing else", { skip: fusedOff }, () => {
   torch.noGrad(() => {
     const [B, H, Hkv, D, S, P] = [4, 4, 2, 16, 9, 5];
     const k = torch.randn([B, Hkv, S, D]);
