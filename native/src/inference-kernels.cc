@@ -146,7 +146,9 @@ TF_INLINE int64_t Chunks(int64_t D) { return DC > 0 ? DC : (D + W - 1) / W; }
 template <int DC>
 TF_INLINE int64_t ChunkLen(int64_t D, int64_t c) { return DC > 0 ? W : std::min(W, D - c * W); }
 
-// scores[r, s] = q_r · k_s * scale (+ mask[r, s]), keys at k + s * ks.
+// scores[r, s] = q_r · k_s * scale (+ mask[r, s]), keys at k + s * ks. For head dims of 64/128
+// (DC > 0), four keys at a time: their rows stay in registers for every query row, and the four
+// dot products are reduced together (HSum4), which keeps the shuffle units busy in parallel.
 template <int DC, typename T>
 TF_INLINE void Scores(const AttentionItem& it, const T* kShared, const T* k, int64_t ks, const float* __restrict mask) {
   const int64_t R = it.R, S = it.S, D = it.D, C = Chunks<DC>(D);
@@ -154,10 +156,33 @@ TF_INLINE void Scores(const AttentionItem& it, const T* kShared, const T* k, int
   const float* __restrict q = it.q;
   float* __restrict scores = it.scores;
   constexpr int kMax = DC > 0 ? DC : 32;  // D ≤ 512
-  for (int64_t s = 0; s < S; s++) {
+  auto row = [&](int64_t s) { return (s < it.split ? kShared : k) + s * ks; };
+  int64_t s = 0;
+  if constexpr (DC > 0 && DC <= 4) {
+    for (; s + 4 <= S; s += 4) {
+      Vf kr[4][DC];
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; j++)
+#pragma GCC unroll 4
+        for (int c = 0; c < DC; c++) kr[j][c] = LoadN(row(s + j) + c * W, W);
+      for (int64_t r = 0; r < R; r++) {
+        Vf acc[4] = {};
+#pragma GCC unroll 4
+        for (int c = 0; c < DC; c++) {
+          const Vf qc = LoadN(q + r * D + c * W, W);
+#pragma GCC unroll 4
+          for (int j = 0; j < 4; j++) acc[j] += qc * kr[j][c];
+        }
+        const V4f dots = HSum4(acc[0], acc[1], acc[2], acc[3]);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) scores[r * S + s + j] = dots[j] * scale + (mask ? mask[r * S + s + j] : 0.0f);
+      }
+    }
+  }
+  for (; s < S; s++) {
     Vf kr[kMax];
 #pragma GCC unroll 8
-    for (int64_t c = 0; c < C; c++) kr[c] = LoadN((s < it.split ? kShared : k) + s * ks + c * W, ChunkLen<DC>(D, c));
+    for (int64_t c = 0; c < C; c++) kr[c] = LoadN(row(s) + c * W, ChunkLen<DC>(D, c));
     for (int64_t r = 0; r < R; r++) {
       Vf acc = Vf{};
 #pragma GCC unroll 8
