@@ -141,6 +141,20 @@ int64_t DrawRow(const float* p, int64_t V, double u, const Truncation& t, std::v
   return cand.empty() ? 0 : cand[0].second;
 }
 
+void CheckUniforms(const at::Tensor& u, int64_t rows) {
+  if (u.dim() != 1 || u.size(0) != rows || u.scalar_type() != at::kDouble)
+    throw ArgError("argument 'uniforms' must be float64 of shape [" + std::to_string(rows) + "]");
+}
+
+// topK, topP, minP from info[first], info[first + 1], info[first + 2], checked.
+Truncation TruncationArgs(const Napi::CallbackInfo& info, size_t first) {
+  const Truncation t{Int(info[first], "topK"), Num(info[first + 1], "topP"), Num(info[first + 2], "minP")};
+  if (t.topK < 0) throw ArgError("argument 'topK' must be >= 0");
+  if (!(t.topP > 0 && t.topP <= 1)) throw ArgError("argument 'topP' must be in (0, 1]");
+  if (!(t.minP >= 0 && t.minP <= 1)) throw ArgError("argument 'minP' must be in [0, 1]");
+  return t;
+}
+
 // sampleFromProbs(probs (R, V) float32, uniforms (R) float64, topK, topP, minP) → tokens (R) int64
 TF_FN(SampleFromProbs, {
   const at::Tensor& probsIn = TF_ARG(0, "probs");
@@ -150,12 +164,8 @@ TF_FN(SampleFromProbs, {
   if (!probsIn.device().is_cpu()) throw ArgError("argument 'probs' must be on the CPU");
   const int64_t R = probsIn.size(0), V = probsIn.size(1);
   if (V < 1) throw ArgError("argument 'probs' must have at least one column");
-  if (uIn.dim() != 1 || uIn.size(0) != R || uIn.scalar_type() != at::kDouble)
-    throw ArgError("argument 'uniforms' must be float64 of shape [" + std::to_string(R) + "]");
-  Truncation t{Int(info[2], "topK"), Num(info[3], "topP"), Num(info[4], "minP")};
-  if (t.topK < 0) throw ArgError("argument 'topK' must be >= 0");
-  if (!(t.topP > 0 && t.topP <= 1)) throw ArgError("argument 'topP' must be in (0, 1]");
-  if (!(t.minP >= 0 && t.minP <= 1)) throw ArgError("argument 'minP' must be in [0, 1]");
+  CheckUniforms(uIn, R);
+  const Truncation t = TruncationArgs(info, 2);
   at::Tensor probs = probsIn.contiguous(), u = uIn.contiguous();
   at::Tensor tokens = at::empty({R}, probs.options().dtype(at::kLong));
   const float* p = probs.data_ptr<float>();
@@ -205,14 +215,10 @@ TF_FN(SampleFromLogits, {
     throw ArgError("argument 'logits' must be a 2-D (rows, vocab) float32 CPU tensor");
   const int64_t R = logitsIn.size(0), V = logitsIn.size(1);
   if (V < 1) throw ArgError("argument 'logits' must have at least one column");
-  if (uIn.dim() != 1 || uIn.size(0) != R || uIn.scalar_type() != at::kDouble)
-    throw ArgError("argument 'uniforms' must be float64 of shape [" + std::to_string(R) + "]");
+  CheckUniforms(uIn, R);
   const double temperature = Num(info[2], "temperature");
   if (!(temperature > 0) || !std::isfinite(temperature)) throw ArgError("argument 'temperature' must be a finite number > 0");
-  Truncation t{Int(info[3], "topK"), Num(info[4], "topP"), Num(info[5], "minP")};
-  if (t.topK < 0) throw ArgError("argument 'topK' must be >= 0");
-  if (!(t.topP > 0 && t.topP <= 1)) throw ArgError("argument 'topP' must be in (0, 1]");
-  if (!(t.minP >= 0 && t.minP <= 1)) throw ArgError("argument 'minP' must be in [0, 1]");
+  const Truncation t = TruncationArgs(info, 3);
   at::Tensor logits = logitsIn.contiguous(), u = uIn.contiguous();
   at::Tensor tokens = at::empty({R}, logits.options().dtype(at::kLong));
   at::Tensor logprobs = at::empty({R}, logits.options());
