@@ -2,6 +2,7 @@
 import { Module } from "./module.ts";
 import { Tensor } from "../tensor.ts";
 import { cat, empty, ones, zeros } from "../creation.ts";
+import { keep } from "../scope.ts";
 import type { DType } from "../dtype.ts";
 import * as F from "../functional.ts";
 import { native } from "../native.ts";
@@ -63,8 +64,20 @@ export class Linear extends Module {
  * their own parameters and names; the group only holds the packed form while one is installed.
  */
 export class LinearGroup {
+  #pack: F.PackedLinearWeight | null = null;
+  /** The biases stacked like the weights, built once per installed pack (undefined: not yet). */
+  #stackedBias: Tensor | null | undefined = undefined;
+
   /** The layers' weights stacked on the output axis and packed, or null; see `Linear.inferencePack`. */
-  inferencePack: F.PackedLinearWeight | null = null;
+  get inferencePack(): F.PackedLinearWeight | null {
+    return this.#pack;
+  }
+  set inferencePack(pack: F.PackedLinearWeight | null) {
+    this.#pack = pack;
+    this.#stackedBias?.dispose();
+    this.#stackedBias = undefined;
+  }
+
   constructor(readonly linears: readonly Linear[]) {
     if (linears.length === 0) throw new TypeError("argument 'linears' must not be empty");
     const k = linears[0]!.inFeatures;
@@ -77,8 +90,9 @@ export class LinearGroup {
     if (pack === null || !F.packedLinearsActive() || native.isGradEnabled() || x.dtype !== "float32" || x.device !== "cpu") {
       return this.linears.map((l) => l.forward(x));
     }
-    const bias = this.linears.some((l) => l.bias !== null) ? cat(this.linears.map((l) => l.bias ?? zeros([l.outFeatures], { device: x.device })), 0) : null;
-    const y = F.linearPacked(x, pack, bias);
+    // Stacked with the pack, like the weights: a bias written later is seen at the next packing.
+    this.#stackedBias ??= this.linears.some((l) => l.bias !== null) ? keep(cat(this.linears.map((l) => l.bias ?? zeros([l.outFeatures], { device: x.device })), 0)) : null;
+    const y = F.linearPacked(x, pack, this.#stackedBias);
     let at = 0;
     return this.linears.map((l) => {
       const part = y.narrow(-1, at, l.outFeatures);
