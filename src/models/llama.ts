@@ -295,15 +295,16 @@ export class CausalLM extends nn.Module {
       cos = cos.unsqueeze(1); // (B, 1, T, D)
       sin = sin.unsqueeze(1);
     }
-    const x = this.model.embedTokens.forward(inputIds); // (B, T, C)
+    let x = this.model.embedTokens.forward(inputIds); // (B, T, C)
     const layers = [...this.model.layers];
-    if (layers.length === 0) return this.model.norm.forward(x);
-    let step = { out: x, nextNormed: layers[0]!.inputLayernorm.forward(x) as Tensor | null };
+    // Each block also returns the next norm of its output (the first block's input norm here, the final norm last).
+    let normed = (layers[0]?.inputLayernorm ?? this.model.norm).forward(x);
     for (let i = 0; i < layers.length; i++) {
-      const nextNorm = i + 1 < layers.length ? layers[i + 1]!.inputLayernorm : this.model.norm;
-      step = layers[i]!.forwardNormed(step.out, step.nextNormed!, { cos, sin, cache: options.cache, attnMask }, nextNorm);
+      const next = layers[i]!.forwardNormed(x, normed, { cos, sin, cache: options.cache, attnMask }, layers[i + 1]?.inputLayernorm ?? this.model.norm);
+      x = next.out;
+      normed = next.nextNormed!;
     }
-    return step.nextNormed!;
+    return normed;
   }
 
   /** Logits (B, T, V), or (B, 1, V) with `lastTokenOnly`. */
