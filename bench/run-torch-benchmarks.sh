@@ -4,11 +4,14 @@
 # the medians and TS/Python ratios. Python runs apples to apples with the TS library: OpenBLAS
 # tuning variables unset (the addon clears them in-process) and 2 intra-op threads.
 #   bash bench/run-torch-benchmarks.sh [results.jsonl]
+# The raw results go to a temporary file unless a path is given; keep them out of the repository
+# (BENCHMARKS.md holds the summaries, bench/reports/ the history).
 # REPS (default 5) sets the repetitions; BENCHES (default "matmul small-op block logsoftmax rss")
 # picks a subset. Other variables pass through to both sides (e.g. OMP_WAIT_POLICY=PASSIVE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-/tmp/torch-bench-$(date +%Y%m%d-%H%M%S).jsonl}
+TMP=${TMPDIR:-/tmp}
+OUT=${1:-$TMP/torch-bench-$(date +%Y%m%d-%H%M%S).jsonl}
 REPS=${REPS:-5}
 BENCHES=${BENCHES:-matmul small-op block logsoftmax rss}
 on() { [[ " $BENCHES " == *" $1 "* ]]; }
@@ -21,7 +24,7 @@ py_env() { /usr/bin/python3 "$@" 2>/dev/null | sed 's/"side": "py"/"side": "py-e
 echo "# $(date -u)  $(nproc) cpus  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)  node $(node -v)" >&2
 # The yardstick for matmul: this machine's measured fp32 FMA peak over all cores.
 if on matmul; then
-  gcc -O2 -mavx512f -mfma -pthread bench/fma-peak.c -o /tmp/torchforge-fma-peak && /tmp/torchforge-fma-peak "$(nproc)" >>"$OUT" ||
+  gcc -O2 -mavx512f -mfma -pthread bench/fma-peak.c -o "$TMP/torchforge-fma-peak" && "$TMP/torchforge-fma-peak" "$(nproc)" >>"$OUT" ||
     echo "# fma-peak: could not build or run (needs gcc and AVX-512)" >&2
 fi
 for r in $(seq "$REPS"); do
