@@ -76,6 +76,7 @@ interface Group {
   n: number;
   seed: number;
   metadata: Record<string, unknown>;
+  onToken: ((sampleIndex: number, tokenId: number) => void) | undefined;
 }
 
 interface Sequence {
@@ -245,7 +246,7 @@ export class GenerationEngine {
     const baseSeed = samplingParams.seed ?? Math.floor(Math.random() * 2 ** 32);
     const groups: Group[] = requests.map((r, i) => {
       const req: GenerationRequest = typeof r === "object" && r !== null && !Array.isArray(r) && "prompt" in r ? (r as GenerationRequest) : { prompt: r as Prompt };
-      return { requestIndex: i, promptIds: this.#promptIds(req.prompt, i), n: params.n, seed: req.seed ?? deriveSeed(baseSeed, i), metadata: req.metadata ?? {} };
+      return { requestIndex: i, promptIds: this.#promptIds(req.prompt, i), n: params.n, seed: req.seed ?? deriveSeed(baseSeed, i), metadata: req.metadata ?? {}, onToken: req.onToken };
     });
     const results: Completion[][] = groups.map((g) => new Array<Completion>(g.n));
     const packed = this.#packLinears();
@@ -327,6 +328,7 @@ export class GenerationEngine {
       seq.tokens.push(token);
       seq.logprobs.push(logprob);
       if (seq.top && top) seq.top.push(top);
+      seq.group.onToken?.(seq.sampleIndex, token);
       if (params.stopIds.has(token)) return finish(slot, seq, "stop", { stopTokenId: token });
       if (params.stop.length) {
         const text = this.tokenizer!.decode(seq.tokens, { skipSpecialTokens: params.skipSpecialTokens });
@@ -351,6 +353,7 @@ export class GenerationEngine {
       const parts = share ? [seqs] : seqs.map((s) => [s]);
       for (const part of parts) {
         const slots = cache.allocate(part.length);
+        part.forEach((seq, i) => active.set(slots[i]!, seq)); // before anything can throw, so `finally` frees them
         cache.reserveForPrompt(T);
         const sampled = torch.tidy(() =>
           torch.noGrad(() => {
@@ -360,10 +363,7 @@ export class GenerationEngine {
             return sampleTokens(logits.view(1, V).expand(part.length, V), params, part.map((s) => s.rng.next()));
           }),
         );
-        part.forEach((seq, i) => {
-          active.set(slots[i]!, seq);
-          append(slots[i]!, seq, sampled.tokens[i]!, sampled.logprobs[i]!, sampled.top?.[i]);
-        });
+        part.forEach((seq, i) => append(slots[i]!, seq, sampled.tokens[i]!, sampled.logprobs[i]!, sampled.top?.[i]));
       }
     };
 
@@ -415,11 +415,16 @@ export class GenerationEngine {
       }
     };
 
-    while (pending.length > 0 || active.size > 0) {
-      while (pending.length > 0 && cache.numFree >= pending[0]!.n) admit(pending.shift()!);
-      if (active.size > 0) step();
-      // Let other tasks (actor messages, metrics) run between steps.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      while (pending.length > 0 || active.size > 0) {
+        while (pending.length > 0 && cache.numFree >= pending[0]!.n) admit(pending.shift()!);
+        if (active.size > 0) step();
+        // Let other tasks (actor messages, metrics) run between steps.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      // A throwing token callback (or forward) must not leave slots allocated for the next call.
+      for (const slot of active.keys()) cache.release(slot);
     }
   }
 }

@@ -13,6 +13,11 @@ export interface GenerationRequest {
   seed?: number;
   /** Copied into every completion's `metadata` (e.g. the dataset row, the target answer). */
   metadata?: Record<string, unknown>;
+  /**
+   * Called with each token as it is sampled (for streaming), stop tokens included, in order per
+   * sample. If it throws, the `generate` call rejects with that error and frees its cache slots.
+   */
+  onToken?: (sampleIndex: number, tokenId: number) => void;
 }
 
 export interface SamplingParams {

@@ -13,3 +13,5 @@ export type { RandomModelOptions } from "./presets.ts";
 export { ModelConfigError, ModelLoadError } from "./errors.ts";
 export { Tokenizer, TokenizerError } from "./tokenizer.ts";
 export type { ChatMessage } from "./tokenizer.ts";
+export { detectToolCallFormat, parseToolCalls, toTemplateMessages, HERMES_OPEN, HERMES_CLOSE, LLAMA_PYTHON_TAG } from "./tool-calls.ts";
+export type { ToolCall, ToolCallFormat, ToolCallParseError, ToolSpec, ParsedAssistantText, ParseToolCallsOptions } from "./tool-calls.ts";
