@@ -1,14 +1,16 @@
 /**
- * The GRPO app's loop, torchforge's shape. `placement: colocated` (the fast path on one small
- * machine): generator and trainer share the same parameter tensors in one process, so a train
- * step is a weight sync and the generator only bumps its version. `placement: separate`: the
- * generator is a service of `services.generator.num_replicas` child processes; every
- * `sync_interval` steps the trainer publishes its weights to the shared-memory store and the
- * replicas load that version (the control message is the version number).
- * Each step: rollouts until the replay buffer can fill a batch (dynamic sampling drops
- * zero-variance groups) → a train step with the configured loss → weight sync → metrics →
- * periodic eval and checkpoints. Simplifications, on purpose:
- *  1. rollout and training alternate instead of overlapping: on a CPU both need every core;
+ * The GRPO app's loop, torchforge's shape, in named parts:
+ *   setup            — config checks, models, data, rewards, loss, trainer, replay buffer, metrics;
+ *   services         — the policy generator, colocated or separate (`generator-placement.ts`);
+ *   task             — single-turn prompts or multi-turn agent episodes (`prompt-task.ts`,
+ *                      `agent-task.ts`): how one rollout is collected and how eval is scored;
+ *   continuousRollouts — feeds the replay buffer (`rollout-driver.ts`: between steps when colocated,
+ *                      in background loops while the trainer steps when separate);
+ *   continuousTraining — batch → train step → weight sync → metrics → eval → checkpoint.
+ * One abort path: the caller's signal (Ctrl-C) stops training at a step boundary, writes a
+ * checkpoint and stops the rollout loops. Simplifications, on purpose:
+ *  1. in colocated placement rollout and training alternate instead of overlapping: on a CPU both
+ *     need every core, and the generator reads the very tensors the optimizer writes;
  *  2. `sync_interval` is 1 in colocated mode (shared tensors cannot lag behind);
  *  3. the reference model is a frozen copy of the starting weights in the controller process.
  */
@@ -16,26 +18,25 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { torch } from "../../src/torch/index.ts";
 import type { CausalLM } from "../../src/models/index.ts";
-import { GenerationEngine } from "../../src/generation/index.ts";
 import { ReplayBuffer, collate, type Episode } from "../../src/rl/index.ts";
-import { ExampleSampler, type PromptExample } from "../../src/data/index.ts";
+import { ExampleSampler } from "../../src/data/index.ts";
 import { Trainer, trainStepMetrics, hasCheckpoint } from "../../src/trainer/index.ts";
 import { MetricLogger, recordMetric, type MetricValue } from "../../src/actors/index.ts";
 import { createRunBackends } from "../../src/observability/index.ts";
 import { saveConfig, type GrpoConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
-import { SharedMemoryStore, VersionedStore } from "../../src/store/index.ts";
-import { GeneratorActor, weightsChecksum } from "./generator-actor.ts";
 import { resolveDataset } from "../shared/resolve-dataset.ts";
 import { resolveRewards } from "../shared/resolve-rewards.ts";
 import { resolveLoss } from "../shared/resolve-loss.ts";
-import { encodePrompt } from "../shared/prompts.ts";
-import { evaluate, type EvalResult, type Generator } from "../shared/evaluate.ts";
-import { rollout } from "./rollout.ts";
+import type { EvalResult } from "../shared/evaluate.ts";
+import { weightsChecksum } from "./generator-actor.ts";
+import { startGenerator, type PolicyGenerator } from "./generator-placement.ts";
+import { BackgroundRollouts, InlineRollouts, type RolloutDriver } from "./rollout-driver.ts";
+import { promptTask, type GrpoTask } from "./prompt-task.ts";
+import { agentTask } from "./agent-task.ts";
+import { GrpoConfigError } from "./errors.ts";
 
-export class GrpoConfigError extends Error {
-  override name = "GrpoConfigError";
-}
+export { GrpoConfigError } from "./errors.ts";
 
 export interface GrpoRunOptions {
   config: GrpoConfig;
@@ -63,6 +64,7 @@ export interface GrpoRunResult {
   generatorState?: { versions: number[]; checksums: number[]; pids: number[]; trainerChecksum: number };
 }
 
+/** Checks that need the running machine (the schema has checked the rest before anything started). */
 function checkPlacement(config: GrpoConfig): void {
   const gpus = Object.values(config.services).filter((s) => s && typeof s === "object" && (s as { withGpus?: boolean }).withGpus).length;
   if (gpus > torch.cuda.deviceCount()) {
@@ -73,18 +75,13 @@ function checkPlacement(config: GrpoConfig): void {
     // rather than silently ignoring the request.
     throw new GrpoConfigError("services.*.with_gpus: true is not supported by the GRPO app yet (models run on the CPU); set with_gpus: false");
   }
-  const { warmupSteps, decayType } = config.lrScheduler;
-  if (decayType !== "constant" && config.training.steps <= warmupSteps) {
-    throw new GrpoConfigError(`lr_scheduler.decay_type '${decayType}' needs training.steps (${config.training.steps}) > lr_scheduler.warmup_steps (${warmupSteps})`);
-  }
-  if (config.grpo.beta > 0 && !config.services.refModel) {
-    throw new GrpoConfigError("grpo.beta > 0 needs a reference model: add services.ref_model or set grpo.beta: 0");
-  }
 }
 
 export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const { config } = options;
   const log = options.log ?? ((l: string) => console.log(l));
+
+  // ---- setup -------------------------------------------------------------------------------
   checkPlacement(config);
   const outputDir = resolve(config.outputDir);
   const checkpointDir = resolve(config.checkpoint.folder);
@@ -97,19 +94,12 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const refModel: CausalLM | null = config.grpo.beta > 0 ? resolveModel(modelSpec).model.eval() : null;
   if (refModel) for (const p of refModel.parameters()) p.requiresGrad_(false);
   const data = await resolveDataset(config.dataset);
-  const rewards = await resolveRewards(config.rewards);
   const loss = await resolveLoss({ ...config.grpo, entropyCoef: config.training.entropyCoef });
-  const encode = (ex: PromptExample) => {
-    const ids = encodePrompt(tokenizer, ex.prompt, config.dataset);
-    if (ids.length > config.grpo.maxPromptTokens) {
-      throw new GrpoConfigError(`prompt '${ex.id}' has ${ids.length} tokens > grpo.max_prompt_tokens (${config.grpo.maxPromptTokens})`);
-    }
-    return ids;
-  };
   const n = config.grpo.nSamples;
   const promptsPerRollout = Math.max(1, Math.ceil(config.training.batchSize / n));
   const maxBatchSize = Math.min(128, promptsPerRollout * n);
-  const maxSeqLen = Math.min(policy.maxPositions, config.grpo.maxPromptTokens + config.grpo.maxNewTokens);
+  const env = config.environment;
+  const maxSeqLen = Math.min(policy.maxPositions, env ? config.training.seqLen : config.grpo.maxPromptTokens + config.grpo.maxNewTokens);
   const trainer = new Trainer({
     model: policy,
     loss,
@@ -124,193 +114,122 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const buffer = new ReplayBuffer<Episode>({ batchSize: config.training.batchSize, maxPolicyAge: config.grpo.maxPolicyAge, maxBufferSize: config.replayBuffer.capacity, seed: config.training.seed });
   const sampler = new ExampleSampler({ examples: data.train, seed: config.dataset.seed });
   const evalExamples = data.eval.slice(0, config.eval.numPrompts);
-  const evalPromptIds = evalExamples.map(encode);
   const runBackends = createRunBackends({ dir: outputDir, totalSteps: config.training.steps, console: options.progress === false ? false : {}, title: "torchforge GRPO" });
   const logger = new MetricLogger({ backends: runBackends.backends });
+
+  // ---- services ----------------------------------------------------------------------------
   // Started last: everything that can reject the config has run, so no process is left behind.
-  const gen = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer });
-  const engine = gen.generator;
-
-  let policyVersion = 0;
-  if (options.resume && hasCheckpoint(checkpointDir)) {
-    const state = trainer.load(checkpointDir);
-    policyVersion = state.policyVersion;
-    const extra = state.extra as { replayBuffer?: Parameters<typeof buffer.loadStateDict>[0]; sampler?: Parameters<typeof sampler.loadStateDict>[0] };
-    if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
-    if (extra.sampler) sampler.loadStateDict(extra.sampler);
-    log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
-  }
-  await gen.sync(policyVersion);
-  log(`GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ${data.train.length} train / ${evalExamples.length} eval prompts, loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}`);
-
-  const evals: GrpoRunResult["evals"] = [];
-  const runEval = async (step: number) => {
-    if (!evalExamples.length) return;
-    const t0 = performance.now();
-    const result = await evaluate(engine, evalExamples, { promptIds: evalPromptIds, maxTokens: config.grpo.maxNewTokens, samples: config.eval.nSamples, temperature: config.eval.temperature || 1, seed: step });
-    evals.push({ step, result });
-    recordMetric("eval/accuracy", result.accuracy);
-    if (result.passAtK !== undefined) recordMetric(`eval/pass@${result.k}`, result.passAtK);
-    recordMetric("eval/response_length", result.meanResponseTokens);
-    recordMetric("main_perf/eval_s", (performance.now() - t0) / 1000);
-    log(`eval @ step ${step}: greedy accuracy ${(result.accuracy * 100).toFixed(1)}%${result.passAtK !== undefined ? `, pass@${result.k} ${(result.passAtK * 100).toFixed(1)}%` : ""} — e.g. ${JSON.stringify(result.sample)}`);
-  };
-  const save = () => {
-    trainer.save(checkpointDir, {
-      policyVersion,
-      rng: { seed: config.training.seed, step: trainer.step },
-      extra: { replayBuffer: buffer.stateDict(), sampler: sampler.stateDict() },
-      keepLast: config.checkpoint.keepLast ?? undefined,
-    });
-  };
-
-  const rolloutOnce = async (tag: number, attempt: number) => {
-    const examples = Array.from({ length: promptsPerRollout }, () => sampler.sample());
-    const seed = (config.training.seed * 1_000_003 + tag * 101 + attempt) >>> 0;
-    const r = await rollout({
-      engine, rewards, examples, promptIds: examples.map(encode), refModel,
-      sampling: { n, temperature: config.grpo.temperature, topP: config.grpo.topP, topK: config.grpo.topK, minP: config.grpo.minP, maxTokens: config.grpo.maxNewTokens, stop: config.grpo.stop, seed },
-      filterZeroVariance: config.grpo.filterZeroVariance, filterTruncated: config.grpo.filterTruncated,
-      advantageMethod: config.grpo.scaleAdvantages ? "grpo" : "dr-grpo",
-    });
-    for (const e of r.episodes) buffer.add(e);
-    return r.episodes.length;
-  };
-  // Colocated: rollouts and training alternate (one thread; deterministic, so resume is exact).
-  // Separate: `rollout_workers` loops keep the generator replicas busy while the trainer steps,
-  // bounded by the buffer (back-pressure) and the staleness bound `max_policy_age`.
-  const concurrent = config.placement === "separate";
-  let stopRollouts = false;
-  let rolloutError: unknown;
-  let emptyRollouts = 0;
-  const workers = concurrent
-    ? Array.from({ length: config.grpo.rolloutWorkers }, async (_, w) => {
-        for (let i = 0; !stopRollouts && rolloutError === undefined; i++) {
-          if (buffer.size >= 2 * config.training.batchSize) {
-            await sleep(5);
-            continue;
-          }
-          try {
-            emptyRollouts = (await rolloutOnce(1_000_000 * (w + 1) + i, 0)) > 0 ? 0 : emptyRollouts + 1;
-          } catch (err) {
-            rolloutError = err;
-          }
-        }
-      })
-    : [];
-  const nextBatch = async (): Promise<Episode[][]> => {
-    for (let attempt = 0; ; attempt++) {
-      const batches = buffer.sample(policyVersion);
-      if (batches) return batches;
-      if (rolloutError !== undefined) throw rolloutError;
-      // Colocated counts its own attempts; separate counts the workers' empty rollouts in a row.
-      if ((concurrent ? emptyRollouts : attempt) >= 16) {
-        throw new GrpoConfigError("16 rollouts in a row produced no trainable group (all rewards equal?); check the rewards or set grpo.filter_zero_variance: false");
-      }
-      if (concurrent) await sleep(5);
-      else await rolloutOnce(trainer.step, attempt);
-    }
-  };
-
-  const evalEvery = config.eval.evalEveryNSteps;
-  if (trainer.step === 0 && evalEvery) {
-    await runEval(0);
-    await logger.flush(0); // the starting point is its own row (step 0) in metrics and the dashboard
-  }
-  let stoppedEarly = false;
+  const gen: PolicyGenerator = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer });
+  let task: GrpoTask | undefined;
+  let rollouts: RolloutDriver | undefined;
   try {
-    while (trainer.step < config.training.steps) {
-      if (options.signal?.aborted) {
-        stoppedEarly = true;
-        break;
-      }
-      const stepStart = performance.now();
-      const batches = await nextBatch();
-      const episodes = batches[0]!;
-      const micro = splitEvenly(episodes, config.training.gradientAccumulationSteps);
-      const batch = collate(micro, { padId: tokenizer.padTokenId });
-      const result = (() => {
+    const common = { config, generator: gen, tokenizer, refModel, sampler, promptsPerRollout, evalExamples, maxSeqLen, log };
+    task = env ? await agentTask({ ...common, environment: env }) : promptTask({ ...common, rewards: await resolveRewards(config.rewards) });
+
+    let policyVersion = 0;
+    if (options.resume && hasCheckpoint(checkpointDir)) {
+      const state = trainer.load(checkpointDir);
+      policyVersion = state.policyVersion;
+      const extra = state.extra as { replayBuffer?: Parameters<typeof buffer.loadStateDict>[0]; sampler?: Parameters<typeof sampler.loadStateDict>[0] };
+      if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
+      if (extra.sampler) sampler.loadStateDict(extra.sampler);
+      log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
+    }
+    await gen.sync(policyVersion);
+    log(`GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ${data.train.length} train / ${evalExamples.length} eval ${env ? "tasks" : "prompts"}, ${task.description}, loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}`);
+
+    const evals: GrpoRunResult["evals"] = [];
+    const runEval = async (step: number) => {
+      if (!evalExamples.length) return;
+      const t0 = performance.now();
+      const result = await task!.evaluate(step);
+      evals.push({ step, result });
+      recordMetric("main_perf/eval_s", (performance.now() - t0) / 1000);
+    };
+    const save = () =>
+      trainer.save(checkpointDir, {
+        policyVersion,
+        rng: { seed: config.training.seed, step: trainer.step },
+        extra: { replayBuffer: buffer.stateDict(), sampler: sampler.stateDict() },
+        keepLast: config.checkpoint.keepLast ?? undefined,
+      });
+
+    // ---- continuousRollouts ------------------------------------------------------------------
+    rollouts = gen.concurrent
+      ? new BackgroundRollouts(buffer, task.collect, { workers: config.grpo.rolloutWorkers * gen.parallelism, maxBuffered: 2 * config.training.batchSize })
+      : new InlineRollouts(buffer, task.collect);
+
+    // ---- continuousTraining ------------------------------------------------------------------
+    const evalEvery = config.eval.evalEveryNSteps;
+    if (trainer.step === 0 && evalEvery) {
+      await runEval(0);
+      await logger.flush(0); // the starting point is its own row (step 0) in metrics and the dashboard
+    }
+    const stoppedEarly = await continuousTraining({
+      steps: config.training.steps,
+      signal: options.signal,
+      step: async () => {
+        const stepStart = performance.now();
+        const batches = await rollouts!.nextBatch(policyVersion, trainer.step, options.signal);
+        const micro = splitEvenly(batches[0]!, config.training.gradientAccumulationSteps);
+        const batch = collate(micro, { padId: tokenizer.padTokenId });
+        let result;
         try {
-          return trainer.trainStep(batch);
+          result = trainer.trainStep(batch);
         } finally {
           torch.dispose(batch);
         }
-      })();
-      policyVersion += 1;
-      if (config.placement === "colocated" || trainer.step % config.training.syncInterval === 0) {
-        const t0 = performance.now();
-        await gen.sync(policyVersion);
-        recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000);
-      }
-      for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
-      for (const [k, v] of Object.entries(buffer.metrics())) if (typeof v === "number") recordMetric(`buffer/${k}`, v);
-      recordMetric("main_perf/step_s", (performance.now() - stepStart) / 1000);
-      const step = trainer.step;
-      if (evalEvery && step % evalEvery === 0) await runEval(step);
-      await logger.flush(step);
-      if (config.checkpoint.enable && step % config.checkpoint.interval === 0) save();
+        policyVersion += 1;
+        if (!gen.concurrent || trainer.step % config.training.syncInterval === 0) {
+          const t0 = performance.now();
+          await gen.sync(policyVersion);
+          recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000);
+        }
+        for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
+        for (const [k, v] of Object.entries(buffer.metrics())) if (typeof v === "number") recordMetric(`buffer/${k}`, v);
+        recordMetric("main_perf/step_s", (performance.now() - stepStart) / 1000);
+        const step = trainer.step;
+        if (evalEvery && step % evalEvery === 0) await runEval(step);
+        await logger.flush(step);
+        if (config.checkpoint.enable && step % config.checkpoint.interval === 0) save();
+      },
+      currentStep: () => trainer.step,
+    });
+    await rollouts.stop(); // a failed or stopped step must not leave rollout loops running
+    if (config.checkpoint.enable) save();
+    if (evalEvery && trainer.step % evalEvery !== 0 && !stoppedEarly) {
+      await runEval(trainer.step);
+      await logger.flush(trainer.step);
     }
+    await logger.close?.();
+    const generatorState = gen.state ? { ...(await gen.state()), trainerChecksum: weightsChecksum(policy) } : undefined;
+    return { steps: trainer.step, policyVersion, evals, outputDir, dashboardPath: runBackends.dashboardPath, checkpointDir, stoppedEarly, generatorState };
   } finally {
-    stopRollouts = true; // a failed step must not leave rollout loops running
-    await Promise.all(workers);
+    await rollouts?.stop();
+    await task?.close?.();
+    await gen.close();
+    trainer.dispose();
+    policy.dispose();
+    refModel?.dispose();
   }
-  if (config.checkpoint.enable) save();
-  if (evalEvery && trainer.step % evalEvery !== 0 && !stoppedEarly) {
-    await runEval(trainer.step);
-    await logger.flush(trainer.step);
-  }
-  await logger.close?.();
-  const generatorState = gen.state ? { ...(await gen.state()), trainerChecksum: weightsChecksum(policy) } : undefined;
-  await gen.close();
-  trainer.dispose();
-  policy.dispose();
-  refModel?.dispose();
-  return { steps: trainer.step, policyVersion, evals, outputDir, dashboardPath: runBackends.dashboardPath, checkpointDir, stoppedEarly, generatorState };
 }
 
-interface StartedGenerator {
-  generator: Generator;
-  /** Makes `version` (the trainer's current weights) the generator's. */
-  sync(version: number): Promise<void>;
-  close(): Promise<void>;
-  /** Each replica's weight version and checksum (separate placement). */
-  state?(): Promise<{ versions: number[]; checksums: number[]; pids: number[] }>;
-}
-
-async function startGenerator(
-  config: GrpoConfig,
-  o: { modelSpec: Parameters<typeof resolveModel>[0]; maxBatchSize: number; maxSeqLen: number; policy: CausalLM; tokenizer: ReturnType<typeof resolveModel>["tokenizer"] },
-): Promise<StartedGenerator> {
-  if (config.placement === "colocated") {
-    const engine = new GenerationEngine({ model: o.policy, tokenizer: o.tokenizer, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, packWeights: config.services.generator.packWeights });
-    return {
-      generator: engine,
-      sync: async (version) => void (engine.generatorVersion = version), // shared tensors: already live
-      close: async () => engine.dispose(),
-    };
+/**
+ * Runs `step` until `steps` are done or the signal aborts (checked at step boundaries, and inside
+ * a step while it waits for rollouts). Returns whether it stopped early.
+ */
+async function continuousTraining(o: { steps: number; signal?: AbortSignal; step: () => Promise<void>; currentStep: () => number }): Promise<boolean> {
+  while (o.currentStep() < o.steps) {
+    if (o.signal?.aborted) return true;
+    try {
+      await o.step();
+    } catch (err) {
+      if (o.signal?.aborted && (err as Error)?.name === "AbortError") return true;
+      throw err;
+    }
   }
-  const store = SharedMemoryStore.create({ name: `grpo-${process.pid}` });
-  const versions = new VersionedStore(store, { prefix: "policy", keepLast: 2 });
-  const spec = config.services.generator;
-  // One libtorch thread per generator process: several processes spinning 2 threads each on a
-  // small machine would fight over the cores.
-  const service = await GeneratorActor.options({ procs: 1, numReplicas: spec.numReplicas, env: { TORCHFORGE_NUM_THREADS: "1" } })
-    .asService({ model: o.modelSpec, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, packWeights: spec.packWeights, storeRoot: store.root });
-  return {
-    generator: { generate: (requests, sampling) => service.generate.route(requests, sampling) },
-    sync: async (version) => {
-      await versions.publish(version, o.policy.stateDict());
-      await service.updateWeights.fanout(version);
-    },
-    close: async () => {
-      await service.shutdown();
-      await store.close();
-    },
-    state: async () => ({ versions: await service.version.fanout(), checksums: await service.weightsChecksum.fanout(), pids: await service.pid.fanout() }),
-  };
+  return false;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function splitEvenly<T>(xs: T[], parts: number): T[][] {
   const k = Math.min(parts, xs.length);

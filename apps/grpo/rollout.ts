@@ -1,26 +1,29 @@
 /**
- * One rollout: prompts → n completions each → rewards → group filtering → advantages →
- * reference logprobs (when a reference model is configured) → episodes for the replay buffer.
+ * Single-turn rollouts: prompts → n completions each → rewards → groups. `finishGroups` (shared
+ * with the multi-turn source) then filters groups, assigns advantages and adds reference logprobs.
  */
 import { torch } from "../../src/torch/index.ts";
 import type { CausalLM } from "../../src/models/index.ts";
 import type { Completion as GenCompletion, SamplingParams } from "../../src/generation/index.ts";
-import type { Generator } from "../shared/evaluate.ts";
+import type { BatchGenerator } from "../../src/rollout/index.ts";
 import { assignAdvantages, createEpisode, filterZeroVarianceGroups, type Episode, type Group } from "../../src/rl/index.ts";
 import type { RewardSet } from "../../src/rewards/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
 import { recordMetric } from "../../src/actors/index.ts";
 
-export interface RolloutOptions {
-  engine: Generator;
-  rewards: RewardSet;
-  examples: PromptExample[];
-  promptIds: number[][];
-  sampling: SamplingParams & { n: number };
+export interface GroupFilters {
   refModel: CausalLM | null;
   filterZeroVariance: boolean;
   filterTruncated: boolean;
   advantageMethod: "grpo" | "dr-grpo";
+}
+
+export interface RolloutOptions extends GroupFilters {
+  engine: BatchGenerator;
+  rewards: RewardSet;
+  examples: PromptExample[];
+  promptIds: number[][];
+  sampling: SamplingParams & { n: number };
 }
 
 export interface RolloutResult {
@@ -57,22 +60,31 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
     groups.push({ prompt: ex.prompt, target: ex.target, episodes });
   }
   recordMetric("main_perf/reward_s", (performance.now() - t1) / 1000);
+  const { episodes, keptGroups } = finishGroups(groups, o);
+  const n = completions.length;
+  recordMetric("reward/mean", rewardSum / Math.max(1, n));
+  recordMetric("generator/tokens_per_s", generated / Math.max(1e-9, genS));
+  recordMetric("main_perf/generate_s", genS);
+  return { episodes, groups: groups.length, keptGroups, meanReward: rewardSum / Math.max(1, n) };
+}
 
+/**
+ * Groups → trainable episodes: drop groups with a truncated episode (when asked) and groups whose
+ * rewards are all equal (when asked), assign advantages within each group, and score the
+ * reference model's logprobs when there is one.
+ */
+export function finishGroups(groups: Group[], o: GroupFilters): { episodes: Episode[]; keptGroups: number } {
   let kept = o.filterTruncated ? groups.filter((g) => g.episodes.every((e) => e.completion.stopReason !== "length")) : groups;
   if (o.filterZeroVariance) kept = filterZeroVarianceGroups(kept).kept;
   assignAdvantages(kept, { method: o.advantageMethod });
   const episodes = kept.flatMap((g) => g.episodes);
   if (o.refModel && episodes.length) {
-    const t2 = performance.now();
+    const t = performance.now();
     addRefLogprobs(o.refModel, episodes);
-    recordMetric("main_perf/ref_logprobs_s", (performance.now() - t2) / 1000);
+    recordMetric("main_perf/ref_logprobs_s", (performance.now() - t) / 1000);
   }
-  const n = completions.length;
-  recordMetric("reward/mean", rewardSum / Math.max(1, n));
-  recordMetric("generator/tokens_per_s", generated / Math.max(1e-9, genS));
-  recordMetric("main_perf/generate_s", genS);
   recordMetric("rollout/kept_group_fraction", kept.length / Math.max(1, groups.length));
-  return { episodes, groups: groups.length, keptGroups: kept.length, meanReward: rewardSum / Math.max(1, n) };
+  return { episodes, keptGroups: kept.length };
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Turns a config's `dataset` section into train and eval prompt lists: the built-in arithmetic
- * task (`arithmetic` or `arithmetic:<level>`) or a GSM8K-style JSONL directory.
+ * tasks (`arithmetic` or `arithmetic:<level>`; `multiplication:<level>` for the agentic calculator
+ * task) or a GSM8K-style JSONL directory.
  */
-import { ArithmeticTask, loadGsm8k, type ArithmeticLevel, type PromptExample } from "../../src/data/index.ts";
+import { ArithmeticTask, MultiplicationTask, MULTIPLICATION_LEVELS, loadGsm8k, type ArithmeticLevel, type MultiplicationLevel, type PromptExample } from "../../src/data/index.ts";
 
 export interface DatasetSpec {
   path: string;
@@ -34,6 +35,17 @@ export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset
       return [...task.split(split)];
     };
     return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [], arithmetic: task };
+  }
+  const mul = /^multiplication(?::(.+))?$/.exec(spec.path);
+  if (mul) {
+    const level = (mul[1] ?? "mul-3x2") as MultiplicationLevel;
+    if (!MULTIPLICATION_LEVELS.includes(level)) throw new TypeError(`dataset.path 'multiplication:${level}': level must be one of ${MULTIPLICATION_LEVELS.join(", ")}`);
+    const task = new MultiplicationTask({ level, seed: spec.seed });
+    const pick = (split: string) => {
+      if (split !== "train" && split !== "test") throw new TypeError(`dataset split '${split}' must be train or test for the multiplication task`);
+      return [...task.split(split)];
+    };
+    return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [] };
   }
   const load = async (split: string) => cap(await loadGsm8k({ dir: spec.path, split: split as "train" | "test" }));
   return { train: await load(spec.split), eval: spec.evalSplit ? await load(spec.evalSplit) : [] };

@@ -179,6 +179,34 @@ export const replayBufferSchema = z.strictObject({
   capacity: positiveInt().default(10000),
 });
 
+/**
+ * Multi-turn episodes: a built-in environment or a user module, driven by the library, or an
+ * agent function (`async (client, task) => reward`) that talks to the policy through an
+ * OpenAI-compatible endpoint. Without this section the app trains single-turn prompt → answer.
+ */
+export const environmentSchema = z
+  .strictObject({
+    /** Built-in environment (`calculator-arithmetic`) or `path/to/module.ts#export` (a factory or class). */
+    name: z.string().min(1).optional(),
+    /** `path/to/agent.ts#export`: an agent function `(client, task) => reward` using the `openai` client. */
+    agent: z.string().min(1).optional(),
+    /** Passed to the environment factory / class. @default {} */
+    options: z.record(z.string(), z.unknown()).default({}),
+    /** Most assistant turns per episode. @default 4 */
+    max_turns: positiveInt().default(4),
+    /** Most tokens sampled per assistant turn. @default 128 */
+    max_tokens_per_turn: positiveInt().default(128),
+    /** Most tokens after the first prompt (sampled + environment); null: only the context length. @default null */
+    max_response_tokens: positiveInt().nullable().default(null),
+    /** Compare every turn's prompt with a full re-render and count divergences. @default true */
+    check_prefix: z.boolean().default(true),
+    /** Qwen3-style thinking switch for the chat template; null: the template's default. @default null */
+    enable_thinking: z.boolean().nullable().default(null),
+  })
+  .refine((e) => (e.name === undefined) !== (e.agent === undefined), {
+    message: "set exactly one of environment.name (an environment) or environment.agent (an agent function)",
+  });
+
 export const grpoConfigSchema = z.strictObject({
   /** Where runs write the resolved config, metrics and dashboard. @default "./outputs" */
   output_dir: z.string().default("./outputs"),
@@ -191,6 +219,8 @@ export const grpoConfigSchema = z.strictObject({
   /** @default ["math"] */
   rewards: z.array(rewardSpecSchema).default(["math"]),
   services: grpoServicesSchema.prefault({}),
+  /** Multi-turn agentic episodes; absent: single-turn prompts from `dataset`. */
+  environment: environmentSchema.optional(),
   optimizer: optimizerSchema.prefault({}),
   lr_scheduler: lrSchedulerSchema.prefault({}),
   parallelism: parallelismSchema.prefault({}),
@@ -214,4 +244,16 @@ export const grpoConfigSchema = z.strictObject({
   compile: compileSchema.optional(),
   activation_checkpoint: activationCheckpointSchema.optional(),
   comm: commSchema.optional(),
+}).superRefine((c, ctx) => {
+  // Checks that span several options: reject them before anything starts.
+  if (c.grpo.beta > 0 && !c.services.ref_model) {
+    ctx.addIssue({ code: "custom", path: ["grpo", "beta"], message: "grpo.beta > 0 needs a reference model: add services.ref_model or set grpo.beta: 0" });
+  }
+  const { warmup_steps: warmup, decay_type: decay } = c.lr_scheduler;
+  if (decay !== "constant" && c.training.steps <= warmup) {
+    ctx.addIssue({ code: "custom", path: ["lr_scheduler", "warmup_steps"], message: `lr_scheduler.decay_type '${decay}' needs training.steps (${c.training.steps}) > lr_scheduler.warmup_steps (${warmup})` });
+  }
+  if (c.environment?.agent !== undefined && c.placement !== "colocated") {
+    ctx.addIssue({ code: "custom", path: ["environment", "agent"], message: "agent functions run with placement: colocated for now (the endpoint serves the in-process generator)" });
+  }
 });
