@@ -20,7 +20,7 @@ import { GenerationEngine } from "../../src/generation/index.ts";
 import { ReplayBuffer, collate, type Episode } from "../../src/rl/index.ts";
 import { ExampleSampler, type PromptExample } from "../../src/data/index.ts";
 import { Trainer, trainStepMetrics, hasCheckpoint } from "../../src/trainer/index.ts";
-import { MetricLogger, recordMetric, type MetricValue } from "../../src/actors/index.ts";
+import { MetricLogger, recordMetric, type MetricValue } from "../../src/observability/index.ts";
 import { createRunBackends } from "../../src/observability/index.ts";
 import { saveConfig, type GrpoConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
