@@ -21,7 +21,7 @@ import type { CausalLM } from "../../src/models/index.ts";
 import { ReplayBuffer, collate, type Episode } from "../../src/rl/index.ts";
 import { ExampleSampler } from "../../src/data/index.ts";
 import { Trainer, trainStepMetrics, hasCheckpoint } from "../../src/trainer/index.ts";
-import { MetricLogger, recordMetric, type MetricValue } from "../../src/actors/index.ts";
+import { MetricLogger, recordMetric, type MetricValue } from "../../src/observability/index.ts";
 import { createRunBackends } from "../../src/observability/index.ts";
 import { saveConfig, type GrpoConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";

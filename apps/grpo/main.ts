@@ -7,7 +7,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { loadGrpoConfig } from "../../src/config/index.ts";
-import { parseCommandLine, runIfMain, withCtrlC } from "../shared/cli.ts";
+import { runIfMain } from "../../src/util/run-if-main.ts";
+import { parseCommandLine, withCtrlC } from "../shared/cli.ts";
 import { runGrpo } from "./grpo-run.ts";
 
 export const DEFAULT_GRPO_CONFIG = fileURLToPath(new URL("./default.yaml", import.meta.url));

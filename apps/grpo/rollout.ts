@@ -9,7 +9,7 @@ import type { BatchGenerator } from "../../src/rollout/index.ts";
 import { assignAdvantages, createEpisode, filterZeroVarianceGroups, type Episode, type Group } from "../../src/rl/index.ts";
 import type { RewardSet } from "../../src/rewards/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
-import { recordMetric } from "../../src/actors/index.ts";
+import { recordMetric } from "../../src/observability/index.ts";
 
 export interface GroupFilters {
   refModel: CausalLM | null;

@@ -6,7 +6,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { loadSftConfig } from "../../src/config/index.ts";
-import { parseCommandLine, runIfMain, withCtrlC } from "../shared/cli.ts";
+import { runIfMain } from "../../src/util/run-if-main.ts";
+import { parseCommandLine, withCtrlC } from "../shared/cli.ts";
 import { runSft } from "./sft-run.ts";
 
 export const DEFAULT_SFT_CONFIG = fileURLToPath(new URL("./default.yaml", import.meta.url));

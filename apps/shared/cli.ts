@@ -1,9 +1,9 @@
 /**
  * What both apps' command lines share: `--config` + overrides + `--resume`, config errors as
- * exit code 2 with the message, Ctrl-C as a clean stop (a second Ctrl-C quits at once), and
- * running `main` when the file is executed directly.
+ * exit code 2 with the message, and Ctrl-C as a clean stop (a second Ctrl-C quits at once).
+ * Running `main` when the file is executed directly is `runIfMain` in `src/util` (the `forge` CLI
+ * uses it too, and the library must not import apps/).
  */
-import { fileURLToPath } from "node:url";
 import { ConfigError, extractConfigPath, type LoadConfigOptions } from "../../src/config/index.ts";
 
 export interface ParsedCommandLine<L> {
@@ -39,13 +39,4 @@ export async function withCtrlC<T>(fn: (signal: AbortSignal) => Promise<T>, mess
   } finally {
     process.off("SIGINT", onSigint);
   }
-}
-
-/** Calls `main(argv)` and exits with its code when `moduleUrl` is the file node was started with. */
-export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<number>): void {
-  if (!process.argv[1] || fileURLToPath(moduleUrl) !== process.argv[1]) return;
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-    console.error(err instanceof Error ? `${err.name}: ${err.message}` : err);
-    process.exit(1);
-  });
 }

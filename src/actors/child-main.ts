@@ -2,8 +2,9 @@
  * Entry point of an actor child process (forked by child-transport.ts with `--import tsx`).
  * Loads the actor class by module URL + export name, runs `setup()`, then serves calls.
  */
-import { type Actor, type ActorClass, endpointNames, isEndpoint, setActorContext } from "./actor.ts";
-import { drainMetrics } from "./metrics.ts";
+import { setActorContext } from "./actor-context.ts";
+import { type ActorClass, type ActorLike, endpointNames, isEndpoint } from "./endpoint.ts";
+import { drainMetrics } from "../observability/metrics.ts";
 import { type FromChild, type ToChild, toWireError } from "./protocol.ts";
 
 // The controller owns our lifetime: exit when it goes away (even if it was SIGKILLed) and leave
@@ -11,7 +12,7 @@ import { type FromChild, type ToChild, toWireError } from "./protocol.ts";
 process.on("disconnect", () => process.exit(0));
 process.on("SIGINT", () => {});
 
-let actor: Actor | undefined;
+let actor: ActorLike | undefined;
 let cls: ActorClass | undefined;
 
 function send(msg: FromChild): void {

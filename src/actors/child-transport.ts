@@ -6,8 +6,8 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
-import { addMetricSource, removeMetricSource } from "./metric-sources.ts";
-import type { MetricState } from "./metrics.ts";
+import { addMetricSource, removeMetricSource } from "../observability/metric-sources.ts";
+import type { MetricState } from "../observability/metrics.ts";
 import { registerChild } from "./process-registry.ts";
 import { type FromChild, type ToChild, describeUncloneable, fromWireError } from "./protocol.ts";
 import type { RankSpec, RankTransport } from "./transport.ts";

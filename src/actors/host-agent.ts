@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { connect, type Msg, type NatsConnection } from "nats";
-import type { ActorClass } from "./actor.ts";
+import type { ActorClass } from "./endpoint.ts";
 import { ChildTransport } from "./child-transport.ts";
 import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
 import { type AgentHeartbeat, type AgentReplyBody, type AgentRequest, decode, encode, subjects } from "./nats-wire.ts";

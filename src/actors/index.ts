@@ -15,10 +15,12 @@
  * await svc.session(async () => { await svc.incr.route(1); await svc.incr.route(1); }); // sticky
  * ```
  */
-export { Actor, endpoint, type ActorClass, type ActorContext } from "./actor.ts";
+export { Actor } from "./actor.ts";
+export { endpoint, type ActorClass, type ActorLike } from "./endpoint.ts";
+export type { ActorContext } from "./actor-context.ts";
 export { Launcher, type LaunchOptions, type PlacementOptions } from "./launcher.ts";
 export type { ActorEndpoint, ActorMesh, ActorMeshControl, SupervisionEvent, EndpointKeys, EndpointArgs, EndpointResult } from "./mesh.ts";
-export type { Service, ServiceControl, ServiceEndpoint, ServiceOptions, ReplicaState, ReplicaStatus } from "./service.ts";
+export type { Service, ServiceControl, ServiceEndpoint, ServiceOptions, ReplicaState, ReplicaStatus } from "./service-interface.ts";
 export {
   ActorError,
   ActorDiedError,
@@ -30,8 +32,13 @@ export {
   UnknownEndpointError,
 } from "./errors.ts";
 export { Provisioner, detectGpus, getDefaultProvisioner, setDefaultProvisioner, type HostInfo, type ProvisionerOptions } from "./provisioner.ts";
-export { recordMetric, MetricError, type Reduce, type MetricValue } from "./metrics.ts";
-export { MetricLogger, ConsoleBackend, MemoryBackend, type MetricBackend, type MetricLoggerOptions } from "./metric-logger.ts";
+/**
+ * @deprecated Metrics live in `torchforge/observability` (`src/observability/index.ts`); these
+ * re-exports only keep old `torchforge/actors` imports working and will be removed.
+ */
+export { recordMetric, MetricError, type Reduce, type MetricValue } from "../observability/metrics.ts";
+/** @deprecated Import from `torchforge/observability`. */
+export { MetricLogger, ConsoleBackend, MemoryBackend, type MetricBackend, type MetricLoggerOptions } from "../observability/metric-logger.ts";
 export { NatsCluster, type NatsClusterOptions } from "./nats-cluster.ts";
 export { runHostAgent, type HostAgent, type HostAgentOptions } from "./host-agent.ts";
 export { liveChildPids } from "./process-registry.ts";

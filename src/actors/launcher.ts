@@ -4,14 +4,16 @@
  * runs the actor in the controller process, `procs: n` in n forked OS processes on this host.
  */
 import { hostname } from "node:os";
-import { type Actor, type ActorClass, type ActorContext, endpointNames } from "./actor.ts";
+import type { ActorContext } from "./actor-context.ts";
+import { type ActorClass, type ActorLike, endpointNames } from "./endpoint.ts";
 import { ChildTransport } from "./child-transport.ts";
 import { ActorOptionsError, InsufficientResourcesError, SerializationError } from "./errors.ts";
 import { LocalTransport } from "./local-transport.ts";
 import { type NatsCluster, NatsTransport } from "./nats-cluster.ts";
 import { type ActorMesh, MeshImpl, RESERVED_NAMES } from "./mesh.ts";
 import { type Provisioner, getDefaultProvisioner } from "./provisioner.ts";
-import { type Service, type ServiceOptions, ServiceImpl } from "./service.ts";
+import { ServiceImpl } from "./service.ts";
+import type { Service, ServiceOptions } from "./service-interface.ts";
 import type { RankSpec, RankTransport } from "./transport.ts";
 
 /** Where and how an actor's ranks run. */
@@ -135,7 +137,7 @@ export async function spawnMesh(
   return new MeshImpl(actorName, ranks, endpoints, () => provisioner.releaseGpus(gpus));
 }
 
-export class Launcher<T extends Actor, A extends unknown[]> {
+export class Launcher<T extends ActorLike, A extends unknown[]> {
   constructor(
     private readonly cls: ActorClass<T, A>,
     readonly options: LaunchOptions = {},

@@ -1,12 +1,13 @@
 /** A rank that lives in the controller process: no copies, no serialisation (the colocated fast path). */
-import { type Actor, isEndpoint, endpointNames, setActorContext } from "./actor.ts";
+import { setActorContext } from "./actor-context.ts";
+import { type ActorLike, endpointNames, isEndpoint } from "./endpoint.ts";
 import { ActorDiedError, ActorError, ActorSetupError, UnknownEndpointError } from "./errors.ts";
 import { asError } from "./protocol.ts";
 import type { RankSpec, RankTransport } from "./transport.ts";
 
 export class LocalTransport implements RankTransport {
   readonly pid = undefined;
-  private actor: Actor | undefined;
+  private actor: ActorLike | undefined;
   private stopped = false;
 
   constructor(private readonly spec: RankSpec) {}

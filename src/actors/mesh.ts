@@ -7,7 +7,7 @@
  *   mesh.incr.broadcast(2)    every rank, fire-and-forget; failures go to supervision
  *   mesh.incr.stream(2)       every rank; { rank, value } as each finishes
  */
-import type { Actor } from "./actor.ts";
+import type { ActorLike } from "./endpoint.ts";
 import { ActorDiedError, UnknownEndpointError } from "./errors.ts";
 import type { RankTransport } from "./transport.ts";
 
@@ -75,7 +75,7 @@ export interface ActorMeshControl {
 }
 
 /** Typed handle to an actor mesh of `T`. */
-export type ActorMesh<T extends Actor> = {
+export type ActorMesh<T extends ActorLike> = {
   readonly [K in EndpointKeys<T>]: ActorEndpoint<EndpointArgs<T[K]>, EndpointResult<T[K]>>;
 } & ActorMeshControl;
 
@@ -181,7 +181,7 @@ export class MeshImpl {
     this.onStopped();
   }
 
-  handle<T extends Actor>(): ActorMesh<T> {
+  handle<T extends ActorLike>(): ActorMesh<T> {
     const mesh = this;
     const cache = new Map<string, ActorEndpoint<unknown[], unknown>>();
     const control: ActorMeshControl = {

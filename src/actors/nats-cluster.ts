@@ -10,8 +10,8 @@
 import { randomUUID } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
 import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
-import { addMetricSource, removeMetricSource } from "./metric-sources.ts";
-import type { MetricState } from "./metrics.ts";
+import { addMetricSource, removeMetricSource } from "../observability/metric-sources.ts";
+import type { MetricState } from "../observability/metrics.ts";
 import { type ActorDied, type AgentReply, type AgentRequestBody, decode, encode, subjects } from "./nats-wire.ts";
 import { describeUncloneable, fromWireError } from "./protocol.ts";
 import type { RankSpec, RankTransport } from "./transport.ts";

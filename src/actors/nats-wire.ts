@@ -4,7 +4,7 @@
  * here, the weight store moves them and messages carry handles.
  */
 import { deserialize, serialize } from "node:v8";
-import type { ActorContext } from "./actor.ts";
+import type { ActorContext } from "./actor-context.ts";
 import type { WireError } from "./protocol.ts";
 
 export const subjects = {

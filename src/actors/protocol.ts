@@ -1,6 +1,6 @@
 /** Messages between the controller and an actor's child process (sent with advanced serialization). */
-import type { ActorContext } from "./actor.ts";
-import type { MetricState } from "./metrics.ts";
+import type { ActorContext } from "./actor-context.ts";
+import type { MetricState } from "../observability/metrics.ts";
 
 /** An error as it crosses a process boundary. */
 export interface WireError {

@@ -1,149 +1,27 @@
 /**
- * Services: `numReplicas` copies of an actor mesh behind one handle.
+ * Services: `numReplicas` copies of an actor mesh behind one handle (`service-interface.ts`).
  *
- *   svc.generate.route(prompt)     one healthy replica (round-robin, or the session's replica)
- *   svc.updateWeights.fanout(v)    every healthy replica; values by replica
- *
- * Each replica has a request queue capped at `maxConcurrency` in-flight calls. A replica whose
- * process dies (or fails a health check) goes healthy → recovering → healthy again after a
- * restart, or → unhealthy when restarts are exhausted. A request that was in flight on a dead
- * replica is retried on another healthy one (at most `retries` times); an endpoint that throws is
- * not retried and does not hurt the replica.
+ * A replica whose process dies (or fails a health check) goes healthy → recovering → healthy
+ * again after a restart, or → unhealthy when restarts are exhausted. A request that was in flight
+ * on a dead replica is retried on another healthy one (at most `retries` times); an endpoint that
+ * throws is not retried and does not hurt the replica. Queues live in `replica.ts`, the choice of
+ * replica in `router.ts`, the session of an async context in `sessions.ts`.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
-import { randomUUID } from "node:crypto";
-import type { Actor } from "./actor.ts";
+import type { ActorLike } from "./endpoint.ts";
 import { ActorDiedError, ServiceUnavailableError, UnknownEndpointError } from "./errors.ts";
-import type { EndpointArgs, EndpointKeys, EndpointResult, MeshImpl, SupervisionEvent } from "./mesh.ts";
-
-/** Service behaviour; placement options live in `PlacementOptions`. */
-export interface ServiceOptions {
-  /** Replicas, each a full mesh of `procs` ranks. @default 1 */
-  numReplicas?: number;
-  /** In-flight requests per replica; more wait in that replica's queue. @default 10 */
-  maxConcurrency?: number;
-  /** Times a request whose replica died is retried on another replica. @default 2 */
-  retries?: number;
-  /** Consecutive failed restarts before a replica is marked unhealthy. @default 3 */
-  maxRestarts?: number;
-  /** Interval between health pings of each replica; 0 disables them. @default 2000 */
-  healthCheckIntervalMs?: number;
-  /** A ping not answered within this marks the replica failed (it is killed and restarted). @default 5000 */
-  healthCheckTimeoutMs?: number;
-  /** How long `route` waits for a healthy replica before `ServiceUnavailableError`. @default 30000 */
-  unavailableTimeoutMs?: number;
-}
-
-export type ReplicaState = "healthy" | "recovering" | "unhealthy" | "stopped";
-
-export interface ReplicaStatus {
-  index: number;
-  state: ReplicaState;
-  /** Requests running now. */
-  inflight: number;
-  /** Requests waiting for a slot. */
-  queued: number;
-  /** Sticky sessions pinned here. */
-  sessions: number;
-  /** Successful restarts so far. */
-  restarts: number;
-  pids: (number | undefined)[];
-}
-
-/** Delivery adverbs of one endpoint on a service. */
-export interface ServiceEndpoint<A extends unknown[], R> {
-  /** Call one healthy replica: the current session's, else round-robin. */
-  route(...args: A): Promise<R>;
-  /** Call every healthy replica; values by replica. */
-  fanout(...args: A): Promise<R[]>;
-}
-
-export interface ServiceControl {
-  readonly name: string;
-  /**
-   * Start a sticky session for the rest of the current async context (AsyncLocalStorage
-   * `enterWith`); `route` calls go to the same replica until `terminateSession()`.
-   */
-  startSession(): string;
-  /** End a session (the current one when no id is given). */
-  terminateSession(id?: string): void;
-  /** Run `fn` in a new sticky session, ended when `fn` settles. */
-  session<R>(fn: () => Promise<R>): Promise<R>;
-  /** Run `fn` inside an existing session started with `startSession()`. */
-  withSession<R>(id: string, fn: () => Promise<R>): Promise<R>;
-  /** State of every replica. */
-  replicas(): ReplicaStatus[];
-  /** Stop every replica; pending and later requests fail with `ServiceUnavailableError`. */
-  shutdown(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** Typed handle to a service of `T`. */
-export type Service<T extends Actor> = {
-  readonly [K in EndpointKeys<T>]: ServiceEndpoint<EndpointArgs<T[K]>, EndpointResult<T[K]>>;
-} & ServiceControl;
-
-class Replica {
-  state: ReplicaState = "recovering";
-  mesh: MeshImpl | undefined;
-  inflight = 0;
-  sessions = 0;
-  restarts = 0;
-  private readonly waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-
-  constructor(
-    readonly index: number,
-    private readonly cap: number,
-  ) {}
-
-  get queued(): number {
-    return this.waiters.length;
-  }
-  get load(): number {
-    return this.inflight + this.waiters.length;
-  }
-
-  private async acquire(): Promise<void> {
-    if (this.inflight < this.cap) {
-      this.inflight++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  private release(): void {
-    const next = this.waiters.shift();
-    if (next) next.resolve(); // the slot passes straight to the next request
-    else this.inflight--;
-  }
-
-  /** Run `fn` on this replica's current mesh within the concurrency cap. */
-  async run<R>(actorName: string, fn: (mesh: MeshImpl) => Promise<R>): Promise<R> {
-    await this.acquire();
-    try {
-      const mesh = this.mesh;
-      if (this.state !== "healthy" || mesh === undefined) {
-        throw new ActorDiedError(actorName, 0, undefined, `replica ${this.index} is ${this.state}`);
-      }
-      return await fn(mesh);
-    } finally {
-      this.release();
-    }
-  }
-
-  /** Queued requests never started here: fail them so `route` retries them elsewhere. */
-  rejectQueued(err: Error): void {
-    for (const w of this.waiters.splice(0)) w.reject(err);
-  }
-}
+import type { MeshImpl, SupervisionEvent } from "./mesh.ts";
+import { Replica } from "./replica.ts";
+import { LeastLoadedRouter, RoundRobinRouter, SessionRouter } from "./router.ts";
+import type { ReplicaStatus, Service, ServiceControl, ServiceEndpoint, ServiceOptions } from "./service-interface.ts";
+import { SessionScope } from "./sessions.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 export class ServiceImpl {
   private readonly replicaList: Replica[];
-  private readonly sessionStore = new AsyncLocalStorage<string>();
-  private readonly sessionReplica = new Map<string, Replica>();
-  private rr = 0;
+  private readonly sessionScope = new SessionScope();
+  private readonly roundRobin = new RoundRobinRouter();
+  private readonly sticky = new SessionRouter<Replica>(new LeastLoadedRouter());
   private stopped = false;
   private healthTimer: NodeJS.Timeout | undefined;
   private checking = false;
@@ -160,7 +38,10 @@ export class ServiceImpl {
     private readonly options: ServiceOptions,
   ) {
     const cap = options.maxConcurrency ?? 10;
-    this.replicaList = Array.from({ length: options.numReplicas ?? 1 }, (_, i) => new Replica(i, cap));
+    const wake = () => {
+      for (const w of this.changeWaiters.splice(0)) w();
+    };
+    this.replicaList = Array.from({ length: options.numReplicas ?? 1 }, (_, i) => new Replica(i, cap, wake));
     this.retries = options.retries ?? 2;
     this.maxRestarts = options.maxRestarts ?? 3;
     this.unavailableTimeoutMs = options.unavailableTimeoutMs ?? 30_000;
@@ -183,17 +64,12 @@ export class ServiceImpl {
   private install(replica: Replica, mesh: MeshImpl): void {
     replica.mesh = mesh;
     mesh.owner = (event) => this.onReplicaFailure(replica, mesh, event);
-    this.setState(replica, "healthy");
-  }
-
-  private setState(replica: Replica, state: ReplicaState): void {
-    replica.state = state;
-    for (const wake of this.changeWaiters.splice(0)) wake();
+    replica.state = "healthy";
   }
 
   private onReplicaFailure(replica: Replica, mesh: MeshImpl, event: SupervisionEvent): void {
     if (this.stopped || replica.mesh !== mesh || replica.state !== "healthy") return; // stale or already handled
-    this.setState(replica, "recovering");
+    replica.state = "recovering";
     replica.rejectQueued(event.error);
     void mesh.kill(); // the rest of a multi-rank replica is useless without the dead rank
     void this.restart(replica);
@@ -210,7 +86,7 @@ export class ServiceImpl {
       } catch (err) {
         if (attempt > this.maxRestarts) {
           console.error(`service ${this.name}: replica ${replica.index} is unhealthy after ${attempt} failed restarts:`, err);
-          this.setState(replica, "unhealthy");
+          replica.state = "unhealthy";
           return;
         }
         await sleep(Math.min(100 * 2 ** attempt, 5000));
@@ -267,15 +143,7 @@ export class ServiceImpl {
 
   private async pick(sessionId: string | undefined): Promise<Replica> {
     const healthy = await this.healthyReplicas();
-    if (sessionId === undefined) return healthy[this.rr++ % healthy.length]!;
-    const current = this.sessionReplica.get(sessionId);
-    if (current?.state === "healthy") return current;
-    // New session, or its replica failed: least-loaded healthy replica, fewest sessions on ties.
-    if (current) current.sessions--;
-    const chosen = healthy.reduce((a, b) => (b.load < a.load || (b.load === a.load && b.sessions < a.sessions) ? b : a));
-    chosen.sessions++;
-    this.sessionReplica.set(sessionId, chosen);
-    return chosen;
+    return sessionId === undefined ? this.roundRobin.choose(healthy) : this.sticky.choose(healthy, sessionId);
   }
 
   private check(endpoint: string): void {
@@ -289,7 +157,7 @@ export class ServiceImpl {
 
   async route(endpoint: string, args: unknown[]): Promise<unknown> {
     this.check(endpoint);
-    const sessionId = this.sessionStore.getStore();
+    const sessionId = this.sessionScope.current();
     for (let attempt = 0; ; attempt++) {
       const replica = await this.pick(sessionId);
       try {
@@ -307,44 +175,25 @@ export class ServiceImpl {
   }
 
   startSession(): string {
-    const id = randomUUID();
-    this.sessionStore.enterWith(id);
-    return id;
+    return this.sessionScope.enter();
   }
 
-  terminateSession(id = this.sessionStore.getStore()): void {
+  terminateSession(id = this.sessionScope.current()): void {
     if (id === undefined) return;
-    const replica = this.sessionReplica.get(id);
-    if (replica) replica.sessions--;
-    this.sessionReplica.delete(id);
-    if (this.sessionStore.getStore() === id) this.sessionStore.enterWith(undefined as unknown as string);
+    this.sticky.release(id);
+    this.sessionScope.leave(id);
   }
 
   session<R>(fn: () => Promise<R>): Promise<R> {
-    const id = randomUUID();
-    return this.sessionStore.run(id, async () => {
-      try {
-        return await fn();
-      } finally {
-        this.terminateSession(id);
-      }
-    });
+    return this.sessionScope.runNew(fn, (id) => this.terminateSession(id));
   }
 
   withSession<R>(id: string, fn: () => Promise<R>): Promise<R> {
-    return this.sessionStore.run(id, fn);
+    return this.sessionScope.runIn(id, fn);
   }
 
   replicas(): ReplicaStatus[] {
-    return this.replicaList.map((r) => ({
-      index: r.index,
-      state: r.state,
-      inflight: r.inflight,
-      queued: r.queued,
-      sessions: r.sessions,
-      restarts: r.restarts,
-      pids: r.mesh?.ranks.map((x) => x.pid) ?? [],
-    }));
+    return this.replicaList.map((r) => r.status());
   }
 
   async shutdown(): Promise<void> {
@@ -356,12 +205,12 @@ export class ServiceImpl {
       this.replicaList.map(async (r) => {
         r.rejectQueued(err);
         await r.mesh?.shutdown();
-        this.setState(r, "stopped");
+        r.state = "stopped";
       }),
     );
   }
 
-  handle<T extends Actor>(): Service<T> {
+  handle<T extends ActorLike>(): Service<T> {
     const svc = this;
     const control: ServiceControl = {
       name: this.name,

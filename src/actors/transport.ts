@@ -2,7 +2,8 @@
  * One rank of an actor mesh, wherever it runs. Meshes and services only see this interface;
  * `local-transport.ts` (controller process) and `child-transport.ts` (forked process) implement it.
  */
-import type { ActorClass, ActorContext } from "./actor.ts";
+import type { ActorContext } from "./actor-context.ts";
+import type { ActorClass } from "./endpoint.ts";
 
 /** Everything needed to create one actor instance. */
 export interface RankSpec {

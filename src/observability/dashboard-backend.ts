@@ -3,8 +3,8 @@
  * close), atomically, so a browser reload never sees half a page. The flush being logged is
  * merged in when the JSONL does not have it yet (backends run in any order).
  */
-import type { MetricBackend } from "../actors/metric-logger.ts";
-import type { MetricValue } from "../actors/metrics.ts";
+import type { MetricBackend } from "./metric-logger.ts";
+import type { MetricValue } from "./metrics.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { readMetricsJsonl, type MetricRecord } from "./jsonl-backend.ts";
 import { renderDashboard, type RenderDashboardOptions } from "./dashboard-html.ts";

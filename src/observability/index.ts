@@ -1,11 +1,15 @@
 /**
- * `torchforge/observability`: metric backends for the actors' `MetricLogger` (console progress
- * bar, JSONL, TensorBoard event files, a self-contained HTML dashboard) and a phase tracer.
- * Record with `recordMetric` (re-exported); names follow torchforge (`reward/…`, `loss/…`,
- * `generator/…`, `main_perf/…`). No tensors here.
+ * `torchforge/observability`: `recordMetric` with cross-process reductions, the `MetricLogger`
+ * and its backends (console progress bar, JSONL, TensorBoard event files, a self-contained HTML
+ * dashboard) and a phase tracer. Names follow torchforge (`reward/…`, `loss/…`, `generator/…`,
+ * `main_perf/…`). No tensors and no actors here: the actor runtime imports this layer and ships
+ * its processes' metrics through `addMetricSource` / `drainMetrics`.
  */
-export { recordMetric, type MetricValue, type Reduce } from "../actors/metrics.ts";
-export { MetricLogger, type MetricBackend } from "../actors/metric-logger.ts";
+export { recordMetric, drainMetrics, mergeMetricStates, reduceMetricState, MetricError } from "./metrics.ts";
+export type { MetricValue, MetricState, Reduce } from "./metrics.ts";
+export { addMetricSource, removeMetricSource, metricSources, type MetricSource } from "./metric-sources.ts";
+export { MetricLogger, ConsoleBackend, MemoryBackend } from "./metric-logger.ts";
+export type { MetricBackend, MetricLoggerOptions } from "./metric-logger.ts";
 export { ProgressConsoleBackend, formatDuration, formatValue } from "./progress-console-backend.ts";
 export type { ProgressConsoleOptions, ProgressStream } from "./progress-console-backend.ts";
 export { JsonlBackend, readMetricsJsonl } from "./jsonl-backend.ts";

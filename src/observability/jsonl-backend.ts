@@ -5,8 +5,8 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
-import type { MetricBackend } from "../actors/metric-logger.ts";
-import type { MetricValue } from "../actors/metrics.ts";
+import type { MetricBackend } from "./metric-logger.ts";
+import type { MetricValue } from "./metrics.ts";
 import { writeAll } from "../util/atomic-write.ts";
 
 export interface JsonlBackendOptions {

@@ -4,8 +4,8 @@
  *
  *     step 30/100 [#######.................]  30% 1.20s/step ETA 1m24s | reward/mean=0.52 loss/value=0.0123
  */
-import type { MetricBackend } from "../actors/metric-logger.ts";
-import type { MetricValue } from "../actors/metrics.ts";
+import type { MetricBackend } from "./metric-logger.ts";
+import type { MetricValue } from "./metrics.ts";
 
 export interface ProgressStream {
   write(text: string): unknown;

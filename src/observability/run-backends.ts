@@ -7,7 +7,7 @@
  *     console                progress bar + ETA
  */
 import { join } from "node:path";
-import type { MetricBackend } from "../actors/metric-logger.ts";
+import type { MetricBackend } from "./metric-logger.ts";
 import { JsonlBackend } from "./jsonl-backend.ts";
 import { TensorBoardBackend } from "./tensorboard-backend.ts";
 import { DashboardBackend } from "./dashboard-backend.ts";

@@ -6,8 +6,8 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { MetricBackend } from "../actors/metric-logger.ts";
-import type { MetricValue } from "../actors/metrics.ts";
+import type { MetricBackend } from "./metric-logger.ts";
+import type { MetricValue } from "./metrics.ts";
 import { writeAll } from "../util/atomic-write.ts";
 import { encodeEvent } from "./event-proto.ts";
 import { encodeTfRecord } from "./tfrecord.ts";

@@ -3,7 +3,7 @@
  * block as `main_perf/generate_s` (reduce "mean" across calls and processes by default).
  * `await tracer.time("rewards", () => ...)` does the same for an async call.
  */
-import { recordMetric, type Reduce } from "../actors/metrics.ts";
+import { recordMetric, type Reduce } from "./metrics.ts";
 
 export interface TracerOptions {
   /** Key prefix. @default "main_perf" */

@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Tracer, tracer, MetricLogger } from "../../src/observability/index.ts";
-import { MemoryBackend } from "../../src/actors/metric-logger.ts";
+import { MemoryBackend, MetricLogger, Tracer, tracer } from "../../src/observability/index.ts";
 
 test("span records main_perf/<name>_s on dispose (using), once, with the elapsed seconds", () => {
   let now = 1000;

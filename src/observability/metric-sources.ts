@@ -1,4 +1,8 @@
-/** Places `MetricLogger.flush` pulls metric states from besides this process: child and remote ranks. */
+/**
+ * The hook through which the actor runtime ships metrics of other processes: each child or remote
+ * rank registers itself as a source, and `MetricLogger.flush` pulls their states besides this
+ * process's. The runtime imports this module; observability knows nothing of actors.
+ */
 import type { MetricState } from "./metrics.ts";
 
 export interface MetricSource {

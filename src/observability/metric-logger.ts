@@ -1,8 +1,8 @@
 /**
  * Controller-side metric collection: `flush(step)` pulls the accumulated states from this
- * process and every live actor child process, reduces them across processes and hands the
- * results to the attached backends. Richer backends (JSONL, TensorBoard) live in the
- * observability layer and implement `MetricBackend`.
+ * process and every registered metric source (live actor child and remote ranks), reduces them
+ * across processes and hands the results to the attached backends (console and memory here;
+ * JSONL, TensorBoard and the dashboard in their own files).
  */
 import { metricSources } from "./metric-sources.ts";
 import { type MetricValue, drainMetrics, mergeMetricStates, reduceMetricState } from "./metrics.ts";

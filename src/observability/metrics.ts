@@ -1,7 +1,8 @@
 /**
  * `recordMetric` and mergeable reduction states. Callable in any process (controller or actor
  * child); each process accumulates locally and the controller pulls and merges the states at
- * `MetricLogger.flush(step)`, so cross-process reductions are exact (mean/std via sums).
+ * `MetricLogger.flush(step)`, so cross-process reductions are exact (mean/std via sums). A child
+ * process answers the pull with `drainMetrics()`; see `metric-sources.ts` for the controller side.
  */
 
 export type Reduce = "mean" | "sum" | "max" | "min" | "std" | "sample";
