@@ -9,7 +9,7 @@ import { agentGroupRollout, episodeMetrics, RecordingBackend, RequestBatcher, to
 import type { PromptExample } from "../../src/data/index.ts";
 import type { Group } from "../../src/rl/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
-import { recordMetric } from "../../src/actors/index.ts";
+import { recordMetric } from "../../src/observability/index.ts";
 import { importUserExport } from "../shared/resolve-rewards.ts";
 import { rolloutSeed, type GrpoTask, type TaskContext } from "./prompt-task.ts";
 import { finishGroups } from "./rollout.ts";

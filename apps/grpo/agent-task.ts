@@ -11,7 +11,7 @@ import { episodeMetrics, groupRollout, RequestBatcher, toEpisode, type EpisodeRe
 import type { PromptExample } from "../../src/data/index.ts";
 import type { Group } from "../../src/rl/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
-import { recordMetric } from "../../src/actors/index.ts";
+import { recordMetric } from "../../src/observability/index.ts";
 import type { EvalResult } from "../shared/evaluate.ts";
 import { resolveEnvironment } from "../shared/resolve-environment.ts";
 import { rolloutSeed, type GrpoTask, type TaskContext } from "./prompt-task.ts";

@@ -7,7 +7,7 @@ import type { CausalLM, Tokenizer } from "../../src/models/index.ts";
 import type { ExampleSampler, PromptExample } from "../../src/data/index.ts";
 import type { RewardSet } from "../../src/rewards/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
-import { recordMetric } from "../../src/actors/index.ts";
+import { recordMetric } from "../../src/observability/index.ts";
 import { encodePrompt } from "../shared/prompts.ts";
 import { evaluate, type EvalResult } from "../shared/evaluate.ts";
 import type { PolicyGenerator } from "./generator-placement.ts";
