@@ -48,7 +48,8 @@ async function loadRecords(config: SftConfig): Promise<{ train: SftRecord[]; eva
   if (!ds) throw new TypeError("config 'dataset' is required (a JSONL file/directory of SFT records, or 'arithmetic[:level]')");
   if (ds.path.startsWith("arithmetic")) {
     const data = await resolveDataset(ds);
-    return { train: data.arithmetic!.sftRecords(ds.split === "test" ? "test" : "train", { style: "steps" }), evalRecords: [], evalSet: data };
+    if (!data.arithmetic) throw new TypeError(`dataset.path '${ds.path}' has no built-in SFT answers (the multiplication levels are for agents: see scripts/make-agent-sft-data.ts)`);
+    return { train: data.arithmetic.sftRecords(ds.split === "test" ? "test" : "train", { style: "steps" }), evalRecords: [], evalSet: data };
   }
   const file = existsSync(join(ds.path, `${ds.split}.jsonl`)) ? join(ds.path, `${ds.split}.jsonl`) : ds.path;
   const evalFile = ds.evalSplit ? join(ds.path, `${ds.evalSplit}.jsonl`) : null;

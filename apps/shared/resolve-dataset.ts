@@ -1,9 +1,9 @@
 /**
  * Turns a config's `dataset` section into train and eval prompt lists: the built-in arithmetic
- * tasks (`arithmetic` or `arithmetic:<level>`; `multiplication:<level>` for the agentic calculator
- * task) or a GSM8K-style JSONL directory.
+ * task (`arithmetic` or `arithmetic:<level>`), the agentic task's multiplications
+ * (`arithmetic:mul-3x2`, `arithmetic:mul-2x2`), or a GSM8K-style JSONL directory.
  */
-import { ArithmeticTask, MultiplicationTask, MULTIPLICATION_LEVELS, loadGsm8k, type ArithmeticLevel, type MultiplicationLevel, type PromptExample } from "../../src/data/index.ts";
+import { ArithmeticTask, MULTIPLICATION_LEVELS, MultiplicationTask, loadGsm8k, type ArithmeticLevel, type MultiplicationLevel, type PromptExample } from "../../src/data/index.ts";
 
 export interface DatasetSpec {
   path: string;
@@ -25,9 +25,18 @@ const LEVELS = ["add-1d", "addsub-1d", "add-2d", "addsub-2d"];
 export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset> {
   const cap = <T>(xs: T[]): T[] => (spec.maxSamples ? xs.slice(0, spec.maxSamples) : xs);
   const m = /^arithmetic(?::(.+))?$/.exec(spec.path);
+  if (m && MULTIPLICATION_LEVELS.includes(m[1] as MultiplicationLevel)) {
+    // 500 held-out problems, the split bench/agent-start-accuracy.ts and the agent SFT data use.
+    const task = new MultiplicationTask({ level: m[1] as MultiplicationLevel, seed: spec.seed, testSize: 500 });
+    const pick = (split: string) => {
+      if (split !== "train" && split !== "test") throw new TypeError(`dataset split '${split}' must be train or test for the arithmetic task`);
+      return [...task.split(split)];
+    };
+    return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [] };
+  }
   if (m) {
     const level = (m[1] ?? "add-2d") as ArithmeticLevel;
-    if (!LEVELS.includes(level)) throw new TypeError(`dataset.path 'arithmetic:${level}': level must be one of ${LEVELS.join(", ")}`);
+    if (!LEVELS.includes(level)) throw new TypeError(`dataset.path 'arithmetic:${level}': level must be one of ${[...LEVELS, ...MULTIPLICATION_LEVELS].join(", ")}`);
     // 200 held-out problems for the 2-digit levels; a fifth of the tiny 1-digit spaces.
     const task = new ArithmeticTask({ level, seed: spec.seed, ...(level.endsWith("1d") ? { testFraction: 0.2 } : { testSize: 200 }) });
     const pick = (split: string) => {
@@ -35,17 +44,6 @@ export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset
       return [...task.split(split)];
     };
     return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [], arithmetic: task };
-  }
-  const mul = /^multiplication(?::(.+))?$/.exec(spec.path);
-  if (mul) {
-    const level = (mul[1] ?? "mul-3x2") as MultiplicationLevel;
-    if (!MULTIPLICATION_LEVELS.includes(level)) throw new TypeError(`dataset.path 'multiplication:${level}': level must be one of ${MULTIPLICATION_LEVELS.join(", ")}`);
-    const task = new MultiplicationTask({ level, seed: spec.seed });
-    const pick = (split: string) => {
-      if (split !== "train" && split !== "test") throw new TypeError(`dataset split '${split}' must be train or test for the multiplication task`);
-      return [...task.split(split)];
-    };
-    return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [] };
   }
   const load = async (split: string) => cap(await loadGsm8k({ dir: spec.path, split: split as "train" | "test" }));
   return { train: await load(spec.split), eval: spec.evalSplit ? await load(spec.evalSplit) : [] };

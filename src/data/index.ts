@@ -6,5 +6,6 @@ export * from "./sampler.ts";
 export * from "./example-sampler.ts";
 export * from "./gsm8k.ts";
 export * from "./arithmetic-task.ts";
+export * from "./multiplication-task.ts";
 export * from "./sft-records.ts";
 export * from "./sft-tokenize.ts";

@@ -14,7 +14,7 @@ export type TemplateMessage = { role: string; content: string; [key: string]: un
 /** What this needs of a tokenizer (src/models' Tokenizer fits). */
 export interface SftTokenizer {
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
-  applyChatTemplate(messages: readonly TemplateMessage[], options: { addGenerationPrompt?: boolean; tokenize: true }): number[];
+  applyChatTemplate(messages: readonly TemplateMessage[], options: { addGenerationPrompt?: boolean; tools?: unknown[]; tokenize: true }): number[];
   readonly eosTokenId: number;
 }
 
@@ -35,7 +35,7 @@ export interface SftTokenizeOptions {
 export function tokenizeSftRecord(tokenizer: SftTokenizer, record: SftRecord, options: SftTokenizeOptions = {}): TokenizedExample {
   let out: TokenizedExample;
   if (isChatRecord(record)) {
-    out = tokenizeChat(tokenizer, record.messages);
+    out = tokenizeChat(tokenizer, record.messages, record.tools);
   } else {
     const system = options.systemPrompt ? [{ role: "system" as const, content: options.systemPrompt }] : [];
     const prompt = (options.promptFormat ?? "chat") === "raw"
@@ -51,14 +51,15 @@ export function tokenizeSftRecord(tokenizer: SftTokenizer, record: SftRecord, op
   return out;
 }
 
-function tokenizeChat(tokenizer: SftTokenizer, chat: readonly ChatMessage[]): TokenizedExample {
+function tokenizeChat(tokenizer: SftTokenizer, chat: readonly ChatMessage[], tools: unknown[] | undefined): TokenizedExample {
   const messages: TemplateMessage[] = chat.map((m) => ({ ...m }));
-  const full = tokenizer.applyChatTemplate(messages, { tokenize: true });
+  const withTools = tools ? { tools } : {};
+  const full = tokenizer.applyChatTemplate(messages, { ...withTools, tokenize: true });
   const lossMask = full.map(() => 0);
   messages.forEach((m, i) => {
     if (m.role !== "assistant") return;
-    const start = tokenizer.applyChatTemplate(messages.slice(0, i), { addGenerationPrompt: true, tokenize: true }).length;
-    const end = tokenizer.applyChatTemplate(messages.slice(0, i + 1), { tokenize: true }).length;
+    const start = tokenizer.applyChatTemplate(messages.slice(0, i), { ...withTools, addGenerationPrompt: true, tokenize: true }).length;
+    const end = tokenizer.applyChatTemplate(messages.slice(0, i + 1), { ...withTools, tokenize: true }).length;
     for (let t = start; t < Math.min(end, full.length); t++) lossMask[t] = 1;
   });
   return { ids: full, lossMask };

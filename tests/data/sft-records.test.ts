@@ -50,3 +50,30 @@ test("readSftJsonl validates each line with file:line", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("tool-use records keep tool_calls, tool_call_id/name on tool messages, and the record's tools", () => {
+  const tools = [{ type: "function", function: { name: "calculator", parameters: { type: "object" } } }];
+  const calls = [{ id: "c0", type: "function", function: { name: "calculator", arguments: '{"expression": "2*3"}' } }];
+  const r = parseSftRecord({
+    tools,
+    messages: [
+      { role: "user", content: "2*3?", tool_call_id: "dropped" },
+      { role: "assistant", content: null, tool_calls: calls },
+      { role: "tool", tool_call_id: "c0", name: "calculator", content: "6", extra: 1 },
+      { role: "assistant", content: "<answer>6</answer>" },
+    ],
+  });
+  assert.deepEqual(r, {
+    tools,
+    messages: [
+      { role: "user", content: "2*3?" },
+      { role: "assistant", content: "", tool_calls: calls },
+      { role: "tool", tool_call_id: "c0", name: "calculator", content: "6" },
+      { role: "assistant", content: "<answer>6</answer>" },
+    ],
+  });
+  assert.deepEqual(toChatRecord(r, { systemPrompt: "s" }).tools, tools);
+  assert.throws(() => parseSftRecord({ messages: [{ role: "user", content: "x", tool_calls: [] }, { role: "assistant", content: "y" }] }), /messages\[0\]\.tool_calls/);
+  assert.throws(() => parseSftRecord({ messages: [{ role: "assistant", content: null }] }), /messages\[0\]\.content/);
+  assert.throws(() => parseSftRecord({ tools: "calculator", messages: [{ role: "assistant", content: "y" }] }), /field 'tools'/);
+});

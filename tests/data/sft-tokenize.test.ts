@@ -38,3 +38,21 @@ test("maxLength cuts and packing keeps examples whole", () => {
   assert.equal(tokenizeSftRecord(tok, { prompt: "abc", response: "defgh" }, { promptFormat: "raw", maxLength: 4 }).ids.length, 4);
   assert.throws(() => tokenizeSftRecord(tok, { prompt: "a", response: "b" }, { maxLength: 1 }), /maxLength/);
 });
+
+test("tool-use chat records: the template renders tools and tool calls; only assistant turns are trained", () => {
+  const agentTok = Tokenizer.fromPretrained(fileURLToPath(new URL("../../assets/tiny-agent-tokenizer", import.meta.url)));
+  const tools = [{ type: "function", function: { name: "calculator", parameters: { type: "object" } } }];
+  const e = tokenizeSftRecord(agentTok, {
+    tools,
+    messages: [
+      { role: "user", content: "What is 12*3?" },
+      { role: "assistant", content: "", tool_calls: [{ id: "c0", type: "function", function: { name: "calculator", arguments: '{"expression": "12*3"}' } }] },
+      { role: "tool", tool_call_id: "c0", name: "calculator", content: "36" },
+      { role: "assistant", content: "<answer>36</answer>" },
+    ],
+  });
+  const text = agentTok.decode(e.ids);
+  assert.ok(text.startsWith("tools: calculator<|eos|>\nuser: What is 12*3?"), text);
+  const trained = agentTok.decode(e.ids.filter((_, i) => e.lossMask[i] === 1));
+  assert.equal(trained, '<tool_call>{"name": "calculator", "arguments": {"expression": "12*3"}}</tool_call><|eos|>\n<answer>36</answer><|eos|>\n');
+});
