@@ -1,5 +1,5 @@
-// Entry point of the torchforge native addon: registers the tensor handle class and every op
-// family. The TypeScript side (src/torch/native.ts) describes this surface as one interface.
+// Entry point of the torchforge native addon: registers every op family's functions and the op
+// table. The TypeScript side (src/torch/native.ts) describes this surface as one interface.
 #include "common.h"
 #include "op-table.h"
 

@@ -189,6 +189,7 @@ function addonPath(): string {
 }
 
 function load(): NativeAddon {
+  const path = addonPath(); // before the environment is touched, so a missing addon leaves it as it was
   const saved: Record<string, string | undefined> = {};
   const keys = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "GOMP_SPINCOUNT"];
   for (const key of keys) saved[key] = process.env[key];
@@ -197,7 +198,6 @@ function load(): NativeAddon {
   if (saved.GOMP_SPINCOUNT === undefined && process.env.OMP_WAIT_POLICY === undefined) {
     process.env.GOMP_SPINCOUNT = process.env.TORCHFORGE_OMP_SPINCOUNT || "10000";
   }
-  const path = addonPath();
   let addon: NativeAddon;
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
