@@ -1,5 +1,5 @@
-// Shared pieces of the addon: the tensor handle (a JS object owning one at::Tensor), argument
-// unwrapping, and the one place C++ exceptions become JS errors.
+// Shared pieces of the addon: the tensor handle (a BigInt naming a slot that owns one
+// at::Tensor), argument unwrapping, and the one place C++ exceptions become JS errors.
 #pragma once
 #include <napi.h>
 #include <ATen/core/Tensor.h>
@@ -9,11 +9,12 @@
 
 namespace tf {
 
-// A tensor handle is an N-API external whose pointer value encodes a slot index and a
-// generation (no memory behind it). Externals without a finalizer are the cheapest value N-API
-// can hand out; `dispose()` bumps the slot's generation, so a stale handle is detected ("was
-// disposed") instead of dereferencing freed memory. The GC fallback for handles never disposed
-// is a FinalizationRegistry on the TypeScript side (only for tensors that outlive a `tidy`).
+// A tensor handle is a BigInt whose value encodes a slot index (high 32 bits) and the slot's
+// generation (low 32 bits) in tensor-handle.cc's table: creating one costs no V8 global handle,
+// unlike an N-API external. `dispose()` bumps the slot's generation, so a stale handle is
+// detected ("was disposed") instead of reaching a released tensor. The GC fallback for handles
+// never disposed is a FinalizationRegistry on the TypeScript side (only for tensors that
+// outlive a `tidy`).
 struct AddonData {
   Napi::FunctionReference errorCtor;  // TorchError from src/torch/errors.ts, when registered
 };

@@ -1,7 +1,9 @@
 // Elementwise, comparison, reduction, indexing, sorting/sampling and matrix ops.
-// Op families are dispatched by small integer codes shared with src/torch/op-codes.ts, so one
-// native entry point serves a whole family and the JS↔C++ surface stays small.
+// Op families are dispatched by small integer codes from op-table.h (src/torch/op-codes.ts is
+// generated from it), so one native entry point serves a whole family and the JS↔C++ surface
+// stays small.
 #include "common.h"
+#include "op-table.h"
 #include <ATen/ops/abs.h>
 #include <ATen/ops/add_cpu_dispatch.h>
 #include <ATen/ops/div_cpu_dispatch.h>
@@ -46,35 +48,35 @@
 namespace tf {
 namespace {
 
-at::Tensor UnaryOp(int64_t code, const at::Tensor& t) {
-  switch (code) {
-    case 0: return t.exp();
-    case 1: return t.log();
-    case 2: return t.sqrt();
-    case 3: return t.rsqrt();
-    case 4: return t.abs();
-    case 5: return t.neg();
-    case 6: return t.sigmoid();
-    case 7: return t.tanh();
-    case 8: return at::silu(t);
-    case 9: return t.relu();
-    case 10: return t.sin();
-    case 11: return t.cos();
-    case 12: return t.reciprocal();
-    case 13: return t.square();
-    case 14: return t.log1p();
-    case 15: return t.expm1();
-    case 16: return t.floor();
-    case 17: return t.ceil();
-    case 18: return t.round();
-    case 19: return t.sign();
-    case 20: return t.logical_not();
-    case 21: return at::isnan(t);
-    case 22: return at::isinf(t);
-    case 23: return at::isfinite(t);
-    case 24: return at::gelu(t);
-    case 25: return at::log_sigmoid(t);
-    case 26: return at::erf(t);
+at::Tensor ApplyUnary(int64_t code, const at::Tensor& t) {
+  switch (static_cast<UnaryOp>(code)) {
+    case UnaryOp::kExp: return t.exp();
+    case UnaryOp::kLog: return t.log();
+    case UnaryOp::kSqrt: return t.sqrt();
+    case UnaryOp::kRsqrt: return t.rsqrt();
+    case UnaryOp::kAbs: return t.abs();
+    case UnaryOp::kNeg: return t.neg();
+    case UnaryOp::kSigmoid: return t.sigmoid();
+    case UnaryOp::kTanh: return t.tanh();
+    case UnaryOp::kSilu: return at::silu(t);
+    case UnaryOp::kRelu: return t.relu();
+    case UnaryOp::kSin: return t.sin();
+    case UnaryOp::kCos: return t.cos();
+    case UnaryOp::kReciprocal: return t.reciprocal();
+    case UnaryOp::kSquare: return t.square();
+    case UnaryOp::kLog1p: return t.log1p();
+    case UnaryOp::kExpm1: return t.expm1();
+    case UnaryOp::kFloor: return t.floor();
+    case UnaryOp::kCeil: return t.ceil();
+    case UnaryOp::kRound: return t.round();
+    case UnaryOp::kSign: return t.sign();
+    case UnaryOp::kLogicalNot: return t.logical_not();
+    case UnaryOp::kIsnan: return at::isnan(t);
+    case UnaryOp::kIsinf: return at::isinf(t);
+    case UnaryOp::kIsfinite: return at::isfinite(t);
+    case UnaryOp::kGelu: return at::gelu(t);
+    case UnaryOp::kLogSigmoid: return at::log_sigmoid(t);
+    case UnaryOp::kErf: return at::erf(t);
   }
   throw ArgError("unknown unary op code " + std::to_string(code));
 }
@@ -97,50 +99,54 @@ bool DirectCpu(const at::Tensor& a, const at::Tensor& b) {
 }
 
 at::Tensor BinaryTT(int64_t code, const at::Tensor& a, const at::Tensor& b) {
-  if (code <= 3 && DirectCpu(a, b)) {
-    switch (code) {
-      case 0: return at::cpu::add(a, b);
-      case 1: return at::cpu::sub(a, b);
-      case 2: return at::cpu::mul(a, b);
-      case 3: return at::cpu::div(a, b);
+  const auto op = static_cast<BinaryOp>(code);
+  const bool arithmetic = op == BinaryOp::kAdd || op == BinaryOp::kSub || op == BinaryOp::kMul || op == BinaryOp::kDiv;
+  if (arithmetic && DirectCpu(a, b)) {
+    switch (op) {
+      case BinaryOp::kAdd: return at::cpu::add(a, b);
+      case BinaryOp::kSub: return at::cpu::sub(a, b);
+      case BinaryOp::kMul: return at::cpu::mul(a, b);
+      case BinaryOp::kDiv: return at::cpu::div(a, b);
+      default: break;
     }
   }
-  switch (code) {
-    case 0: return a.add(b);
-    case 1: return a.sub(b);
-    case 2: return a.mul(b);
-    case 3: return a.div(b);
-    case 4: return a.pow(b);
-    case 5: return at::minimum(a, b);
-    case 6: return at::maximum(a, b);
-    case 7: return a.eq(b);
-    case 8: return a.ne(b);
-    case 9: return a.lt(b);
-    case 10: return a.le(b);
-    case 11: return a.gt(b);
-    case 12: return a.ge(b);
-    case 13: return a.logical_and(b);
-    case 14: return a.logical_or(b);
-    case 15: return a.remainder(b);
-    case 16: return a.div(b, "floor");
+  switch (op) {
+    case BinaryOp::kAdd: return a.add(b);
+    case BinaryOp::kSub: return a.sub(b);
+    case BinaryOp::kMul: return a.mul(b);
+    case BinaryOp::kDiv: return a.div(b);
+    case BinaryOp::kPow: return a.pow(b);
+    case BinaryOp::kMinimum: return at::minimum(a, b);
+    case BinaryOp::kMaximum: return at::maximum(a, b);
+    case BinaryOp::kEq: return a.eq(b);
+    case BinaryOp::kNe: return a.ne(b);
+    case BinaryOp::kLt: return a.lt(b);
+    case BinaryOp::kLe: return a.le(b);
+    case BinaryOp::kGt: return a.gt(b);
+    case BinaryOp::kGe: return a.ge(b);
+    case BinaryOp::kLogicalAnd: return a.logical_and(b);
+    case BinaryOp::kLogicalOr: return a.logical_or(b);
+    case BinaryOp::kRemainder: return a.remainder(b);
+    case BinaryOp::kFloorDivide: return a.div(b, "floor");
   }
   throw ArgError("unknown binary op code " + std::to_string(code));
 }
 
 at::Tensor BinaryTS(int64_t code, const at::Tensor& a, const at::Scalar& s) {
-  switch (code) {
-    case 0: return a.add(s);
-    case 1: return a.sub(s);
-    case 2: return a.mul(s);
-    case 3: return a.div(s);
-    case 4: return a.pow(s);
-    case 7: return a.eq(s);
-    case 8: return a.ne(s);
-    case 9: return a.lt(s);
-    case 10: return a.le(s);
-    case 11: return a.gt(s);
-    case 12: return a.ge(s);
-    case 15: return a.remainder(s);
+  switch (static_cast<BinaryOp>(code)) {
+    case BinaryOp::kAdd: return a.add(s);
+    case BinaryOp::kSub: return a.sub(s);
+    case BinaryOp::kMul: return a.mul(s);
+    case BinaryOp::kDiv: return a.div(s);
+    case BinaryOp::kPow: return a.pow(s);
+    case BinaryOp::kEq: return a.eq(s);
+    case BinaryOp::kNe: return a.ne(s);
+    case BinaryOp::kLt: return a.lt(s);
+    case BinaryOp::kLe: return a.le(s);
+    case BinaryOp::kGt: return a.gt(s);
+    case BinaryOp::kGe: return a.ge(s);
+    case BinaryOp::kRemainder: return a.remainder(s);
+    default: break;  // the others promote the scalar to a wrapped-number tensor
   }
   return BinaryTT(code, a, ScalarAsTensor(s, a));
 }
@@ -153,14 +159,14 @@ TF_FN(Binary, {
     at::Scalar s = ScalarArg(info[2], "b");
     bool reverse = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
     if (!reverse) return Wrap(env, BinaryTS(code, a, s));
-    if (code == 1) return Wrap(env, at::rsub(a, s));
-    if (code == 4) return Wrap(env, at::pow(s, a));
+    if (static_cast<BinaryOp>(code) == BinaryOp::kSub) return Wrap(env, at::rsub(a, s));
+    if (static_cast<BinaryOp>(code) == BinaryOp::kPow) return Wrap(env, at::pow(s, a));
     return Wrap(env, BinaryTT(code, ScalarAsTensor(s, a), a));
   }
   return Wrap(env, BinaryTT(code, a, TF_ARG(2, "b")));
 })
 
-TF_FN(Unary, { return Wrap(env, UnaryOp(Int(info[0], "op"), TF_ARG(1, "tensor"))); })
+TF_FN(Unary, { return Wrap(env, ApplyUnary(Int(info[0], "op"), TF_ARG(1, "tensor"))); })
 
 // binaryInplace(code, a, b): a op= b for add/sub/mul/div; returns a's handle.
 TF_FN(BinaryInplace, {
@@ -169,11 +175,11 @@ TF_FN(BinaryInplace, {
   bool scalar = info[2].IsNumber();
   at::Scalar s = scalar ? ScalarArg(info[2], "b") : at::Scalar(0);
   at::Tensor b = scalar ? at::Tensor() : TF_ARG(2, "b");
-  switch (code) {
-    case 0: scalar ? a.add_(s) : a.add_(b); break;
-    case 1: scalar ? a.sub_(s) : a.sub_(b); break;
-    case 2: scalar ? a.mul_(s) : a.mul_(b); break;
-    case 3: scalar ? a.div_(s) : a.div_(b); break;
+  switch (static_cast<BinaryOp>(code)) {
+    case BinaryOp::kAdd: scalar ? a.add_(s) : a.add_(b); break;
+    case BinaryOp::kSub: scalar ? a.sub_(s) : a.sub_(b); break;
+    case BinaryOp::kMul: scalar ? a.mul_(s) : a.mul_(b); break;
+    case BinaryOp::kDiv: scalar ? a.div_(s) : a.div_(b); break;
     default: throw ArgError("in-place op code " + std::to_string(code) + " is not supported");
   }
   return info[1];
@@ -226,31 +232,32 @@ TF_FN(Reduce, {
   bool all = info[2].IsNull() || info[2].IsUndefined();
   std::vector<int64_t> dims = all ? std::vector<int64_t>{} : IntList(info[2], "dim");
   bool keep = Bool(info[3], "keepdim");
-  switch (code) {
-    case 0: return Wrap(env, all ? t.sum(OptDType(info[4])) : t.sum(dims, keep, OptDType(info[4])));
-    case 1: return Wrap(env, all ? t.mean(OptDType(info[4])) : t.mean(dims, keep, OptDType(info[4])));
-    case 2: return Wrap(env, all ? t.amax() : t.amax(dims, keep));
-    case 3: return Wrap(env, all ? t.amin() : t.amin(dims, keep));
-    case 4: case 5: {
+  const auto op = static_cast<ReduceOp>(code);
+  switch (op) {
+    case ReduceOp::kSum: return Wrap(env, all ? t.sum(OptDType(info[4])) : t.sum(dims, keep, OptDType(info[4])));
+    case ReduceOp::kMean: return Wrap(env, all ? t.mean(OptDType(info[4])) : t.mean(dims, keep, OptDType(info[4])));
+    case ReduceOp::kAmax: return Wrap(env, all ? t.amax() : t.amax(dims, keep));
+    case ReduceOp::kAmin: return Wrap(env, all ? t.amin() : t.amin(dims, keep));
+    case ReduceOp::kStd: case ReduceOp::kVar: {
       bool unbiased = info[4].IsBoolean() ? info[4].As<Napi::Boolean>().Value() : true;
-      if (code == 4) return Wrap(env, all ? at::std(t, unbiased) : at::std(t, at::IntArrayRef(dims), unbiased, keep));
+      if (op == ReduceOp::kStd) return Wrap(env, all ? at::std(t, unbiased) : at::std(t, at::IntArrayRef(dims), unbiased, keep));
       return Wrap(env, all ? at::var(t, unbiased) : at::var(t, at::IntArrayRef(dims), unbiased, keep));
     }
-    case 6: {
+    case ReduceOp::kLogsumexp: {
       if (all) { dims.resize(t.dim()); for (int64_t i = 0; i < t.dim(); ++i) dims[i] = i; }
       return Wrap(env, at::logsumexp(t, dims, keep));
     }
-    case 7: {
+    case ReduceOp::kProd: {
       if (all) return Wrap(env, t.prod());
       if (dims.size() != 1) throw ArgError("prod reduces over exactly one dim");
       return Wrap(env, t.prod(dims[0], keep));
     }
-    case 8: {
+    case ReduceOp::kAll: {
       if (all) return Wrap(env, t.all());
       if (dims.size() != 1) throw ArgError("all reduces over exactly one dim");
       return Wrap(env, t.all(dims[0], keep));
     }
-    case 9: {
+    case ReduceOp::kAny: {
       if (all) return Wrap(env, t.any());
       if (dims.size() != 1) throw ArgError("any reduces over exactly one dim");
       return Wrap(env, t.any(dims[0], keep));

@@ -3,6 +3,8 @@
 // crosses the JS boundary a handful of times, not dozens.
 #include "common.h"
 #include "inference-kernels.h"
+#include "op-table.h"
+#include <ATen/core/Reduction.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/cross_entropy_loss.h>
 #include <ATen/ops/embedding.h>
@@ -26,11 +28,14 @@ namespace {
 TF_FN(Linear, { return Wrap(env, at::linear(TF_ARG(0, "input"), TF_ARG(1, "weight"), UnwrapOptional(info[2], "bias"))); })
 TF_FN(Embedding, { return Wrap(env, at::embedding(TF_ARG(0, "weight"), TF_ARG(1, "indices"))); })
 
-// crossEntropy(logits (N,C), target (N), ignoreIndex, reduction 0 none|1 mean|2 sum, labelSmoothing)
+// libtorch's reduction for each code of TF_LOSS_REDUCTIONS (op-table.h).
+constexpr int64_t kLossReductions[] = {TF_LOSS_REDUCTIONS(TF_VALUE_OF)};
+
+// crossEntropy(logits (N,C), target (N), ignoreIndex, reduction (a LOSS_REDUCTION code), labelSmoothing)
 TF_FN(CrossEntropy, {
-  int64_t reduction = Int(info[3], "reduction");
-  if (reduction < 0 || reduction > 2) throw ArgError("argument 'reduction' must be 'none', 'mean' or 'sum'");
-  return Wrap(env, at::cross_entropy_loss(TF_ARG(0, "input"), TF_ARG(1, "target"), c10::nullopt, reduction,
+  int64_t code = Int(info[3], "reduction");
+  if (code < 0 || code >= kLossReductionCount) throw ArgError("argument 'reduction' must be 'none', 'mean' or 'sum'");
+  return Wrap(env, at::cross_entropy_loss(TF_ARG(0, "input"), TF_ARG(1, "target"), c10::nullopt, kLossReductions[code],
                                           Int(info[2], "ignoreIndex"), Num(info[4], "labelSmoothing")));
 })
 

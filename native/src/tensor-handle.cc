@@ -1,5 +1,6 @@
 // Tensor handles, argument conversion and error translation.
 #include "common.h"
+#include "op-table.h"
 #include <deque>
 #include <vector>
 
@@ -132,20 +133,18 @@ bool Bool(const Napi::Value& v, const char* argName) {
   return v.As<Napi::Boolean>().Value();
 }
 
-// Codes shared with src/torch/dtype.ts.
-static const at::ScalarType kDTypes[] = {
-    at::kFloat, at::kDouble, at::kBFloat16, at::kHalf, at::kLong,
-    at::kInt,   at::kBool,   at::kByte,     at::kChar, at::kShort};
+// The scalar type of each dtype code: TF_DTYPES in op-table.h (DTYPES in src/torch/op-codes.ts).
+static const at::ScalarType kDTypes[] = {TF_DTYPES(TF_VALUE_OF)};
+static_assert(sizeof(kDTypes) / sizeof(kDTypes[0]) == kDTypeCount, "one scalar type per dtype code");
 
 at::ScalarType DType(const Napi::Value& v, const char* argName) {
   int64_t code = Int(v, argName);
-  if (code < 0 || code >= static_cast<int64_t>(sizeof(kDTypes) / sizeof(kDTypes[0])))
-    throw ArgError(Named(argName, "a known dtype code"));
+  if (code < 0 || code >= kDTypeCount) throw ArgError(Named(argName, "a known dtype code"));
   return kDTypes[code];
 }
 
 int DTypeCode(at::ScalarType s) {
-  for (int i = 0; i < static_cast<int>(sizeof(kDTypes) / sizeof(kDTypes[0])); ++i)
+  for (int i = 0; i < static_cast<int>(kDTypeCount); ++i)
     if (kDTypes[i] == s) return i;
   return -1;
 }

@@ -1,5 +1,7 @@
-/** Tensor element types. Codes are shared with native/src/tensor-handle.cc (kDTypes). */
-export const DTYPES = ["float32", "float64", "bfloat16", "float16", "int64", "int32", "bool", "uint8", "int8", "int16"] as const;
+import { DTYPES } from "./op-codes.ts";
+
+/** Tensor element types; a dtype's index in DTYPES is its native code (TF_DTYPES in native/src/op-table.h). */
+export { DTYPES };
 export type DType = (typeof DTYPES)[number];
 
 const CODES: Record<DType, number> = Object.fromEntries(DTYPES.map((d, i) => [d, i])) as Record<DType, number>;

@@ -4,6 +4,7 @@
  */
 import { native, type FusedKernelCalls } from "./native.ts";
 import { type DType, dtypeCode } from "./dtype.ts";
+import { LOSS_REDUCTION } from "./op-codes.ts";
 import { Tensor } from "./tensor.ts";
 
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
@@ -22,11 +23,10 @@ export interface CrossEntropyOptions {
   /** @default 0 */
   labelSmoothing?: number;
 }
-const REDUCTIONS = { none: 0, mean: 1, sum: 2 } as const;
 
 /** Cross entropy of logits (N, C) against class indices (N). */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  const reduction = REDUCTIONS[options.reduction ?? "mean"];
+  const reduction = LOSS_REDUCTION[options.reduction ?? "mean"];
   if (reduction === undefined) throw new TypeError(`option 'reduction' must be none, mean or sum; got ${options.reduction}`);
   return new Tensor(native.crossEntropy(logits._h, target._h, options.ignoreIndex ?? -100, reduction, options.labelSmoothing ?? 0));
 }

@@ -16,6 +16,7 @@ export type { DType } from "./dtype.ts";
 export { DTYPES, DTYPE_SIZE, isFloatingPoint } from "./dtype.ts";
 export type { CreationOptions, TensorData, ArangeOptions } from "./creation.ts";
 export { TorchError, SafetensorsError } from "./errors.ts";
+export { OpTableMismatchError } from "./op-table.ts";
 export * as F from "./functional.ts";
 export type { MemoryInfo } from "./memory.ts";
 

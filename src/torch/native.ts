@@ -9,7 +9,9 @@
  *   descheduled thread (measured 4–20x slower steps), so unless OMP_WAIT_POLICY or GOMP_SPINCOUNT
  *   is set, GOMP_SPINCOUNT is lowered for the load (TORCHFORGE_OMP_SPINCOUNT, default 10000);
  * - intra-op threads default to the cores available (libtorch sees 1 on this machine);
- * - a caching CPU allocator is installed (see native/src/cpu-allocator.cc and BENCHMARKS.md).
+ * - a caching CPU allocator is installed (see native/src/cpu-allocator.cc and BENCHMARKS.md);
+ * - the addon's op table must equal src/torch/op-codes.ts (both come from native/src/op-table.h),
+ *   else loading throws OpTableMismatchError instead of running wrong ops for their codes.
  * Environment knobs: TORCHFORGE_NUM_THREADS, TORCHFORGE_OMP_SPINCOUNT, TORCHFORGE_CPU_ALLOCATOR=caching|default,
  * TORCHFORGE_HUGEPAGES=1 (THP advice for big blocks; off by default), TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path),
  * TORCHFORGE_FUSED_KERNELS=0 (composite ATen ops instead of the fused inference kernels, to compare).
@@ -20,6 +22,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TorchError } from "./errors.ts";
+import { checkOpTable } from "./op-table.ts";
 
 /**
  * Opaque native tensor handle: a BigInt naming a slot and its generation in the addon's table
@@ -167,6 +170,9 @@ export interface NativeAddon {
   configureAllocator(mode: string, hugepages: boolean, cacheLimitBytes: number): void;
   allocatorStats(): AllocatorStats;
   emptyCache(): void;
+
+  /** Every code family's names in code order, as compiled in from native/src/op-table.h. */
+  opTable(): Record<string, string[]>;
 }
 
 function addonPath(): string {
@@ -183,6 +189,7 @@ function addonPath(): string {
 }
 
 function load(): NativeAddon {
+  const path = addonPath(); // before the environment is touched, so a missing addon leaves it as it was
   const saved: Record<string, string | undefined> = {};
   const keys = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "GOMP_SPINCOUNT"];
   for (const key of keys) saved[key] = process.env[key];
@@ -193,13 +200,15 @@ function load(): NativeAddon {
   }
   let addon: NativeAddon;
   try {
-    addon = createRequire(import.meta.url)(addonPath()) as NativeAddon;
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
   } finally {
     for (const key of keys) {
       if (saved[key] === undefined) delete process.env[key];
       else process.env[key] = saved[key];
     }
   }
+  // An addon from before the table existed has no opTable(); it gets the same rebuild advice.
+  checkOpTable(typeof addon.opTable === "function" ? addon.opTable() : undefined, path);
   addon.setErrorClass(TorchError);
   const threads = process.env.TORCHFORGE_NUM_THREADS ? Number(process.env.TORCHFORGE_NUM_THREADS) : availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) {

@@ -1,0 +1,155 @@
+// Writes src/torch/op-codes.ts from native/src/op-table.h, the one hand-edited list of the
+// integer codes shared by the addon and the TypeScript side (see that header for the format).
+// Usage: npm run gen:op-codes                         write src/torch/op-codes.ts
+//        npx tsx scripts/gen-op-codes.ts --check      exit 1 when the checked-in file is stale
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export const HEADER_PATH = fileURLToPath(new URL("../native/src/op-table.h", import.meta.url));
+export const OUTPUT_PATH = fileURLToPath(new URL("../src/torch/op-codes.ts", import.meta.url));
+export const REGENERATE_COMMAND = "npm run gen:op-codes";
+
+/** A malformed op-table.h: the message names the line and what was expected. */
+export class OpTableError extends Error {
+  override name = "OpTableError";
+}
+
+interface Family {
+  /** X-macro in op-table.h. */
+  macro: string;
+  /** Key in the addon's opTable() and in OP_FAMILIES. */
+  key: string;
+  /** TypeScript export: an object of name → code, or (list) a tuple whose index is the code. */
+  exportName: string;
+  list: boolean;
+  doc: string;
+}
+
+// Adding a family: a macro in op-table.h, a row here, and a line in native/src/addon.cc OpTable.
+const FAMILIES: readonly Family[] = [
+  { macro: "TF_UNARY_OPS", key: "unary", exportName: "UNARY", list: false, doc: "Codes of native.unary." },
+  { macro: "TF_BINARY_OPS", key: "binary", exportName: "BINARY", list: false, doc: "Codes of native.binary and native.binaryInplace." },
+  { macro: "TF_REDUCE_OPS", key: "reduce", exportName: "REDUCE", list: false, doc: "Codes of native.reduce." },
+  { macro: "TF_DTYPES", key: "dtype", exportName: "DTYPES", list: true, doc: "Tensor element types; a dtype's code is its index." },
+  { macro: "TF_LOSS_REDUCTIONS", key: "lossReduction", exportName: "LOSS_REDUCTION", list: false, doc: "Codes of native.crossEntropy's `reduction`." },
+];
+
+export interface OpEntry {
+  enumerator: string;
+  name: string;
+}
+
+/** Each family's entries in code order, keyed by its opTable() key. */
+export type ParsedOpTable = Record<string, OpEntry[]>;
+
+const ROW = /^X\((\w+),\s*(\w+)(?:,\s*[^,()]+(?:\([^()]*\))?)?\)$/;
+
+export function parseOpTable(header: string): ParsedOpTable {
+  const lines = header.split("\n");
+  const found = new Map<string, OpEntry[]>();
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^#define\s+(TF_\w+)\(X\)\s*\\?\s*$/.exec(lines[i]);
+    if (!head) continue;
+    const macro = head[1];
+    if (!FAMILIES.some((f) => f.macro === macro)) {
+      throw new OpTableError(`op-table.h:${i + 1}: unknown family ${macro}; add it to FAMILIES in scripts/gen-op-codes.ts`);
+    }
+    if (found.has(macro)) throw new OpTableError(`op-table.h:${i + 1}: family ${macro} is defined twice`);
+    const entries: OpEntry[] = [];
+    let more = lines[i].trimEnd().endsWith("\\");
+    while (more) {
+      i++;
+      if (i >= lines.length) throw new OpTableError(`op-table.h: ${macro} ends with a line continuation at end of file`);
+      const raw = lines[i].trimEnd();
+      more = raw.endsWith("\\");
+      const row = (more ? raw.slice(0, -1) : raw).trim();
+      const m = ROW.exec(row);
+      if (!m) throw new OpTableError(`op-table.h:${i + 1}: expected a row X(kEnumerator, jsName[, value]) in ${macro}; got ${JSON.stringify(row)}`);
+      const [, enumerator, name] = m;
+      const expected = `k${name[0].toUpperCase()}${name.slice(1)}`;
+      if (enumerator !== expected) {
+        throw new OpTableError(`op-table.h:${i + 1}: enumerator for '${name}' must be ${expected}; got ${enumerator}`);
+      }
+      if (entries.some((e) => e.name === name)) throw new OpTableError(`op-table.h:${i + 1}: '${name}' appears twice in ${macro}`);
+      entries.push({ enumerator, name });
+    }
+    if (entries.length === 0) throw new OpTableError(`op-table.h:${i + 1}: family ${macro} has no rows`);
+    found.set(macro, entries);
+  }
+  const table: ParsedOpTable = {};
+  for (const f of FAMILIES) {
+    const entries = found.get(f.macro);
+    if (!entries) throw new OpTableError(`op-table.h: family ${f.macro} is missing`);
+    table[f.key] = entries;
+  }
+  return table;
+}
+
+// Joins items into lines of at most `width` characters after the indent.
+function wrap(items: string[], indent: string, width = 116): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const item of items) {
+    if (line && line.length + 1 + item.length > width) {
+      lines.push(indent + line);
+      line = item;
+    } else {
+      line = line ? `${line} ${item}` : item;
+    }
+  }
+  if (line) lines.push(indent + line);
+  return lines.join("\n");
+}
+
+/** The text of src/torch/op-codes.ts for a given op-table.h. */
+export function renderOpCodes(header: string): string {
+  const table = parseOpTable(header);
+  const out: string[] = [
+    "// Generated by scripts/gen-op-codes.ts from native/src/op-table.h: do not edit.",
+    `// Regenerate with \`${REGENERATE_COMMAND}\` (tests/torch/op-table.test.ts fails while this file is stale).`,
+  ];
+  for (const f of FAMILIES) {
+    const entries = table[f.key];
+    out.push("", `/** ${f.doc} */`);
+    if (f.list) {
+      out.push(`export const ${f.exportName} = [`, wrap(entries.map((e) => `"${e.name}",`), "  "), "] as const;");
+    } else {
+      out.push(`export const ${f.exportName} = {`, wrap(entries.map((e, code) => `${e.name}: ${code},`), "  "), "} as const;");
+    }
+  }
+  out.push(
+    "",
+    "/** Every family by the key the addon's opTable() reports it under. */",
+    "export const OP_FAMILIES = {",
+    ...FAMILIES.map((f) => `  ${f.key}: ${f.exportName},`),
+    "} as const;",
+    "",
+  );
+  return out.join("\n");
+}
+
+function main(args: string[]): number {
+  const check = args.includes("--check");
+  const unknown = args.filter((a) => a !== "--check");
+  if (unknown.length > 0) {
+    console.error(`gen-op-codes: unknown argument ${unknown[0]}; usage: gen-op-codes.ts [--check]`);
+    return 2;
+  }
+  const text = renderOpCodes(readFileSync(HEADER_PATH, "utf8"));
+  let current = "";
+  try {
+    current = readFileSync(OUTPUT_PATH, "utf8");
+  } catch {
+    // missing: written below, or stale for --check
+  }
+  if (check) {
+    if (current === text) return 0;
+    console.error(`gen-op-codes: ${OUTPUT_PATH} does not match native/src/op-table.h; run \`${REGENERATE_COMMAND}\``);
+    return 1;
+  }
+  if (current !== text) writeFileSync(OUTPUT_PATH, text);
+  console.log(`gen-op-codes: ${OUTPUT_PATH} ${current === text ? "already up to date" : "written"}`);
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main(process.argv.slice(2));
