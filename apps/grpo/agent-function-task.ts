@@ -8,14 +8,11 @@ import { createServer } from "../../src/serve/index.ts";
 import { agentGroupRollout, episodeMetrics, RecordingBackend, RequestBatcher, toEpisode, type AgentFunction } from "../../src/rollout/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
 import type { Group } from "../../src/rl/index.ts";
-import type { GrpoConfig } from "../../src/config/index.ts";
 import { recordMetric } from "../../src/observability/index.ts";
 import { importUserExport } from "../shared/resolve-rewards.ts";
 import { rolloutSeed, type GrpoTask, type TaskContext } from "./prompt-task.ts";
 import { finishGroups } from "./rollout.ts";
-import { agentEvalResult, chatOptions } from "./agent-task.ts";
-
-type EnvironmentConfig = NonNullable<GrpoConfig["environment"]>;
+import { agentEvalResult, chatOptions, type EnvironmentConfig } from "./agent-common.ts";
 
 export async function agentFunctionTask(c: TaskContext & { environment: EnvironmentConfig }): Promise<GrpoTask> {
   const { config, tokenizer, environment: spec } = c;

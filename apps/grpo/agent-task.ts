@@ -5,19 +5,15 @@
  * filters, advantages and losses as single-turn completions. Eval is held-out greedy success: the
  * fraction of episodes whose reward is > 0.
  */
-import type { Tokenizer } from "../../src/models/index.ts";
-import { detectToolCallFormat, parseToolCalls, toTemplateMessages } from "../../src/models/index.ts";
-import { episodeMetrics, groupRollout, RequestBatcher, toEpisode, type EpisodeRecord, type GroupRolloutOptions } from "../../src/rollout/index.ts";
+import { episodeMetrics, groupRollout, RequestBatcher, toEpisode, type GroupRolloutOptions } from "../../src/rollout/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
 import type { Group } from "../../src/rl/index.ts";
-import type { GrpoConfig } from "../../src/config/index.ts";
 import { recordMetric } from "../../src/observability/index.ts";
-import type { EvalResult } from "../shared/evaluate.ts";
 import { resolveEnvironment } from "../shared/resolve-environment.ts";
 import { rolloutSeed, type GrpoTask, type TaskContext } from "./prompt-task.ts";
 import { finishGroups } from "./rollout.ts";
-
-type EnvironmentConfig = NonNullable<GrpoConfig["environment"]>;
+import { agentEvalResult, chatOptions, type EnvironmentConfig } from "./agent-common.ts";
+import { agentFunctionTask } from "./agent-function-task.ts";
 
 /** Prefix divergences printed in full per run; the rest are only counted. */
 const MAX_DIVERGENCE_WARNINGS = 3;
@@ -25,7 +21,6 @@ const MAX_DIVERGENCE_WARNINGS = 3;
 export async function agentTask(c: TaskContext & { environment: EnvironmentConfig }): Promise<GrpoTask> {
   const { config, tokenizer, environment: spec } = c;
   if (spec.agent !== undefined) {
-    const { agentFunctionTask } = await import("./agent-function-task.ts");
     return agentFunctionTask(c);
   }
   const createEnv = await resolveEnvironment(spec.name!, spec.options);
@@ -79,28 +74,5 @@ export async function agentTask(c: TaskContext & { environment: EnvironmentConfi
       c.log(`eval @ step ${step}: greedy success ${(result.accuracy * 100).toFixed(1)}% — e.g. ${JSON.stringify(result.sample)}`);
       return result;
     },
-  };
-}
-
-/** The renderer/parser options every episode of a run shares. */
-export function chatOptions(tokenizer: Tokenizer, spec: EnvironmentConfig) {
-  const format = detectToolCallFormat(tokenizer.chatTemplate);
-  return {
-    tokenizer,
-    toTemplate: toTemplateMessages,
-    parseAssistant: (text: string, o: { idPrefix: string }) => parseToolCalls(text, format, o),
-    checkPrefix: spec.checkPrefix,
-    ...(spec.enableThinking !== null ? { enableThinking: spec.enableThinking } : {}),
-  };
-}
-
-export function agentEvalResult(records: readonly EpisodeRecord[], decode: (ids: readonly number[]) => string): EvalResult {
-  const k = Math.max(1, records.length);
-  const first = records[0];
-  return {
-    accuracy: records.filter((r) => r.reward > 0).length / k,
-    k: 1,
-    meanResponseTokens: records.reduce((s, r) => s + r.trajectory.responseLength, 0) / k,
-    sample: first ? decode(first.trajectory.ids.slice(first.trajectory.promptLength)) : "",
   };
 }

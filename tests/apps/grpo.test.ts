@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { loadGrpoConfig } from "../../src/config/index.ts";
+import { ConfigValidationError, loadGrpoConfig } from "../../src/config/index.ts";
 import { torch } from "../../src/torch/index.ts";
-import { runGrpo, GrpoConfigError } from "../../apps/grpo/grpo-run.ts";
+import { runGrpo } from "../../apps/grpo/grpo-run.ts";
 
 /** A few-step GRPO run of a tiny random model on 1-digit addition, all in a temp dir. */
 function tinyConfig(dir: string, overrides: string[] = []) {
@@ -79,8 +79,9 @@ test("a user loss module and a reward that throws do not stop the run", async ()
 
 test("placement and reference-model errors are clear", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tf-grpo-"));
-  const refLess = tinyConfig(dir, ["grpo.beta=0.1"]);
-  await assert.rejects(runGrpo({ config: refLess.config, rawConfig: refLess.snake, ...quiet }), (e: Error) => e instanceof GrpoConfigError && /needs a reference model: add services.ref_model or set grpo.beta: 0/.test(e.message));
+  // Checks spanning several options fail when the config loads, before anything starts.
+  assert.throws(() => tinyConfig(dir, ["grpo.beta=0.1"]), (e: Error) => e instanceof ConfigValidationError && /grpo\.beta: grpo.beta > 0 needs a reference model: add services.ref_model or set grpo.beta: 0/.test(e.message));
+  assert.throws(() => tinyConfig(dir, ["lr_scheduler.decay_type=cosine", "lr_scheduler.warmup_steps=5"]), /lr_scheduler\.warmup_steps: .*needs training.steps \(2\) > lr_scheduler.warmup_steps \(5\)/);
   if (!torch.cuda.isAvailable()) {
     const gpu = tinyConfig(dir, ["services.trainer.with_gpus=true", "services.generator.with_gpus=true"]);
     await assert.rejects(runGrpo({ config: gpu.config, rawConfig: gpu.snake, ...quiet }), /Insufficient GPU resources: asked for 2, 0 free/);
