@@ -187,6 +187,7 @@ export class Tokenizer {
   }
 
   decode(ids: readonly number[], { skipSpecialTokens = false }: DecodeOptions = {}): string {
+    if (ids.length === 0) return ""; // @huggingface/tokenizers rejects an empty list
     return this.hf.decode(ids as number[], { skip_special_tokens: skipSpecialTokens });
   }
 

@@ -211,3 +211,8 @@ describe("bad inputs name the path", () => {
     );
   });
 });
+
+test("decoding no ids gives the empty string (streaming decoders ask for empty slices)", () => {
+  assert.equal(Tokenizer.fromPretrained(tinyDir).decode([]), "");
+  assert.equal(Tokenizer.fromPretrained(qwenDir).decode([], { skipSpecialTokens: true }), "");
+});
