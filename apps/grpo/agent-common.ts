@@ -4,6 +4,7 @@ import { detectToolCallFormat, parseToolCalls, toTemplateMessages } from "../../
 import type { EpisodeRecord } from "../../src/rollout/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
 import type { EvalResult } from "../shared/evaluate.ts";
+import { appendTrajectorySamples, trajectorySpans } from "../../src/observability/index.ts";
 
 export type EnvironmentConfig = NonNullable<GrpoConfig["environment"]>;
 
@@ -28,4 +29,17 @@ export function agentEvalResult(records: readonly EpisodeRecord[], decode: (ids:
     meanResponseTokens: records.reduce((s, r) => s + r.trajectory.responseLength, 0) / k,
     sample: first ? decode(first.trajectory.ids.slice(first.trajectory.promptLength)) : "",
   };
+}
+
+/** The first few eval episodes, with trained tokens marked, for the dashboard. */
+export function writeEvalSamples(path: string, step: number, records: readonly EpisodeRecord[], decode: (ids: readonly number[]) => string, max = 3): void {
+  appendTrajectorySamples(
+    path,
+    records.slice(0, max).map((r, i) => ({
+      step,
+      title: `eval episode ${i} (${r.turns} turns${r.truncated ? ", truncated" : ""})`,
+      reward: r.reward,
+      spans: trajectorySpans(r.trajectory.ids, r.trajectory.lossMask, decode),
+    })),
+  );
 }

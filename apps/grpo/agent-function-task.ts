@@ -12,7 +12,7 @@ import { recordMetric } from "../../src/observability/index.ts";
 import { importUserExport } from "../shared/resolve-rewards.ts";
 import { rolloutSeed, type GrpoTask, type TaskContext } from "./prompt-task.ts";
 import { finishGroups } from "./rollout.ts";
-import { agentEvalResult, chatOptions, type EnvironmentConfig } from "./agent-common.ts";
+import { agentEvalResult, chatOptions, writeEvalSamples, type EnvironmentConfig } from "./agent-common.ts";
 
 export async function agentFunctionTask(c: TaskContext & { environment: EnvironmentConfig }): Promise<GrpoTask> {
   const { config, tokenizer, environment: spec } = c;
@@ -52,6 +52,7 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
       const byTask = await run(evalServer, greedy, c.evalExamples, 1, step);
       const records = byTask.map((t) => t.records[0]).filter((r) => r !== undefined);
       const result = agentEvalResult(records, decode);
+      writeEvalSamples(c.samplesPath, step, records, decode);
       result.accuracy = records.filter((r) => r.reward > 0).length / Math.max(1, byTask.length);
       recordMetric("eval/accuracy", result.accuracy);
       c.log(`eval @ step ${step}: greedy success ${(result.accuracy * 100).toFixed(1)}% — e.g. ${JSON.stringify(result.sample)}`);

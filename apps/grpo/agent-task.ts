@@ -12,7 +12,7 @@ import { recordMetric } from "../../src/observability/index.ts";
 import { resolveEnvironment } from "../shared/resolve-environment.ts";
 import { rolloutSeed, type GrpoTask, type TaskContext } from "./prompt-task.ts";
 import { finishGroups } from "./rollout.ts";
-import { agentEvalResult, chatOptions, type EnvironmentConfig } from "./agent-common.ts";
+import { agentEvalResult, chatOptions, writeEvalSamples, type EnvironmentConfig } from "./agent-common.ts";
 import { agentFunctionTask } from "./agent-function-task.ts";
 
 /** Prefix divergences printed in full per run; the rest are only counted. */
@@ -68,6 +68,7 @@ export async function agentTask(c: TaskContext & { environment: EnvironmentConfi
       const byTask = await groupRollout({ ...episodeOptions(), tasks: c.evalExamples, n: 1, seed: step, sampling: { greedy: true } });
       const records = byTask.map((t) => t.records[0]!);
       const result = agentEvalResult(records, decode);
+      writeEvalSamples(c.samplesPath, step, records, decode);
       recordMetric("eval/accuracy", result.accuracy);
       recordMetric("eval/response_length", result.meanResponseTokens);
       recordMetric("eval/turns_per_episode", records.reduce((s, r) => s + r.turns, 0) / Math.max(1, records.length));

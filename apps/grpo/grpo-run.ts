@@ -122,7 +122,7 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   let task: GrpoTask | undefined;
   let rollouts: RolloutDriver | undefined;
   try {
-    const common = { config, generator: gen, tokenizer, refModel, sampler, promptsPerRollout, evalExamples, maxSeqLen, log };
+    const common = { config, generator: gen, tokenizer, refModel, sampler, promptsPerRollout, evalExamples, maxSeqLen, log, samplesPath: runBackends.samplesPath };
     task = env ? await agentTask({ ...common, environment: env }) : promptTask({ ...common, rewards: await resolveRewards(config.rewards) });
 
     let policyVersion = 0;

@@ -34,6 +34,8 @@ export interface TaskContext {
   evalExamples: PromptExample[];
   maxSeqLen: number;
   log: (line: string) => void;
+  /** Where eval appends trajectory samples for the dashboard. */
+  samplesPath: string;
 }
 
 /** Same seed rule as before the loop had named parts, so runs reproduce across the refactor. */

@@ -8,14 +8,17 @@ import type { MetricValue } from "./metrics.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { readMetricsJsonl, type MetricRecord } from "./jsonl-backend.ts";
 import { renderDashboard, type RenderDashboardOptions } from "./dashboard-html.ts";
+import { readLatestTrajectorySamples } from "./trajectory-samples.ts";
 
-export interface DashboardBackendOptions extends Omit<RenderDashboardOptions, "generatedAt"> {
+export interface DashboardBackendOptions extends Omit<RenderDashboardOptions, "generatedAt" | "samples"> {
   /** The `.html` file to write. */
   path: string;
   /** The metrics JSONL (written by a `JsonlBackend`) the charts are drawn from. */
   jsonlPath: string;
   /** Regenerate every N flushes. @default 10 */
   every?: number;
+  /** Trajectory samples JSONL (`appendTrajectorySamples`); the latest step's are shown. @default none */
+  samplesPath?: string;
 }
 
 export class DashboardBackend implements MetricBackend {
@@ -47,7 +50,11 @@ export class DashboardBackend implements MetricBackend {
     const records = readMetricsJsonl(this.#o.jsonlPath);
     const p = this.#pending;
     if (p && !records.some((r) => r.step === p.step)) records.push(p);
-    writeFileAtomic(this.path, renderDashboard(records, { title: this.#o.title, refreshSeconds: this.#o.refreshSeconds }));
+    writeFileAtomic(this.path, renderDashboard(records, {
+      title: this.#o.title,
+      refreshSeconds: this.#o.refreshSeconds,
+      samples: this.#o.samplesPath ? readLatestTrajectorySamples(this.#o.samplesPath) : [],
+    }));
   }
 
   close(): void {

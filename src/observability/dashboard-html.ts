@@ -5,6 +5,7 @@
  * response length, tokens/s, time per phase, then every other numeric series.
  */
 import type { MetricRecord } from "./jsonl-backend.ts";
+import type { TrajectorySample } from "./trajectory-samples.ts";
 
 export interface DashboardSection {
   title: string;
@@ -31,6 +32,8 @@ export interface RenderDashboardOptions {
   refreshSeconds?: number;
   /** Time the page was generated (shown in the header). @default new Date() */
   generatedAt?: Date;
+  /** Trajectories to show below the charts (e.g. `readLatestTrajectorySamples`). @default none */
+  samples?: readonly TrajectorySample[];
 }
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
@@ -136,11 +139,14 @@ svg text{font-size:10px;fill:#555} .yl{text-anchor:end;dominant-baseline:middle}
 .legend{list-style:none;padding:0;margin:4px 0 0;max-width:${W}px;font-size:12px}
 .legend li{display:inline-block;margin-right:10px} .sw{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 .empty{color:#999;width:${W}px;height:40px}
+.samples{margin-top:14px} .samples pre{white-space:pre-wrap;word-break:break-word;background:#fafafa;border:1px solid #eee;padding:6px;font-size:12px}
+.samples mark{background:#cfe8ff} .samples h3{font-size:13px;margin:8px 0 2px}
 #tip{position:absolute;display:none;background:#222;color:#fff;padding:6px 8px;border-radius:4px;font-size:12px;white-space:pre;pointer-events:none}
 `;
 
 /** The dashboard page for `records` (e.g. `readMetricsJsonl(path)`). */
 export function renderDashboard(records: readonly MetricRecord[], options: RenderDashboardOptions = {}): string {
+  const samples = options.samples?.length ? `<section class="samples"><h2>Sampled trajectories (step ${options.samples[0]!.step}; <mark>trained tokens</mark> highlighted)</h2>${options.samples.map(renderSample).join("\n")}</section>` : "";
   const title = options.title ?? "torchforge run";
   const series = seriesOf(records);
   const keys = [...series.keys()].sort();
@@ -180,10 +186,16 @@ ${refresh}<title>${escapeHtml(title)}</title>
 <div class="grid-wrap">
 ${sections.join("\n")}
 </div>
+${samples}
 <div id="tip"></div>
 <script id="metrics-data" type="application/json">${json}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>
 `;
+}
+
+function renderSample(s: TrajectorySample): string {
+  const body = s.spans.map((sp) => (sp.trained ? `<mark>${escapeHtml(sp.text)}</mark>` : escapeHtml(sp.text))).join("");
+  return `<h3>${escapeHtml(s.title)} — reward ${fmt(s.reward)}</h3><pre>${body}</pre>`;
 }

@@ -28,3 +28,5 @@ export { Tracer, Span, tracer } from "./tracer.ts";
 export type { TracerOptions } from "./tracer.ts";
 export { createRunBackends } from "./run-backends.ts";
 export type { RunBackendsOptions, RunBackends } from "./run-backends.ts";
+export { appendTrajectorySamples, readLatestTrajectorySamples, trajectorySpans } from "./trajectory-samples.ts";
+export type { TrajectorySample, TrajectorySpan } from "./trajectory-samples.ts";

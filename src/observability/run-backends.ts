@@ -4,6 +4,7 @@
  *     <dir>/metrics.jsonl    JSONL, one object per flush
  *     <dir>/tensorboard/     TensorBoard event file (`tensorboard --logdir <dir>/tensorboard`)
  *     <dir>/dashboard.html   self-contained dashboard, regenerated every `dashboardEvery` flushes
+ *     <dir>/samples.jsonl    trajectory samples the app appends (shown on the dashboard)
  *     console                progress bar + ETA
  */
 import { join } from "node:path";
@@ -31,6 +32,8 @@ export interface RunBackendsOptions {
 export interface RunBackends {
   backends: MetricBackend[];
   jsonlPath: string;
+  /** Where the app appends trajectory samples for the dashboard. */
+  samplesPath: string;
   dashboardPath?: string;
   tensorboardDir?: string;
 }
@@ -39,7 +42,8 @@ export function createRunBackends(options: RunBackendsOptions): RunBackends {
   const jsonlPath = join(options.dir, "metrics.jsonl");
   // JSONL first: the dashboard reads it (and merges in the current flush if it is not there yet).
   const backends: MetricBackend[] = [new JsonlBackend({ path: jsonlPath })];
-  const out: RunBackends = { backends, jsonlPath };
+  const samplesPath = join(options.dir, "samples.jsonl");
+  const out: RunBackends = { backends, jsonlPath, samplesPath };
   if (options.tensorboard ?? true) {
     out.tensorboardDir = join(options.dir, "tensorboard");
     backends.push(new TensorBoardBackend({ logDir: out.tensorboardDir }));
@@ -47,7 +51,7 @@ export function createRunBackends(options: RunBackendsOptions): RunBackends {
   const every = options.dashboardEvery ?? 10;
   if (every > 0) {
     out.dashboardPath = join(options.dir, "dashboard.html");
-    backends.push(new DashboardBackend({ path: out.dashboardPath, jsonlPath, every, title: options.title }));
+    backends.push(new DashboardBackend({ path: out.dashboardPath, jsonlPath, samplesPath, every, title: options.title }));
   }
   if (options.console !== false) backends.push(new ProgressConsoleBackend({ totalSteps: options.totalSteps, ...(options.console ?? {}) }));
   return out;

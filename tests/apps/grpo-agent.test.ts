@@ -43,6 +43,9 @@ test("GRPO on a built-in environment: multi-turn episodes train, agent metrics a
     assert.ok(k in m || k in (lines[2].metrics ?? lines[2]), `metric ${k} missing (have ${Object.keys(m).join(", ")})`);
   }
   assert.ok(m["agent/turns_per_episode"] >= 1);
+  const page = readFileSync(r.dashboardPath!, "utf8");
+  assert.match(page, /Sampled trajectories \(step 2/, "the dashboard shows the latest eval's trajectories");
+  assert.match(page, /<mark>/, "with the trained tokens highlighted");
   assert.equal(torch.memory().numTensors, before, "the run freed every tensor it made");
 });
 
