@@ -32,7 +32,13 @@ export function agentEvalResult(records: readonly EpisodeRecord[], decode: (ids:
 }
 
 /** The first few eval episodes, with trained tokens marked, for the dashboard. */
-export function writeEvalSamples(path: string, step: number, records: readonly EpisodeRecord[], decode: (ids: readonly number[]) => string, max = 3): void {
+export function writeEvalSamples(
+  path: string,
+  step: number,
+  records: readonly EpisodeRecord[],
+  decode: (ids: readonly number[]) => string,
+  max = 3,
+): void {
   appendTrajectorySamples(
     path,
     records.slice(0, max).map((r, i) => ({

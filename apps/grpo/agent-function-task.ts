@@ -5,7 +5,14 @@
  * turns its calls into token-faithful trajectories. Eval runs the same agent greedily.
  */
 import { createServer } from "../../src/serve/index.ts";
-import { agentGroupRollout, episodeMetrics, RecordingBackend, RequestBatcher, toEpisode, type AgentFunction } from "../../src/rollout/index.ts";
+import {
+  agentGroupRollout,
+  episodeMetrics,
+  RecordingBackend,
+  RequestBatcher,
+  toEpisode,
+  type AgentFunction,
+} from "../../src/rollout/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
 import type { Group } from "../../src/rl/index.ts";
 import { recordMetric } from "../../src/observability/index.ts";
@@ -19,10 +26,25 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
   const agent = await importUserExport(spec.agent!, "environment.agent");
   if (typeof agent !== "function") throw new TypeError(`environment.agent '${spec.agent}' must export a function (client, task) => reward`);
   const g = config.grpo;
-  const { parseAssistant, toTemplate, checkPrefix, enableThinking } = chatOptions(tokenizer, spec) as ReturnType<typeof chatOptions> & { enableThinking?: boolean };
+  const { parseAssistant, toTemplate, checkPrefix, enableThinking } = chatOptions(tokenizer, spec) as ReturnType<typeof chatOptions> & {
+    enableThinking?: boolean;
+  };
   const batcher = new RequestBatcher(c.generator, { maxInFlight: c.generator.parallelism });
-  const common = { batcher, tokenizer, modelName: "policy", parseAssistant, toTemplate, checkPrefix, enableThinking, maxSeqLen: c.maxSeqLen, maxTokensPerTurn: spec.maxTokensPerTurn };
-  const training = new RecordingBackend({ ...common, trainingSampling: { temperature: g.temperature, topP: g.topP, topK: g.topK, minP: g.minP } });
+  const common = {
+    batcher,
+    tokenizer,
+    modelName: "policy",
+    parseAssistant,
+    toTemplate,
+    checkPrefix,
+    enableThinking,
+    maxSeqLen: c.maxSeqLen,
+    maxTokensPerTurn: spec.maxTokensPerTurn,
+  };
+  const training = new RecordingBackend({
+    ...common,
+    trainingSampling: { temperature: g.temperature, topP: g.topP, topK: g.topK, minP: g.minP },
+  });
   const greedy = new RecordingBackend({ ...common, trainingSampling: { greedy: true } });
   // One server per backend: the URL an agent gets decides how its tokens are sampled.
   const limits = { maxConcurrency: 1024, maxQueue: 4096 };
@@ -30,7 +52,15 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
   const evalServer = await createServer({ backend: greedy, ...limits });
   const decode = (ids: readonly number[]) => tokenizer.decode(ids);
   const run = (server: { url: string }, backend: RecordingBackend, tasks: PromptExample[], n: number, seed: number) =>
-    agentGroupRollout({ tasks, n, seed, agent: agent as AgentFunction<PromptExample>, backend, serverUrl: server.url, taskId: (t) => t.id });
+    agentGroupRollout({
+      tasks,
+      n,
+      seed,
+      agent: agent as AgentFunction<PromptExample>,
+      backend,
+      serverUrl: server.url,
+      taskId: (t) => t.id,
+    });
   return {
     description: `agent function '${spec.agent}' on ${trainServer.url}/v1`,
     collect: async (tag, attempt) => {
@@ -46,7 +76,12 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
         target: task.target,
         episodes: rs.map((r, j) => toEpisode(r, { id: `${task.id}/${j}`, prompt: task.prompt, target: task.target, decode })),
       }));
-      return finishGroups(groups, { refModel: c.refModel, filterZeroVariance: g.filterZeroVariance, filterTruncated: g.filterTruncated, advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo" }).episodes;
+      return finishGroups(groups, {
+        refModel: c.refModel,
+        filterZeroVariance: g.filterZeroVariance,
+        filterTruncated: g.filterTruncated,
+        advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",
+      }).episodes;
     },
     evaluate: async (step) => {
       const byTask = await run(evalServer, greedy, c.evalExamples, 1, step);

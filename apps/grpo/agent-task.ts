@@ -32,7 +32,12 @@ export async function agentTask(c: TaskContext & { environment: EnvironmentConfi
     taskId: (t) => t.id,
     batcher,
     ...chatOptions(tokenizer, spec),
-    budget: { maxTurns: spec.maxTurns, maxTokensPerTurn: spec.maxTokensPerTurn, maxSeqLen: c.maxSeqLen, ...(spec.maxResponseTokens ? { maxResponseTokens: spec.maxResponseTokens } : {}) },
+    budget: {
+      maxTurns: spec.maxTurns,
+      maxTokensPerTurn: spec.maxTokensPerTurn,
+      maxSeqLen: c.maxSeqLen,
+      ...(spec.maxResponseTokens ? { maxResponseTokens: spec.maxResponseTokens } : {}),
+    },
   });
   const decode = (ids: readonly number[]) => tokenizer.decode(ids);
   return {
@@ -42,7 +47,9 @@ export async function agentTask(c: TaskContext & { environment: EnvironmentConfi
       const t0 = performance.now();
       const byTask = await groupRollout({
         ...episodeOptions(),
-        tasks, n: g.nSamples, seed: rolloutSeed(config, tag, attempt),
+        tasks,
+        n: g.nSamples,
+        seed: rolloutSeed(config, tag, attempt),
         sampling: { temperature: g.temperature, topP: g.topP, topK: g.topK, minP: g.minP, stop: g.stop },
       });
       const genS = (performance.now() - t0) / 1000;
@@ -52,17 +59,26 @@ export async function agentTask(c: TaskContext & { environment: EnvironmentConfi
       recordMetric("reward/mean", records.reduce((s, r) => s + r.reward, 0) / Math.max(1, records.length));
       recordMetric("generator/tokens_per_s", sampled / Math.max(1e-9, genS));
       recordMetric("main_perf/generate_s", genS);
-      for (const r of records) for (const d of r.divergences) {
-        if (warnings++ < MAX_DIVERGENCE_WARNINGS) {
-          c.log(`warning: turn ${d.turn} prompt differs from a full re-render at token ${d.at} (training keeps the sampled tokens)\n  trajectory: ${JSON.stringify(d.trajectoryText)}\n  re-render:  ${JSON.stringify(d.rerenderText)}`);
+      for (const r of records)
+        for (const d of r.divergences) {
+          if (warnings++ < MAX_DIVERGENCE_WARNINGS) {
+            c.log(
+              `warning: turn ${d.turn} prompt differs from a full re-render at token ${d.at} (training keeps the sampled tokens)\n` +
+                `  trajectory: ${JSON.stringify(d.trajectoryText)}\n  re-render:  ${JSON.stringify(d.rerenderText)}`,
+            );
+          }
         }
-      }
       const groups: Group[] = byTask.map(({ task, records: rs }) => ({
         prompt: task.prompt,
         target: task.target,
         episodes: rs.map((r, j) => toEpisode(r, { id: `${task.id}/${j}`, prompt: task.prompt, target: task.target, decode })),
       }));
-      return finishGroups(groups, { refModel: c.refModel, filterZeroVariance: g.filterZeroVariance, filterTruncated: g.filterTruncated, advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo" }).episodes;
+      return finishGroups(groups, {
+        refModel: c.refModel,
+        filterZeroVariance: g.filterZeroVariance,
+        filterTruncated: g.filterTruncated,
+        advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",
+      }).episodes;
     },
     evaluate: async (step) => {
       const byTask = await groupRollout({ ...episodeOptions(), tasks: c.evalExamples, n: 1, seed: step, sampling: { greedy: true } });

@@ -45,8 +45,16 @@ export class GeneratorActor extends Actor {
   override async setup(): Promise<void> {
     const { model, tokenizer } = resolveModel(this.config.model);
     this.#model = model;
-    this.#engine = new GenerationEngine({ model, tokenizer, maxBatchSize: this.config.maxBatchSize, maxSeqLen: this.config.maxSeqLen, packWeights: this.config.packWeights ?? false });
-    this.#versions = new VersionedStore(SharedMemoryStore.open({ root: this.config.storeRoot }), { prefix: this.config.prefix ?? "policy" });
+    this.#engine = new GenerationEngine({
+      model,
+      tokenizer,
+      maxBatchSize: this.config.maxBatchSize,
+      maxSeqLen: this.config.maxSeqLen,
+      packWeights: this.config.packWeights ?? false,
+    });
+    this.#versions = new VersionedStore(SharedMemoryStore.open({ root: this.config.storeRoot }), {
+      prefix: this.config.prefix ?? "policy",
+    });
   }
 
   @endpoint async generate(requests: { prompt: number[] }[], sampling: SamplingParams): Promise<Completion[]> {

@@ -35,7 +35,13 @@ export interface StartGeneratorOptions {
 export async function startGenerator(config: GrpoConfig, o: StartGeneratorOptions): Promise<PolicyGenerator> {
   const spec = config.services.generator;
   if (config.placement === "colocated") {
-    const engine = new GenerationEngine({ model: o.policy, tokenizer: o.tokenizer, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, packWeights: spec.packWeights });
+    const engine = new GenerationEngine({
+      model: o.policy,
+      tokenizer: o.tokenizer,
+      maxBatchSize: o.maxBatchSize,
+      maxSeqLen: o.maxSeqLen,
+      packWeights: spec.packWeights,
+    });
     return {
       parallelism: 1,
       concurrent: false,
@@ -48,8 +54,9 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
   const versions = new VersionedStore(store, { prefix: "policy", keepLast: 2 });
   // One libtorch thread per generator process: several processes spinning 2 threads each on a
   // small machine would fight over the cores.
-  const service = await GeneratorActor.options({ procs: 1, numReplicas: spec.numReplicas, env: { TORCHFORGE_NUM_THREADS: "1" } })
-    .asService({ model: o.modelSpec, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, packWeights: spec.packWeights, storeRoot: store.root });
+  const service = await GeneratorActor.options({ procs: 1, numReplicas: spec.numReplicas, env: { TORCHFORGE_NUM_THREADS: "1" } }).asService(
+    { model: o.modelSpec, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, packWeights: spec.packWeights, storeRoot: store.root },
+  );
   return {
     parallelism: spec.numReplicas,
     concurrent: true,
@@ -62,6 +69,10 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       await service.shutdown();
       await store.close();
     },
-    state: async () => ({ versions: await service.version.fanout(), checksums: await service.weightsChecksum.fanout(), pids: await service.pid.fanout() }),
+    state: async () => ({
+      versions: await service.version.fanout(),
+      checksums: await service.weightsChecksum.fanout(),
+      pids: await service.pid.fanout(),
+    }),
   };
 }

@@ -67,12 +67,16 @@ export interface GrpoRunResult {
 function checkPlacement(config: GrpoConfig): void {
   const gpus = Object.values(config.services).filter((s) => s && typeof s === "object" && (s as { withGpus?: boolean }).withGpus).length;
   if (gpus > torch.cuda.deviceCount()) {
-    throw new GrpoConfigError(`Insufficient GPU resources: asked for ${gpus}, ${torch.cuda.deviceCount()} free (set with_gpus: false to run on CPU)`);
+    throw new GrpoConfigError(
+      `Insufficient GPU resources: asked for ${gpus}, ${torch.cuda.deviceCount()} free (set with_gpus: false to run on CPU)`,
+    );
   }
   if (gpus > 0) {
     // The tensor engine runs on CUDA, but this app still places every model on the CPU: say so
     // rather than silently ignoring the request.
-    throw new GrpoConfigError("services.*.with_gpus: true is not supported by the GRPO app yet (models run on the CPU); set with_gpus: false");
+    throw new GrpoConfigError(
+      "services.*.with_gpus: true is not supported by the GRPO app yet (models run on the CPU); set with_gpus: false",
+    );
   }
 }
 
@@ -102,18 +106,38 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const trainer = new Trainer({
     model: policy,
     loss,
-    optimizer: { lr: config.training.learningRate, betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay },
-    schedule: { warmupSteps: config.lrScheduler.warmupSteps, decay: config.lrScheduler.decayType, totalSteps: config.training.steps, minLrRatio: config.lrScheduler.lrMin / config.training.learningRate },
+    optimizer: {
+      lr: config.training.learningRate,
+      betas: config.optimizer.betas as [number, number],
+      eps: config.optimizer.eps,
+      weightDecay: config.optimizer.weightDecay,
+    },
+    schedule: {
+      warmupSteps: config.lrScheduler.warmupSteps,
+      decay: config.lrScheduler.decayType,
+      totalSteps: config.training.steps,
+      minLrRatio: config.lrScheduler.lrMin / config.training.learningRate,
+    },
     maxNorm: config.training.maxNorm,
     maxBadSteps: config.training.maxBadSteps,
     temperature: config.grpo.temperature,
     entropy: true,
     warn: (m) => log(`warning: ${m}`),
   });
-  const buffer = new ReplayBuffer<Episode>({ batchSize: config.training.batchSize, maxPolicyAge: config.grpo.maxPolicyAge, maxBufferSize: config.replayBuffer.capacity, seed: config.training.seed });
+  const buffer = new ReplayBuffer<Episode>({
+    batchSize: config.training.batchSize,
+    maxPolicyAge: config.grpo.maxPolicyAge,
+    maxBufferSize: config.replayBuffer.capacity,
+    seed: config.training.seed,
+  });
   const sampler = new ExampleSampler({ examples: data.train, seed: config.dataset.seed });
   const evalExamples = data.eval.slice(0, config.eval.numPrompts);
-  const runBackends = createRunBackends({ dir: outputDir, totalSteps: config.training.steps, console: options.progress === false ? false : {}, title: "torchforge GRPO" });
+  const runBackends = createRunBackends({
+    dir: outputDir,
+    totalSteps: config.training.steps,
+    console: options.progress === false ? false : {},
+    title: "torchforge GRPO",
+  });
   const logger = new MetricLogger({ backends: runBackends.backends });
 
   // ---- services ----------------------------------------------------------------------------
@@ -122,20 +146,40 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   let task: GrpoTask | undefined;
   let rollouts: RolloutDriver | undefined;
   try {
-    const common = { config, generator: gen, tokenizer, refModel, sampler, promptsPerRollout, evalExamples, maxSeqLen, log, samplesPath: runBackends.samplesPath };
-    task = env ? await agentTask({ ...common, environment: env }) : promptTask({ ...common, rewards: await resolveRewards(config.rewards) });
+    const common = {
+      config,
+      generator: gen,
+      tokenizer,
+      refModel,
+      sampler,
+      promptsPerRollout,
+      evalExamples,
+      maxSeqLen,
+      log,
+      samplesPath: runBackends.samplesPath,
+    };
+    task = env
+      ? await agentTask({ ...common, environment: env })
+      : promptTask({ ...common, rewards: await resolveRewards(config.rewards) });
 
     let policyVersion = 0;
     if (options.resume && hasCheckpoint(checkpointDir)) {
       const state = trainer.load(checkpointDir);
       policyVersion = state.policyVersion;
-      const extra = state.extra as { replayBuffer?: Parameters<typeof buffer.loadStateDict>[0]; sampler?: Parameters<typeof sampler.loadStateDict>[0] };
+      const extra = state.extra as {
+        replayBuffer?: Parameters<typeof buffer.loadStateDict>[0];
+        sampler?: Parameters<typeof sampler.loadStateDict>[0];
+      };
       if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
       if (extra.sampler) sampler.loadStateDict(extra.sampler);
       log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
     }
     await gen.sync(policyVersion);
-    log(`GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ${data.train.length} train / ${evalExamples.length} eval ${env ? "tasks" : "prompts"}, ${task.description}, loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}`);
+    log(
+      `GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ` +
+        `${data.train.length} train / ${evalExamples.length} eval ${env ? "tasks" : "prompts"}, ${task.description}, ` +
+        `loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}`,
+    );
 
     const evals: GrpoRunResult["evals"] = [];
     const runEval = async (step: number) => {
@@ -155,7 +199,10 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
 
     // ---- continuousRollouts ------------------------------------------------------------------
     rollouts = gen.concurrent
-      ? new BackgroundRollouts(buffer, task.collect, { workers: config.grpo.rolloutWorkers * gen.parallelism, maxBuffered: 2 * config.training.batchSize })
+      ? new BackgroundRollouts(buffer, task.collect, {
+          workers: config.grpo.rolloutWorkers * gen.parallelism,
+          maxBuffered: 2 * config.training.batchSize,
+        })
       : new InlineRollouts(buffer, task.collect);
 
     // ---- continuousTraining ------------------------------------------------------------------
@@ -202,7 +249,16 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
     }
     await logger.close?.();
     const generatorState = gen.state ? { ...(await gen.state()), trainerChecksum: weightsChecksum(policy) } : undefined;
-    return { steps: trainer.step, policyVersion, evals, outputDir, dashboardPath: runBackends.dashboardPath, checkpointDir, stoppedEarly, generatorState };
+    return {
+      steps: trainer.step,
+      policyVersion,
+      evals,
+      outputDir,
+      dashboardPath: runBackends.dashboardPath,
+      checkpointDir,
+      stoppedEarly,
+      generatorState,
+    };
   } finally {
     await rollouts?.stop();
     await task?.close?.();
@@ -217,7 +273,12 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
  * Runs `step` until `steps` are done or the signal aborts (checked at step boundaries, and inside
  * a step while it waits for rollouts). Returns whether it stopped early.
  */
-async function continuousTraining(o: { steps: number; signal?: AbortSignal; step: () => Promise<void>; currentStep: () => number }): Promise<boolean> {
+async function continuousTraining(o: {
+  steps: number;
+  signal?: AbortSignal;
+  step: () => Promise<void>;
+  currentStep: () => number;
+}): Promise<boolean> {
   while (o.currentStep() < o.steps) {
     if (o.signal?.aborted) return true;
     try {

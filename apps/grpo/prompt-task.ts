@@ -59,20 +59,43 @@ export function promptTask(c: TaskContext & { rewards: RewardSet }): GrpoTask {
     collect: async (tag, attempt) => {
       const examples = Array.from({ length: c.promptsPerRollout }, () => c.sampler.sample());
       const r = await rollout({
-        engine: c.generator, rewards: c.rewards, examples, promptIds: examples.map(encode), refModel: c.refModel,
-        sampling: { n: g.nSamples, temperature: g.temperature, topP: g.topP, topK: g.topK, minP: g.minP, maxTokens: g.maxNewTokens, stop: g.stop, seed: rolloutSeed(config, tag, attempt) },
-        filterZeroVariance: g.filterZeroVariance, filterTruncated: g.filterTruncated,
+        engine: c.generator,
+        rewards: c.rewards,
+        examples,
+        promptIds: examples.map(encode),
+        refModel: c.refModel,
+        sampling: {
+          n: g.nSamples,
+          temperature: g.temperature,
+          topP: g.topP,
+          topK: g.topK,
+          minP: g.minP,
+          maxTokens: g.maxNewTokens,
+          stop: g.stop,
+          seed: rolloutSeed(config, tag, attempt),
+        },
+        filterZeroVariance: g.filterZeroVariance,
+        filterTruncated: g.filterTruncated,
         advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",
       });
       return r.episodes;
     },
     evaluate: async (step) => {
       const e = config.eval;
-      const result = await evaluate(c.generator, c.evalExamples, { promptIds: evalPromptIds, maxTokens: g.maxNewTokens, samples: e.nSamples, temperature: e.temperature || 1, seed: step });
+      const result = await evaluate(c.generator, c.evalExamples, {
+        promptIds: evalPromptIds,
+        maxTokens: g.maxNewTokens,
+        samples: e.nSamples,
+        temperature: e.temperature || 1,
+        seed: step,
+      });
       recordMetric("eval/accuracy", result.accuracy);
       if (result.passAtK !== undefined) recordMetric(`eval/pass@${result.k}`, result.passAtK);
       recordMetric("eval/response_length", result.meanResponseTokens);
-      c.log(`eval @ step ${step}: greedy accuracy ${(result.accuracy * 100).toFixed(1)}%${result.passAtK !== undefined ? `, pass@${result.k} ${(result.passAtK * 100).toFixed(1)}%` : ""} — e.g. ${JSON.stringify(result.sample)}`);
+      const passAtK = result.passAtK !== undefined ? `, pass@${result.k} ${(result.passAtK * 100).toFixed(1)}%` : "";
+      c.log(
+        `eval @ step ${step}: greedy accuracy ${(result.accuracy * 100).toFixed(1)}%${passAtK} — e.g. ${JSON.stringify(result.sample)}`,
+      );
       return result;
     },
   };

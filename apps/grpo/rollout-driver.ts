@@ -20,7 +20,10 @@ export interface RolloutDriver {
 export class NoTrainableGroupsError extends Error {
   override name = "NoTrainableGroupsError";
   constructor(readonly rollouts: number) {
-    super(`${rollouts} rollouts in a row produced no trainable group (all rewards equal?); check the rewards or set grpo.filter_zero_variance: false`);
+    super(
+      `${rollouts} rollouts in a row produced no trainable group (all rewards equal?); ` +
+        "check the rewards or set grpo.filter_zero_variance: false",
+    );
   }
 }
 

@@ -35,7 +35,10 @@ export interface RolloutResult {
 
 export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
   const t0 = performance.now();
-  const completions = await o.engine.generate(o.promptIds.map((prompt) => ({ prompt })), o.sampling);
+  const completions = await o.engine.generate(
+    o.promptIds.map((prompt) => ({ prompt })),
+    o.sampling,
+  );
   const genS = (performance.now() - t0) / 1000;
   const byRequest: GenCompletion[][] = o.examples.map(() => []);
   for (const c of completions) byRequest[c.requestIndex]!.push(c);
@@ -46,7 +49,9 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
   let generated = 0;
   for (const [i, cs] of byRequest.entries()) {
     const ex = o.examples[i]!;
-    const scored = await o.rewards.evaluateBatch(cs.map((c) => ({ prompt: ex.prompt, response: c.text, target: ex.target, responseTokens: c.tokenIds.length })));
+    const scored = await o.rewards.evaluateBatch(
+      cs.map((c) => ({ prompt: ex.prompt, response: c.text, target: ex.target, responseTokens: c.tokenIds.length })),
+    );
     const episodes = cs.map((c, j) => {
       const s = scored[j]!;
       rewardSum += s.reward;
@@ -55,7 +60,14 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
       if (s.failures.length) recordMetric("reward/failures", s.failures.length, "sum");
       recordMetric("generator/response_length", c.tokenIds.length);
       recordMetric("generator/truncated_fraction", c.stopReason === "length" ? 1 : 0);
-      return createEpisode({ id: `${ex.id}/${c.sampleIndex}`, prompt: ex.prompt, target: ex.target, completion: c, reward: s.reward, rewardBreakdown: s.breakdown });
+      return createEpisode({
+        id: `${ex.id}/${c.sampleIndex}`,
+        prompt: ex.prompt,
+        target: ex.target,
+        completion: c,
+        reward: s.reward,
+        rewardBreakdown: s.breakdown,
+      });
     });
     groups.push({ prompt: ex.prompt, target: ex.target, episodes });
   }

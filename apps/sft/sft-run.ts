@@ -10,7 +10,14 @@ import { torch } from "../../src/torch/index.ts";
 import { savePretrained } from "../../src/models/index.ts";
 import { GenerationEngine } from "../../src/generation/index.ts";
 import { Trainer, sftLossFn, trainStepMetrics, hasCheckpoint, type SftMicroBatch } from "../../src/trainer/index.ts";
-import { SeededRandom, packExamples, readSftJsonl, tokenizeSftRecord, type SftRecord, type TokenizedExample } from "../../src/data/index.ts";
+import {
+  SeededRandom,
+  packExamples,
+  readSftJsonl,
+  tokenizeSftRecord,
+  type SftRecord,
+  type TokenizedExample,
+} from "../../src/data/index.ts";
 import { MetricLogger, createRunBackends, recordMetric } from "../../src/observability/index.ts";
 import { saveConfig, type SftConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
@@ -43,26 +50,46 @@ async function readRecords(file: string, max: number | null): Promise<SftRecord[
   return out;
 }
 
-async function loadRecords(config: SftConfig): Promise<{ train: SftRecord[]; evalRecords: SftRecord[]; evalSet: Awaited<ReturnType<typeof resolveDataset>> | null }> {
+async function loadRecords(
+  config: SftConfig,
+): Promise<{ train: SftRecord[]; evalRecords: SftRecord[]; evalSet: Awaited<ReturnType<typeof resolveDataset>> | null }> {
   const ds = config.dataset;
   if (!ds) throw new TypeError("config 'dataset' is required (a JSONL file/directory of SFT records, or 'arithmetic[:level]')");
   if (ds.path.startsWith("arithmetic")) {
     const data = await resolveDataset(ds);
-    if (!data.arithmetic) throw new TypeError(`dataset.path '${ds.path}' has no built-in SFT answers (the multiplication levels are for agents: see scripts/make-agent-sft-data.ts)`);
-    return { train: data.arithmetic.sftRecords(ds.split === "test" ? "test" : "train", { style: "steps" }), evalRecords: [], evalSet: data };
+    if (!data.arithmetic)
+      throw new TypeError(
+        `dataset.path '${ds.path}' has no built-in SFT answers ` +
+          "(the multiplication levels are for agents: see scripts/make-agent-sft-data.ts)",
+      );
+    return {
+      train: data.arithmetic.sftRecords(ds.split === "test" ? "test" : "train", { style: "steps" }),
+      evalRecords: [],
+      evalSet: data,
+    };
   }
   const file = existsSync(join(ds.path, `${ds.split}.jsonl`)) ? join(ds.path, `${ds.split}.jsonl`) : ds.path;
   const evalFile = ds.evalSplit ? join(ds.path, `${ds.evalSplit}.jsonl`) : null;
   if (evalFile && !existsSync(evalFile)) throw new TypeError(`dataset.eval_split '${ds.evalSplit}': ${evalFile} not found`);
-  return { train: await readRecords(file, ds.maxSamples), evalRecords: evalFile ? await readRecords(evalFile, config.eval.numPrompts) : [], evalSet: null };
+  return {
+    train: await readRecords(file, ds.maxSamples),
+    evalRecords: evalFile ? await readRecords(evalFile, config.eval.numPrompts) : [],
+    evalSet: null,
+  };
 }
 
 function toBatch(rows: TokenizedExample[], padId: number): SftMicroBatch {
   const T = Math.max(...rows.map((r) => r.ids.length));
   const pad = <X>(xs: X[], v: X) => [...xs, ...new Array<X>(T - xs.length).fill(v)];
   return {
-    inputIds: torch.tensor(rows.map((r) => pad(r.ids, padId)), { dtype: "int64" }),
-    lossMask: torch.tensor(rows.map((r) => pad(r.lossMask, 0)), { dtype: "float32" }),
+    inputIds: torch.tensor(
+      rows.map((r) => pad(r.ids, padId)),
+      { dtype: "int64" },
+    ),
+    lossMask: torch.tensor(
+      rows.map((r) => pad(r.lossMask, 0)),
+      { dtype: "float32" },
+    ),
   };
 }
 
@@ -76,40 +103,63 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   const { model, tokenizer, source } = resolveModel({ ...config.model, dtype: config.training.dtype ?? config.model.dtype });
   const ds = config.dataset!;
   const { train, evalRecords, evalSet } = await loadRecords(config);
-  let examples = train.map((r) => tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }));
+  let examples = train.map((r) =>
+    tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }),
+  );
   if (config.training.packing) examples = packExamples(examples, config.training.seqLen);
   const batchSize = config.training.localBatchSize ?? config.training.batchSize;
   const accum = config.training.gradientAccumulationSteps;
   const trainer = new Trainer<SftMicroBatch>({
     model,
     loss: sftLossFn,
-    optimizer: { lr: config.training.learningRate, betas: config.optimizer.betas as [number, number], eps: config.optimizer.eps, weightDecay: config.optimizer.weightDecay },
-    schedule: { warmupSteps: config.lrScheduler.warmupSteps, decay: config.lrScheduler.decayType, totalSteps: config.training.steps, minLrRatio: config.lrScheduler.lrMin / config.training.learningRate },
+    optimizer: {
+      lr: config.training.learningRate,
+      betas: config.optimizer.betas as [number, number],
+      eps: config.optimizer.eps,
+      weightDecay: config.optimizer.weightDecay,
+    },
+    schedule: {
+      warmupSteps: config.lrScheduler.warmupSteps,
+      decay: config.lrScheduler.decayType,
+      totalSteps: config.training.steps,
+      minLrRatio: config.lrScheduler.lrMin / config.training.learningRate,
+    },
     maxNorm: config.training.maxNorm,
     maxBadSteps: config.training.maxBadSteps,
     warn: (m) => log(`warning: ${m}`),
   });
   const checkpointDir = resolve(config.checkpoint.folder);
   if (options.resume && hasCheckpoint(checkpointDir)) log(`resumed from ${trainer.load(checkpointDir).path}`);
-  const runBackends = createRunBackends({ dir: outputDir, totalSteps: config.training.steps, console: options.progress === false ? false : {}, title: "torchforge SFT" });
+  const runBackends = createRunBackends({
+    dir: outputDir,
+    totalSteps: config.training.steps,
+    console: options.progress === false ? false : {},
+    title: "torchforge SFT",
+  });
   const logger = new MetricLogger({ backends: runBackends.backends });
   const evalExamples = evalSet ? evalSet.eval.slice(0, config.eval.numPrompts) : [];
-  const engine = evalExamples.length ? new GenerationEngine({ model, tokenizer, maxBatchSize: 64, maxSeqLen: Math.min(model.maxPositions, config.training.seqLen) }) : null;
+  const engine = evalExamples.length
+    ? new GenerationEngine({ model, tokenizer, maxBatchSize: 64, maxSeqLen: Math.min(model.maxPositions, config.training.seqLen) })
+    : null;
   const evalIds = evalExamples.map((e) => encodePrompt(tokenizer, e.prompt, ds));
   const evals: SftRunResult["evals"] = [];
   // Held-out chat / prompt-response data: mean next-token loss on assistant tokens.
-  const evalRows = evalRecords.map((r) => tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }));
+  const evalRows = evalRecords.map((r) =>
+    tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }),
+  );
   const evalLoss = (): number => {
     let nll = 0;
     let tokens = 0;
     for (let i = 0; i < evalRows.length; i += batchSize) {
       const b = toBatch(evalRows.slice(i, i + batchSize), tokenizer.padTokenId);
       try {
-        torch.noGrad(() => torch.tidy(() => {
-          const { loss, metrics } = sftLossFn({ model, batch: b, globalTokenCount: 1, globalSequenceCount: 1 });
-          nll += loss.item();
-          tokens += (metrics as { tokens: number }).tokens;
-        }));
+        torch.noGrad(() =>
+          torch.tidy(() => {
+            const { loss, metrics } = sftLossFn({ model, batch: b, globalTokenCount: 1, globalSequenceCount: 1 });
+            nll += loss.item();
+            tokens += (metrics as { tokens: number }).tokens;
+          }),
+        );
       } finally {
         torch.dispose(b);
       }
@@ -128,7 +178,10 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     recordMetric("eval/accuracy", result.accuracy);
     log(`eval @ step ${step}: greedy accuracy ${(result.accuracy * 100).toFixed(1)}% — e.g. ${JSON.stringify(result.sample)}`);
   };
-  log(`SFT: model ${source} (${model.numParameters().toLocaleString()} parameters), ${examples.length} training rows, batch ${batchSize} × ${accum}`);
+  log(
+    `SFT: model ${source} (${model.numParameters().toLocaleString()} parameters), ` +
+      `${examples.length} training rows, batch ${batchSize} × ${accum}`,
+  );
   const rng = new SeededRandom(config.training.seed);
   let order: number[] = [];
   const nextRows = (): TokenizedExample[] =>
@@ -147,7 +200,8 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     const step = trainer.step;
     if (evalEvery && step % evalEvery === 0) await runEval(step);
     await logger.flush(step);
-    if (config.checkpoint.enable && step % config.checkpoint.interval === 0) trainer.save(checkpointDir, { keepLast: config.checkpoint.keepLast ?? undefined });
+    if (config.checkpoint.enable && step % config.checkpoint.interval === 0)
+      trainer.save(checkpointDir, { keepLast: config.checkpoint.keepLast ?? undefined });
   }
   if (evalEvery && trainer.step % evalEvery !== 0) await runEval(trainer.step);
   const modelDir = join(outputDir, "model");

@@ -15,7 +15,10 @@ export interface ParsedCommandLine<L> {
 export function parseCommandLine<L>(argv: string[], defaultPath: string, load: (o: LoadConfigOptions) => L): ParsedCommandLine<L> | null {
   const { configPath, rest } = extractConfigPath(argv);
   try {
-    return { loaded: load({ path: configPath ?? defaultPath, overrides: rest.filter((a) => a !== "--resume") }), resume: rest.includes("--resume") };
+    return {
+      loaded: load({ path: configPath ?? defaultPath, overrides: rest.filter((a) => a !== "--resume") }),
+      resume: rest.includes("--resume"),
+    };
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`config error: ${err.message}`);

@@ -42,10 +42,20 @@ export async function evaluate(engine: Generator, examples: readonly PromptExamp
     correct += judge.evaluate("", c.text, examples[i]!.target) === 1 ? 1 : 0;
     tokens += c.tokenIds.length;
   });
-  const result: EvalResult = { accuracy: correct / greedy.length, k: 1, meanResponseTokens: tokens / greedy.length, sample: greedy[0]?.text ?? "" };
+  const result: EvalResult = {
+    accuracy: correct / greedy.length,
+    k: 1,
+    meanResponseTokens: tokens / greedy.length,
+    sample: greedy[0]?.text ?? "",
+  };
   const k = options.samples ?? 1;
   if (k > 1) {
-    const sampled = await engine.generate(requests, { n: k, temperature: options.temperature ?? 1, maxTokens: options.maxTokens, seed: options.seed ?? 0 });
+    const sampled = await engine.generate(requests, {
+      n: k,
+      temperature: options.temperature ?? 1,
+      maxTokens: options.maxTokens,
+      seed: options.seed ?? 0,
+    });
     const solved = new Set<number>();
     for (const c of sampled) if (judge.evaluate("", c.text, examples[c.requestIndex]!.target) === 1) solved.add(c.requestIndex);
     result.passAtK = solved.size / examples.length;

@@ -3,7 +3,15 @@
  * task (`arithmetic` or `arithmetic:<level>`), the agentic task's multiplications
  * (`arithmetic:mul-3x2`, `arithmetic:mul-2x2`), or a GSM8K-style JSONL directory.
  */
-import { ArithmeticTask, MULTIPLICATION_LEVELS, MultiplicationTask, loadGsm8k, type ArithmeticLevel, type MultiplicationLevel, type PromptExample } from "../../src/data/index.ts";
+import {
+  ArithmeticTask,
+  MULTIPLICATION_LEVELS,
+  MultiplicationTask,
+  loadGsm8k,
+  type ArithmeticLevel,
+  type MultiplicationLevel,
+  type PromptExample,
+} from "../../src/data/index.ts";
 
 export interface DatasetSpec {
   path: string;
@@ -29,18 +37,21 @@ export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset
     // 500 held-out problems, the split bench/agent-start-accuracy.ts and the agent SFT data use.
     const task = new MultiplicationTask({ level: m[1] as MultiplicationLevel, seed: spec.seed, testSize: 500 });
     const pick = (split: string) => {
-      if (split !== "train" && split !== "test") throw new TypeError(`dataset split '${split}' must be train or test for the arithmetic task`);
+      if (split !== "train" && split !== "test")
+        throw new TypeError(`dataset split '${split}' must be train or test for the arithmetic task`);
       return [...task.split(split)];
     };
     return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [] };
   }
   if (m) {
     const level = (m[1] ?? "add-2d") as ArithmeticLevel;
-    if (!LEVELS.includes(level)) throw new TypeError(`dataset.path 'arithmetic:${level}': level must be one of ${[...LEVELS, ...MULTIPLICATION_LEVELS].join(", ")}`);
+    if (!LEVELS.includes(level))
+      throw new TypeError(`dataset.path 'arithmetic:${level}': level must be one of ${[...LEVELS, ...MULTIPLICATION_LEVELS].join(", ")}`);
     // 200 held-out problems for the 2-digit levels; a fifth of the tiny 1-digit spaces.
     const task = new ArithmeticTask({ level, seed: spec.seed, ...(level.endsWith("1d") ? { testFraction: 0.2 } : { testSize: 200 }) });
     const pick = (split: string) => {
-      if (split !== "train" && split !== "test") throw new TypeError(`dataset split '${split}' must be train or test for the arithmetic task`);
+      if (split !== "train" && split !== "test")
+        throw new TypeError(`dataset split '${split}' must be train or test for the arithmetic task`);
       return [...task.split(split)];
     };
     return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [], arithmetic: task };

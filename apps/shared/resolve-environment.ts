@@ -13,12 +13,18 @@ export async function resolveEnvironment(name: string, options: Record<string, u
     builtinEnvironment(name); // throws the error listing the built-ins
   }
   const exported = await importUserExport(name, "environment");
-  if (typeof exported !== "function") throw new TypeError(`environment '${name}' must export an Environment class or a function (options) => Environment`);
+  if (typeof exported !== "function")
+    throw new TypeError(`environment '${name}' must export an Environment class or a function (options) => Environment`);
   const isClass = /^class\s/.test(Function.prototype.toString.call(exported));
   return () => {
-    const env = isClass ? new (exported as new (o: unknown) => Environment<unknown>)(options) : (exported as (o: unknown) => Environment<unknown>)(options);
+    const env = isClass
+      ? new (exported as new (o: unknown) => Environment<unknown>)(options)
+      : (exported as (o: unknown) => Environment<unknown>)(options);
     if (!env || typeof (env as Environment<unknown>).reset !== "function" || typeof (env as Environment<unknown>).step !== "function") {
-      throw new TypeError(`environment '${name}' produced ${typeof env === "object" ? "an object" : typeof env} without reset(task) and step(message) methods`);
+      throw new TypeError(
+        `environment '${name}' produced ${typeof env === "object" ? "an object" : typeof env} ` +
+          "without reset(task) and step(message) methods",
+      );
     }
     return env;
   };

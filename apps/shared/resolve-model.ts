@@ -9,7 +9,15 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DType } from "../../src/torch/index.ts";
-import { CausalLM, Tokenizer, debugConfig, loadPretrained, randomModel, type ModelConfig, type ModelFamily } from "../../src/models/index.ts";
+import {
+  CausalLM,
+  Tokenizer,
+  debugConfig,
+  loadPretrained,
+  randomModel,
+  type ModelConfig,
+  type ModelFamily,
+} from "../../src/models/index.ts";
 
 export const TINY_TOKENIZER_DIR = fileURLToPath(new URL("../../assets/tiny-tokenizer", import.meta.url));
 
@@ -40,8 +48,15 @@ export function presetConfig(preset: string, vocabSize: number): ModelConfig {
   if (!m) throw new TypeError(`model.preset must be 'tiny' or 'tiny-<llama|qwen2|qwen3|mistral>'; got '${preset}'`);
   const family = (m[1] ?? "qwen3") as ModelFamily;
   return debugConfig(family, {
-    vocabSize, hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4, numKvHeads: 2, headDim: 32,
-    maxPositionEmbeddings: 256, tieWordEmbeddings: true,
+    vocabSize,
+    hiddenSize: 128,
+    intermediateSize: 384,
+    numLayers: 4,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 32,
+    maxPositionEmbeddings: 256,
+    tieWordEmbeddings: true,
   });
 }
 
@@ -51,10 +66,16 @@ export function findModelDir(path: string): string {
   if (existsSync(join(local, "config.json"))) return local;
   const looked = [local];
   if (/^[\w.-]+\/[\w.-]+$/.test(path)) {
-    const hub = join(process.env.HF_HUB_CACHE ?? join(process.env.HF_HOME ?? join(homedir(), ".cache", "huggingface"), "hub"), `models--${path.replace("/", "--")}`, "snapshots");
+    const hub = join(
+      process.env.HF_HUB_CACHE ?? join(process.env.HF_HOME ?? join(homedir(), ".cache", "huggingface"), "hub"),
+      `models--${path.replace("/", "--")}`,
+      "snapshots",
+    );
     looked.push(hub);
     if (existsSync(hub)) {
-      const snapshots = readdirSync(hub).map((s) => join(hub, s)).filter((s) => existsSync(join(s, "config.json")));
+      const snapshots = readdirSync(hub)
+        .map((s) => join(hub, s))
+        .filter((s) => existsSync(join(s, "config.json")));
       snapshots.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
       if (snapshots[0]) return snapshots[0];
     }

@@ -5,8 +5,14 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
-  FormatReward, LengthReward, MathEquivalenceReward, MathReward, RewardSet, ThinkingReward,
-  type Reward, type RewardFunction,
+  FormatReward,
+  LengthReward,
+  MathEquivalenceReward,
+  MathReward,
+  RewardSet,
+  ThinkingReward,
+  type Reward,
+  type RewardFunction,
 } from "../../src/rewards/index.ts";
 
 export type RewardSpec = string | { name: string; weight: number; options: Record<string, unknown> };
@@ -40,7 +46,9 @@ export async function resolveRewards(specs: RewardSpec[], options: { timeoutMs?:
         ? new (exported as new (o: unknown) => Reward)(ctorOptions)
         : (exported as RewardFunction);
     } else {
-      throw new TypeError(`reward '${name}' is not built in (${Object.keys(BUILT_IN).join(", ")}) nor a module path like ./my-reward.ts#MyReward`);
+      throw new TypeError(
+        `reward '${name}' is not built in (${Object.keys(BUILT_IN).join(", ")}) nor a module path like ./my-reward.ts#MyReward`,
+      );
     }
     rewards.push({ reward, weight });
   }
