@@ -253,7 +253,4 @@ export const grpoConfigSchema = z.strictObject({
   if (decay !== "constant" && c.training.steps <= warmup) {
     ctx.addIssue({ code: "custom", path: ["lr_scheduler", "warmup_steps"], message: `lr_scheduler.decay_type '${decay}' needs training.steps (${c.training.steps}) > lr_scheduler.warmup_steps (${warmup})` });
   }
-  if (c.environment?.agent !== undefined && c.placement !== "colocated") {
-    ctx.addIssue({ code: "custom", path: ["environment", "agent"], message: "agent functions run with placement: colocated for now (the endpoint serves the in-process generator)" });
-  }
 });
