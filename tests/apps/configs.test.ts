@@ -8,7 +8,7 @@ import { main as forge } from "../../src/cli/forge.ts";
 const app = (p: string) => fileURLToPath(new URL(`../../apps/${p}`, import.meta.url));
 
 test("shipped real-model configs validate and name a clear error when the model is missing", () => {
-  for (const file of ["grpo/default.yaml", "grpo/qwen3_1_7b.yaml", "grpo/grpo_math.yaml"]) {
+  for (const file of ["grpo/default.yaml", "grpo/qwen3_1_7b.yaml", "grpo/grpo_math.yaml", "agent/calculator.yaml", "agent/calculator_openai.yaml"]) {
     const { config } = loadGrpoConfig({ path: app(file), env: { HF_HOME: "/nonexistent-hf-home" } });
     assert.ok(config.training.steps > 0, file);
   }
