@@ -34,3 +34,12 @@ test("forge dispatches to the apps and rejects unknown ones", async () => {
   assert.equal(await forge(["rlhf"]), 2);
   assert.equal(await forge(["grpo", "training.not_a_key=1"]), 2);
 });
+
+test("model.tokenizer_path may name a bare tokenizer directory (no config.json) beside a model path", () => {
+  const { model, tokenizer } = resolveModel({ path: app("../assets/default-model"), tokenizerPath: app("../assets/tiny-agent-tokenizer"), dtype: "float32", seed: 0 });
+  try {
+    assert.ok(tokenizer.tokenToId("<tool_call>") !== undefined, "the agent tokenizer was loaded, not the model's own");
+  } finally {
+    model.dispose();
+  }
+});
