@@ -24,6 +24,8 @@ export class ScriptedBackend implements ServeBackend {
   readonly calls: RecordedCall[] = [];
   /** Texts to reply with, by choice index (the last one repeats). */
   replies: string[] = ["Hello there!"];
+  /** When set, computes the replies from the request instead. */
+  respond: ((req: ChatRequest | CompletionRequest) => string[]) | undefined;
   /** Milliseconds between streamed tokens. */
   tokenDelayMs = 1;
   /** When set, a call waits for it before generating (to hold requests in flight). */
@@ -49,7 +51,8 @@ export class ScriptedBackend implements ServeBackend {
     const stops = req.sampling.stop ?? [];
     const maxTokens = req.sampling.maxTokens ?? 1000;
     const choices: BackendChoice[] = [];
-    const plans = Array.from({ length: n }, (_, i) => [...this.tokenizer.encode(this.replies[Math.min(i, this.replies.length - 1)]!), this.tokenizer.eosTokenId]);
+    const replies = this.respond?.(req) ?? this.replies;
+    const plans = Array.from({ length: n }, (_, i) => [...this.tokenizer.encode(replies[Math.min(i, replies.length - 1)]!), this.tokenizer.eosTokenId]);
     const emitted: number[][] = plans.map(() => []);
     const done: boolean[] = plans.map(() => false);
     const texts: string[] = plans.map(() => "");
