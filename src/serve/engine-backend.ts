@@ -10,8 +10,9 @@
  * Each request gets its own seed (`deriveSeed(seed, 0)`, what `engine.generate([prompt], { seed })`
  * uses), so a request's tokens do not depend on what it was batched with.
  *
- * A request aborted while waiting is dropped; one aborted while its batch runs keeps generating
- * until the batch ends (the engine has no per-request cancel) and its result is discarded.
+ * A request aborted while waiting is dropped. The engine has no per-request cancel, so one
+ * aborted while its batch runs keeps generating (result discarded) unless every request of the
+ * batch is aborted: then the engine call is stopped at its next token.
  */
 import { deriveSeed, InvalidParameterError, InvalidPromptError, PromptTooLongError, type GenerationEngine, type SamplingParams } from "../generation/index.ts";
 import { toTemplateMessages, type Tokenizer } from "../models/index.ts";
@@ -129,21 +130,37 @@ export class EngineBackend implements ServeBackend {
 
   async #run(batch: Job[]): Promise<void> {
     const n = batch[0]!.sampling.n ?? 1;
+    // When every request of the batch has been aborted, nobody wants the rest: stop the engine
+    // call by throwing from the token callback (the engine frees its slots).
+    let aborted = 0;
+    const stop = new AbortedBatch();
+    const unlisten: Array<() => void> = [];
+    for (const job of batch) {
+      if (!job.signal) continue;
+      const onAbort = (): void => void aborted++;
+      if (job.signal.aborted) aborted++;
+      else {
+        job.signal.addEventListener("abort", onAbort, { once: true });
+        unlisten.push(() => job.signal!.removeEventListener("abort", onAbort));
+      }
+    }
+    const cancellable = batch.every((job) => job.signal);
     try {
       const completions = await this.engine.generate(
         batch.map((job) => ({
           prompt: job.ids,
           seed: job.seed,
-          // A failing listener (a closed stream) must not end the whole batch.
-          onToken: job.onToken
-            ? (sample: number, token: number) => {
-                try {
-                  job.onToken!(sample, token);
-                } catch {
-                  /* ignored */
+          onToken:
+            job.onToken || cancellable
+              ? (sample: number, token: number) => {
+                  if (cancellable && aborted === batch.length) throw stop;
+                  try {
+                    job.onToken?.(sample, token);
+                  } catch {
+                    // A failing listener (a closed stream) must not end the whole batch.
+                  }
                 }
-              }
-            : undefined,
+              : undefined,
         })),
         batch[0]!.sampling,
       );
@@ -155,7 +172,13 @@ export class EngineBackend implements ServeBackend {
         });
       });
     } catch (err) {
-      for (const job of batch) job.reject(err);
+      for (const job of batch) job.reject(err === stop ? job.signal!.reason : err);
+    } finally {
+      for (const off of unlisten) off();
     }
   }
+}
+
+class AbortedBatch extends Error {
+  override name = "AbortedBatch";
 }

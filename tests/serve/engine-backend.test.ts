@@ -112,3 +112,52 @@ describe("EngineBackend over the real engine (tests/fixtures/models/qwen3 + the 
     });
   });
 });
+
+describe("EngineBackend cancellation", () => {
+  test("a client that disconnects mid-stream stops the engine call (its batch has no one else)", async () => {
+    const tokenizer = Tokenizer.fromPretrained("assets/tiny-tokenizer");
+    const model = loadPretrained("tests/fixtures/models/qwen3");
+    const engine = new GenerationEngine({ model, tokenizer, maxBatchSize: 4, maxSeqLen: 128 });
+    const server = await createServer({ backend: new EngineBackend({ engine, modelName: "tiny" }) });
+    let generated = 0;
+    const generate = engine.generate.bind(engine);
+    let call: Promise<unknown> | undefined;
+    engine.generate = (reqs, params) => {
+      const counted = reqs.map((r) => {
+        const req = r as { prompt: number[]; onToken?: (s: number, t: number) => void };
+        return { ...req, onToken: (s: number, t: number) => (generated++, req.onToken?.(s, t)) };
+      });
+      const p = generate(counted, params);
+      call = p.catch((e) => e);
+      return p;
+    };
+    try {
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const controller = new AbortController();
+      const stream = await client.chat.completions.create(
+        { model: "tiny", messages: [{ role: "user", content: "go" }], max_tokens: 110, ignore_eos: true, stream: true } as never,
+        { signal: controller.signal },
+      );
+      let chunks = 0;
+      try {
+        // The openai client ends the iteration quietly when its request is aborted.
+        for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) if (chunk.choices[0]?.delta.content && ++chunks === 2) controller.abort();
+      } catch {
+        /* either way */
+      }
+      assert.equal(chunks, 2);
+      const err = await call;
+      assert.ok(err instanceof Error, "the engine call was stopped");
+      assert.ok(generated < 100, `generated ${generated} of 110 tokens`);
+      assert.equal(engine.cache.numFree, 4);
+      // The engine still serves afterwards.
+      const r = await client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "again" }], max_tokens: 3 });
+      assert.ok(r.choices[0]!.finish_reason);
+    } finally {
+      engine.generate = generate;
+      await server.close();
+      engine.dispose();
+      model.dispose();
+    }
+  });
+});
