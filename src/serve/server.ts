@@ -87,7 +87,11 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       let episodeId: string | undefined;
       const episode = /^\/episodes\/([^/]+)(\/v1(?:\/.*)?)$/.exec(path);
       if (episode) {
-        episodeId = decodeURIComponent(episode[1]!);
+        try {
+          episodeId = decodeURIComponent(episode[1]!);
+        } catch {
+          throw badRequest(`episode id '${episode[1]}' is not valid percent-encoding`);
+        }
         path = episode[2]!;
       }
       const method = req.method ?? "GET";

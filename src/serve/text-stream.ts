@@ -69,11 +69,28 @@ function partialSuffix(text: string, patterns: readonly string[]): number {
   return best;
 }
 
+/**
+ * Incremental: each `update` looks only at the text after what was already resolved (plus the
+ * held-back tail), so streaming a long reply costs O(new text) per token, not O(all text).
+ */
 export class StreamFilter {
   readonly #format: ToolCallFormat | null;
   readonly #stop: readonly string[];
   readonly #idPrefix: string;
-  #sentContent = "";
+  /** Text before #pos is resolved: sent as content, held as whitespace, or part of a parsed block. */
+  #pos = 0;
+  /** Where an open `<tool_call>` starts (hermes), or -1. */
+  #blockStart = -1;
+  /** Where to resume looking for a stop string / a closing tag. */
+  #stopScan = 0;
+  #stopAt = -1;
+  #closeScan = 0;
+  /** llama3-json: undecided until the first non-space text; "call" holds everything until `finish`. */
+  #llamaMode: "undecided" | "call" | "prose" = "undecided";
+  /** Trailing whitespace of the content, sent only once more content follows. */
+  #heldSpace = "";
+  #sent = "";
+  #calls: ToolCall[] = [];
   #sentCalls = 0;
 
   constructor(options: StreamFilterOptions) {
@@ -82,65 +99,109 @@ export class StreamFilter {
     this.#idPrefix = options.idPrefix ?? "call";
   }
 
-  /** Given all the text generated so far, what may be sent now (beyond what was sent). */
+  /** Given all the text generated so far (each call extends the previous), what may be sent now. */
   update(text: string): StreamDelta {
-    const view = this.#view(text);
-    return this.#delta(view.content, view.toolCalls);
-  }
-
-  /** Given the final text, everything not sent yet. */
-  finish(finalText: string): StreamDelta {
-    if (this.#format === null) return this.#delta(finalText, []);
-    const parsed = parseToolCalls(finalText, this.#format, { idPrefix: this.#idPrefix });
-    return this.#delta(parsed.content, parsed.toolCalls);
-  }
-
-  #delta(content: string, toolCalls: ToolCall[]): StreamDelta {
-    // Content only grows by appending; if a view ever disagreed with what was sent, send nothing more
-    // rather than something inconsistent (the non-streaming response stays authoritative).
-    let delta = "";
-    if (content.startsWith(this.#sentContent)) {
-      delta = content.slice(this.#sentContent.length);
-      this.#sentContent = content;
-    }
-    const calls = toolCalls.slice(this.#sentCalls);
-    this.#sentCalls = Math.max(this.#sentCalls, toolCalls.length);
-    return { content: delta, toolCalls: calls };
-  }
-
-  /** The sendable content and the complete tool calls in `text` (not yet final). */
-  #view(text: string): StreamDelta {
     // A complete stop string cannot be in the text (generation ends there), but be safe.
     for (const s of this.#stop) {
-      const at = text.indexOf(s);
-      if (at >= 0) text = text.slice(0, at);
+      const at = text.indexOf(s, Math.max(0, this.#stopScan - s.length + 1));
+      if (at >= 0 && (this.#stopAt < 0 || at < this.#stopAt)) this.#stopAt = at;
     }
-    if (this.#format === null) return { content: text.slice(0, text.length - partialSuffix(text, this.#stop)), toolCalls: [] };
-    if (this.#format === "llama3-json") {
-      const head = text.trimStart();
-      // A reply that starts like a JSON call is only known at the end.
-      if (head === "" || head.startsWith("{") || head.startsWith(LLAMA_PYTHON_TAG) || LLAMA_PYTHON_TAG.startsWith(head)) return { content: "", toolCalls: [] };
-      const cut = text.slice(0, text.length - partialSuffix(text, this.#stop));
-      return { content: cut.trim(), toolCalls: [] };
-    }
-    // hermes: complete blocks are parsed; an open block and a possible "<tool_call>" start wait.
+    this.#stopScan = text.length;
+    const limit = this.#stopAt >= 0 ? this.#stopAt : text.length;
     let content = "";
-    const toolCalls: ToolCall[] = [];
-    let at = 0;
-    for (;;) {
-      const open = text.indexOf(HERMES_OPEN, at);
-      if (open < 0) break;
-      const close = text.indexOf(HERMES_CLOSE, open + HERMES_OPEN.length);
-      content += text.slice(at, open);
-      if (close < 0) return { content: content.trim(), toolCalls };
-      const block = text.slice(open, close + HERMES_CLOSE.length);
-      const parsed = parseToolCalls(block, "hermes", { idPrefix: this.#idPrefix });
-      if (parsed.toolCalls.length === 1) toolCalls.push({ ...parsed.toolCalls[0]!, id: `${this.#idPrefix}_${toolCalls.length}` });
-      else content += block;
-      at = close + HERMES_CLOSE.length;
+    if (this.#format === null) {
+      content = this.#take(text, limit, this.#stop, false);
+    } else if (this.#format === "llama3-json") {
+      if (this.#llamaMode === "undecided") {
+        const head = text.slice(0, limit).trimStart();
+        // A reply that starts like a JSON call is only known at the end.
+        if (head.startsWith("{") || head.startsWith(LLAMA_PYTHON_TAG)) this.#llamaMode = "call";
+        else if (head !== "" && !LLAMA_PYTHON_TAG.startsWith(head)) this.#llamaMode = "prose";
+      }
+      if (this.#llamaMode === "prose") content = this.#take(text, limit, this.#stop, true);
+    } else {
+      content = this.#hermes(text, limit);
     }
-    const tail = text.slice(at);
-    content += tail.slice(0, tail.length - partialSuffix(tail, [HERMES_OPEN, ...this.#stop]));
-    return { content: content.trim(), toolCalls };
+    return { content, toolCalls: this.#newCalls() };
+  }
+
+  /** Given the final text, everything not sent yet (the final parse is authoritative). */
+  finish(finalText: string): StreamDelta {
+    let content = finalText;
+    if (this.#format !== null) {
+      const parsed = parseToolCalls(finalText, this.#format, { idPrefix: this.#idPrefix });
+      content = parsed.content;
+      this.#calls = parsed.toolCalls;
+    }
+    // Content only ever grows by appending; should a streamed view ever disagree with the final
+    // text, nothing more is sent rather than something inconsistent.
+    let delta = "";
+    if (content.startsWith(this.#sent)) {
+      delta = content.slice(this.#sent.length);
+      this.#sent = content;
+    }
+    return { content: delta, toolCalls: this.#newCalls() };
+  }
+
+  #newCalls(): ToolCall[] {
+    const calls = this.#calls.slice(this.#sentCalls);
+    this.#sentCalls = this.#calls.length;
+    return calls;
+  }
+
+  /**
+   * Sends text[#pos, limit) minus a tail that could start one of `patterns`; with `trim`, drops
+   * leading whitespace of the whole content and holds trailing whitespace back.
+   */
+  #take(text: string, limit: number, patterns: readonly string[], trim: boolean): string {
+    const window = text.slice(this.#pos, limit);
+    const end = this.#pos + window.length - partialSuffix(window, patterns);
+    const piece = text.slice(this.#pos, end);
+    this.#pos = end;
+    return trim ? this.#emitTrimmed(piece) : this.#emit(piece);
+  }
+
+  #emit(piece: string): string {
+    this.#sent += piece;
+    return piece;
+  }
+
+  #emitTrimmed(piece: string): string {
+    let s = this.#heldSpace + piece;
+    if (this.#sent === "") s = s.trimStart();
+    const body = s.trimEnd();
+    this.#heldSpace = s.slice(body.length);
+    return this.#emit(body);
+  }
+
+  #hermes(text: string, limit: number): string {
+    let out = "";
+    for (;;) {
+      if (this.#blockStart >= 0) {
+        const from = Math.max(this.#blockStart + HERMES_OPEN.length, this.#closeScan - HERMES_CLOSE.length + 1);
+        const close = text.indexOf(HERMES_CLOSE, from);
+        if (close < 0 || close + HERMES_CLOSE.length > limit) {
+          this.#closeScan = limit;
+          return out;
+        }
+        const end = close + HERMES_CLOSE.length;
+        const block = text.slice(this.#blockStart, end);
+        const parsed = parseToolCalls(block, "hermes");
+        if (parsed.toolCalls.length === 1) this.#calls.push({ ...parsed.toolCalls[0]!, id: `${this.#idPrefix}_${this.#calls.length}` });
+        else out += this.#emitTrimmed(block); // malformed: stays content, as in parseToolCalls
+        this.#blockStart = -1;
+        this.#pos = end;
+        continue;
+      }
+      const open = text.indexOf(HERMES_OPEN, this.#pos);
+      if (open >= 0 && open + HERMES_OPEN.length <= limit) {
+        out += this.#emitTrimmed(text.slice(this.#pos, open));
+        this.#blockStart = open;
+        this.#closeScan = open + HERMES_OPEN.length;
+        this.#pos = open;
+        continue;
+      }
+      return out + this.#take(text, limit, [HERMES_OPEN, ...this.#stop], true);
+    }
   }
 }

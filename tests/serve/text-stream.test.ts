@@ -95,3 +95,36 @@ describe("StreamFilter", () => {
     assert.equal(joined(prose), "The answer is 3.");
   });
 });
+
+describe("StreamFilter cost", () => {
+  test("per-token work does not grow with the length of the reply", () => {
+    const text = "The quick brown fox jumps over the lazy dog, 12*34 = 408. 東京 🙂 ".repeat(150);
+    const detok = new IncrementalDetokenizer(tok);
+    const seen: string[] = [];
+    let acc = "";
+    for (const id of tok.encode(text)) seen.push((acc += detok.push(id)));
+    for (const format of [null, "hermes", "llama3-json"] as const) {
+      const f = new StreamFilter({ format, stop: ["</answer>"] });
+      const time = (from: number, to: number): number => {
+        const t0 = performance.now();
+        for (let i = from; i < to; i++) f.update(seen[i]!);
+        return performance.now() - t0;
+      };
+      const k = Math.floor(seen.length / 6);
+      time(0, k); // warm-up
+      const early = time(k, 2 * k);
+      time(2 * k, 5 * k);
+      const late = time(5 * k, 6 * k);
+      // O(all text) per token would make the last sixth ~3.7× the second one; allow 2.5× for noise.
+      assert.ok(late < 2.5 * early + 3, `${format}: ${early.toFixed(1)} ms then ${late.toFixed(1)} ms`);
+      assert.equal(f.finish(text).content.length >= 0, true);
+    }
+  });
+
+  test("a stop string found once keeps cutting later updates", () => {
+    const f = new StreamFilter({ format: null, stop: ["##"] });
+    assert.equal(f.update("ab#").content, "ab");
+    assert.equal(f.update("ab##cd").content, "");
+    assert.equal(f.update("ab##cdef").content, "");
+  });
+});
