@@ -237,7 +237,6 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     return Array.from({ length: n }, (_, i) => ({
       ids: [] as number[],
       sentIds: 0,
-      text: "",
       started: false,
       toolIndex: 0,
       detok: new IncrementalDetokenizer(backend.tokenizer, { skipSpecialTokens: plan.sampling.skipSpecialTokens ?? true }),
@@ -269,8 +268,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       st.ids.push(tokenId);
       // One token behind: the last token may be a stop token the final text leaves out.
       if (st.ids.length < 2) return;
-      st.text += st.detok.push(st.ids[st.ids.length - 2]!);
-      const delta = st.filter.update(st.text);
+      const delta = st.filter.push(st.detok.push(st.ids[st.ids.length - 2]!));
       if (delta.content || delta.toolCalls.length) {
         const fresh = st.ids.slice(st.sentIds);
         st.sentIds = st.ids.length;
@@ -305,8 +303,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       if (!st || res.writableEnded || signal.aborted) return;
       st.ids.push(tokenId);
       if (st.ids.length < 2) return;
-      st.text += st.detok.push(st.ids[st.ids.length - 2]!);
-      const delta = st.filter.update(st.text);
+      const delta = st.filter.push(st.detok.push(st.ids[st.ids.length - 2]!));
       if (delta.content) {
         write({ index: i, text: delta.content, logprobs: null, finish_reason: null, token_ids: st.ids.slice(st.sentIds) });
         st.sentIds = st.ids.length;

@@ -4,7 +4,7 @@
  * - `IncrementalDetokenizer` decodes ids one at a time without ever splitting a multi-byte
  *   character: it re-decodes a short window and only releases text once the window no longer
  *   ends in U+FFFD (an incomplete UTF-8 sequence), as vLLM's detokenizer does.
- * - `StreamFilter` decides which part of the text seen so far may be sent: it withholds a
+ * - `StreamFilter` decides which part of the text generated so far may be sent: it withholds a
  *   suffix that could still become a stop string (the final text is cut before it), a suffix
  *   that could be the start of a `<tool_call>` block, an open tool-call block, and trailing
  *   whitespace (the final content is trimmed). Complete tool calls are released as soon as their
@@ -70,21 +70,20 @@ function partialSuffix(text: string, patterns: readonly string[]): number {
 }
 
 /**
- * Incremental: each `update` looks only at the text after what was already resolved (plus the
- * held-back tail), so streaming a long reply costs O(new text) per token, not O(all text).
+ * Incremental: it keeps only the unresolved tail (held-back text, an open tool-call block), so
+ * streaming a long reply costs O(new text) per token, not O(all text).
  */
 export class StreamFilter {
   readonly #format: ToolCallFormat | null;
   readonly #stop: readonly string[];
   readonly #idPrefix: string;
-  /** Text before #pos is resolved: sent as content, held as whitespace, or part of a parsed block. */
-  #pos = 0;
-  /** Where an open `<tool_call>` starts (hermes), or -1. */
-  #blockStart = -1;
-  /** Where to resume looking for a stop string / a closing tag. */
-  #stopScan = 0;
-  #stopAt = -1;
+  /** Text not yet resolved; everything before it was sent, held as whitespace, or parsed. */
+  #tail = "";
+  /** The tail starts with an open `<tool_call>` (hermes); the close tag is searched from #closeScan. */
+  #inBlock = false;
   #closeScan = 0;
+  /** A stop string was seen: nothing after it counts. */
+  #stopped = false;
   /** llama3-json: undecided until the first non-space text; "call" holds everything until `finish`. */
   #llamaMode: "undecided" | "call" | "prose" = "undecided";
   /** Trailing whitespace of the content, sent only once more content follows. */
@@ -99,28 +98,32 @@ export class StreamFilter {
     this.#idPrefix = options.idPrefix ?? "call";
   }
 
-  /** Given all the text generated so far (each call extends the previous), what may be sent now. */
-  update(text: string): StreamDelta {
-    // A complete stop string cannot be in the text (generation ends there), but be safe.
+  /** Adds newly generated text; returns what may be sent now. */
+  push(piece: string): StreamDelta {
+    if (this.#stopped) return { content: "", toolCalls: [] };
+    this.#tail += piece;
+    // A complete stop string cannot be in the text (generation ends there), but be safe. A stop
+    // string can only start inside the tail: a possible start is never resolved.
     for (const s of this.#stop) {
-      const at = text.indexOf(s, Math.max(0, this.#stopScan - s.length + 1));
-      if (at >= 0 && (this.#stopAt < 0 || at < this.#stopAt)) this.#stopAt = at;
+      const at = this.#tail.indexOf(s);
+      if (at >= 0) {
+        this.#tail = this.#tail.slice(0, at);
+        this.#stopped = true;
+      }
     }
-    this.#stopScan = text.length;
-    const limit = this.#stopAt >= 0 ? this.#stopAt : text.length;
     let content = "";
     if (this.#format === null) {
-      content = this.#take(text, limit, this.#stop, false);
+      content = this.#emit(this.#takeSafe(this.#stop));
     } else if (this.#format === "llama3-json") {
       if (this.#llamaMode === "undecided") {
-        const head = text.slice(0, limit).trimStart();
+        const head = this.#tail.trimStart();
         // A reply that starts like a JSON call is only known at the end.
         if (head.startsWith("{") || head.startsWith(LLAMA_PYTHON_TAG)) this.#llamaMode = "call";
         else if (head !== "" && !LLAMA_PYTHON_TAG.startsWith(head)) this.#llamaMode = "prose";
       }
-      if (this.#llamaMode === "prose") content = this.#take(text, limit, this.#stop, true);
+      if (this.#llamaMode === "prose") content = this.#emitTrimmed(this.#takeSafe(this.#stop));
     } else {
-      content = this.#hermes(text, limit);
+      content = this.#hermes();
     }
     return { content, toolCalls: this.#newCalls() };
   }
@@ -149,16 +152,12 @@ export class StreamFilter {
     return calls;
   }
 
-  /**
-   * Sends text[#pos, limit) minus a tail that could start one of `patterns`; with `trim`, drops
-   * leading whitespace of the whole content and holds trailing whitespace back.
-   */
-  #take(text: string, limit: number, patterns: readonly string[], trim: boolean): string {
-    const window = text.slice(this.#pos, limit);
-    const end = this.#pos + window.length - partialSuffix(window, patterns);
-    const piece = text.slice(this.#pos, end);
-    this.#pos = end;
-    return trim ? this.#emitTrimmed(piece) : this.#emit(piece);
+  /** Removes and returns the tail minus an end that could start one of `patterns`. */
+  #takeSafe(patterns: readonly string[]): string {
+    const end = this.#stopped ? this.#tail.length : this.#tail.length - partialSuffix(this.#tail, patterns);
+    const piece = this.#tail.slice(0, end);
+    this.#tail = this.#tail.slice(end);
+    return piece;
   }
 
   #emit(piece: string): string {
@@ -166,6 +165,7 @@ export class StreamFilter {
     return piece;
   }
 
+  /** Content as `parseToolCalls` trims it: no leading whitespace, trailing whitespace held back. */
   #emitTrimmed(piece: string): string {
     let s = this.#heldSpace + piece;
     if (this.#sent === "") s = s.trimStart();
@@ -174,34 +174,30 @@ export class StreamFilter {
     return this.#emit(body);
   }
 
-  #hermes(text: string, limit: number): string {
+  #hermes(): string {
     let out = "";
     for (;;) {
-      if (this.#blockStart >= 0) {
-        const from = Math.max(this.#blockStart + HERMES_OPEN.length, this.#closeScan - HERMES_CLOSE.length + 1);
-        const close = text.indexOf(HERMES_CLOSE, from);
-        if (close < 0 || close + HERMES_CLOSE.length > limit) {
-          this.#closeScan = limit;
+      if (this.#inBlock) {
+        const close = this.#tail.indexOf(HERMES_CLOSE, Math.max(HERMES_OPEN.length, this.#closeScan - HERMES_CLOSE.length + 1));
+        if (close < 0) {
+          this.#closeScan = this.#tail.length;
           return out;
         }
         const end = close + HERMES_CLOSE.length;
-        const block = text.slice(this.#blockStart, end);
+        const block = this.#tail.slice(0, end);
+        this.#tail = this.#tail.slice(end);
+        this.#inBlock = false;
         const parsed = parseToolCalls(block, "hermes");
         if (parsed.toolCalls.length === 1) this.#calls.push({ ...parsed.toolCalls[0]!, id: `${this.#idPrefix}_${this.#calls.length}` });
         else out += this.#emitTrimmed(block); // malformed: stays content, as in parseToolCalls
-        this.#blockStart = -1;
-        this.#pos = end;
         continue;
       }
-      const open = text.indexOf(HERMES_OPEN, this.#pos);
-      if (open >= 0 && open + HERMES_OPEN.length <= limit) {
-        out += this.#emitTrimmed(text.slice(this.#pos, open));
-        this.#blockStart = open;
-        this.#closeScan = open + HERMES_OPEN.length;
-        this.#pos = open;
-        continue;
-      }
-      return out + this.#take(text, limit, [HERMES_OPEN, ...this.#stop], true);
+      const open = this.#tail.indexOf(HERMES_OPEN);
+      if (open < 0) return out + this.#emitTrimmed(this.#takeSafe([HERMES_OPEN, ...this.#stop]));
+      out += this.#emitTrimmed(this.#tail.slice(0, open));
+      this.#tail = this.#tail.slice(open);
+      this.#inBlock = true;
+      this.#closeScan = HERMES_OPEN.length;
     }
   }
 }
