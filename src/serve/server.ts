@@ -232,7 +232,7 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     }
   }
 
-  /** Per-choice streaming state: ids so far, decoded text (lagging one token), what was sent. */
+  /** Per-choice streaming state: ids so far (decoded one token behind), ids and tool calls already sent. */
   function streamStates(n: number, plan: { sampling: { stop?: readonly string[]; skipSpecialTokens?: boolean } }, format: ToolCallFormat | null) {
     return Array.from({ length: n }, (_, i) => ({
       ids: [] as number[],
