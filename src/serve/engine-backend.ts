@@ -59,27 +59,40 @@ export class EngineBackend implements ServeBackend {
   }
 
   chat(req: ChatRequest, onToken?: TokenCallback): Promise<BackendResult> {
-    const kwargs = { ...req.chatTemplateKwargs };
-    const enableThinking = typeof kwargs.enable_thinking === "boolean" ? kwargs.enable_thinking : this.#options.chatTemplateOptions?.enableThinking;
-    delete kwargs.enable_thinking;
     let ids: number[];
     try {
-      ids = this.tokenizer.applyChatTemplate(toTemplateMessages(req.messages), {
-        addGenerationPrompt: true,
-        tools: req.tools,
-        enableThinking,
-        extraContext: { ...this.#options.chatTemplateOptions?.extraContext, ...kwargs },
-        tokenize: true,
-      });
+      ids = this.renderChat(req);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#submit(ids, req.sampling, req.signal, onToken);
+    return this.generateFromIds(ids, req.sampling, { signal: req.signal, onToken });
   }
 
   complete(req: CompletionRequest, onToken?: TokenCallback): Promise<BackendResult> {
     const ids = typeof req.prompt === "string" ? this.tokenizer.encode(req.prompt, { addSpecialTokens: true }) : [...req.prompt];
-    return this.#submit(ids, req.sampling, req.signal, onToken);
+    return this.generateFromIds(ids, req.sampling, { signal: req.signal, onToken });
+  }
+
+  /** The prompt ids `chat` samples from: the chat template over the messages and tools, with a generation prompt. */
+  renderChat(req: Pick<ChatRequest, "messages" | "tools" | "chatTemplateKwargs">): number[] {
+    const kwargs = { ...req.chatTemplateKwargs };
+    const enableThinking = typeof kwargs.enable_thinking === "boolean" ? kwargs.enable_thinking : this.#options.chatTemplateOptions?.enableThinking;
+    delete kwargs.enable_thinking;
+    return this.tokenizer.applyChatTemplate(toTemplateMessages(req.messages), {
+      addGenerationPrompt: true,
+      tools: req.tools,
+      enableThinking,
+      extraContext: { ...this.#options.chatTemplateOptions?.extraContext, ...kwargs },
+      tokenize: true,
+    });
+  }
+
+  /**
+   * Samples from given prompt ids, batched with other waiting requests (for backends that build
+   * prompt ids themselves, e.g. a rollout extending an episode's previous ids).
+   */
+  generateFromIds(promptIds: readonly number[], sampling: SamplingParams, { signal, onToken }: { signal?: AbortSignal; onToken?: TokenCallback } = {}): Promise<BackendResult> {
+    return this.#submit([...promptIds], sampling, signal, onToken);
   }
 
   #submit(ids: number[], sampling: SamplingParams, signal: AbortSignal | undefined, onToken: TokenCallback | undefined): Promise<BackendResult> {

@@ -161,3 +161,36 @@ describe("EngineBackend cancellation", () => {
     }
   });
 });
+
+describe("EngineBackend as a building block", () => {
+  test("a recording backend wraps it: renderChat + generateFromIds give the same tokens as chat, tagged by episode", async () => {
+    const tokenizer = Tokenizer.fromPretrained("assets/tiny-tokenizer");
+    const model = loadPretrained("tests/fixtures/models/qwen3");
+    const engine = new GenerationEngine({ model, tokenizer, maxBatchSize: 4, maxSeqLen: 96 });
+    const inner = new EngineBackend({ engine, modelName: "tiny" });
+    const recorded: Array<{ episodeId?: string; promptIds: number[]; tokenIds: number[] }> = [];
+    const recording = {
+      modelName: inner.modelName,
+      tokenizer: inner.tokenizer,
+      async chat(req: Parameters<EngineBackend["chat"]>[0], onToken?: Parameters<EngineBackend["chat"]>[1]) {
+        const result = await inner.generateFromIds(inner.renderChat(req), req.sampling, { signal: req.signal, onToken });
+        recorded.push({ episodeId: req.episodeId, promptIds: result.promptIds, tokenIds: result.choices[0]!.tokenIds });
+        return result;
+      },
+      complete: inner.complete.bind(inner),
+    };
+    const server = await createServer({ backend: recording });
+    try {
+      const client = new OpenAI({ baseURL: `${server.url}/episodes/7/v1`, apiKey: "unused", maxRetries: 0 });
+      const messages = [{ role: "user" as const, content: "3+4?" }];
+      const r = await client.chat.completions.create({ model: "tiny", messages, seed: 8, max_tokens: 6 });
+      const direct = await inner.chat({ messages, sampling: { seed: 8, maxTokens: 6 } });
+      assert.deepEqual(recorded, [{ episodeId: "7", promptIds: direct.promptIds, tokenIds: direct.choices[0]!.tokenIds }]);
+      assert.deepEqual((r as unknown as WithIds).choices[0]!.token_ids, direct.choices[0]!.tokenIds);
+    } finally {
+      await server.close();
+      engine.dispose();
+      model.dispose();
+    }
+  });
+});
