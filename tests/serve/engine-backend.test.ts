@@ -105,6 +105,12 @@ describe("EngineBackend over the real engine (tests/fixtures/models/qwen3 + the 
       assert.match(err.message, /prompt has 200 tokens/);
       return true;
     });
+    // Streaming requests fail the same way: nothing was sent yet, so the status is still a 400.
+    await assert.rejects(client.completions.create({ model: "tiny-qwen3", prompt: Array(200).fill(10), stream: true }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError);
+      assert.equal(err.code, "context_length_exceeded");
+      return true;
+    });
     await assert.rejects(client.chat.completions.create({ model: "tiny-qwen3", messages, n: 9 }), (err: unknown) => {
       assert.ok(err instanceof OpenAI.BadRequestError);
       assert.equal(err.param, "n");
