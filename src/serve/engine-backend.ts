@@ -28,6 +28,8 @@ export interface EngineBackendOptions {
   chatTemplateOptions?: { enableThinking?: boolean; extraContext?: Record<string, unknown> };
   /** Most requests put into one engine call. @default 256 */
   maxBatchRequests?: number;
+  /** How long the first waiting request waits for others to batch with (0: one event-loop turn). @default 5 */
+  batchWindowMs?: number;
 }
 
 interface Job {
@@ -118,7 +120,11 @@ export class EngineBackend implements ServeBackend {
   async #drain(): Promise<void> {
     this.#running = true;
     try {
+      // Requests sent together reach the server a few ms apart: wait for them before a batch
+      // starts, since a later one cannot join a running engine call.
+      const windowMs = this.#options.batchWindowMs ?? 5;
       for (;;) {
+        await new Promise((r) => (windowMs > 0 ? setTimeout(r, windowMs) : setImmediate(r)));
         for (let i = this.#pending.length - 1; i >= 0; i--) {
           const job = this.#pending[i]!;
           if (job.signal?.aborted) {
