@@ -14,7 +14,7 @@
  * aborted while its batch runs keeps generating (result discarded) unless every request of the
  * batch is aborted: then the engine call is stopped at its next token.
  */
-import { deriveSeed, InvalidParameterError, InvalidPromptError, PromptTooLongError, type GenerationEngine, type SamplingParams } from "../generation/index.ts";
+import { deriveSeed, InvalidParameterError, InvalidPromptError, PromptTooLongError, type GenerationEngine, type SamplingParams, type TopLogprobs } from "../generation/index.ts";
 import { toTemplateMessages, type Tokenizer } from "../models/index.ts";
 import type { BackendResult, ChatRequest, CompletionRequest, ServeBackend, TokenCallback } from "./types.ts";
 
@@ -171,10 +171,10 @@ export class EngineBackend implements ServeBackend {
           seed: job.seed,
           onToken:
             job.onToken || cancellable
-              ? (sample: number, token: number) => {
+              ? (sample: number, token: number, logprob: number, top?: TopLogprobs) => {
                   if (cancellable && aborted === batch.length) throw stop;
                   try {
-                    job.onToken?.(sample, token);
+                    job.onToken?.(sample, token, logprob, top);
                   } catch {
                     // A failing listener (a closed stream) must not end the whole batch.
                   }

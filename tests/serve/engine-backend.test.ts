@@ -76,21 +76,42 @@ describe("EngineBackend over the real engine (tests/fixtures/models/qwen3 + the 
   });
 
   test("streaming: the deltas add up to the text, and the token ids to the engine's", async () => {
-    const stream = await client.chat.completions.create({ model: "tiny-qwen3", messages, seed: 99, max_tokens: 24, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: "tiny-qwen3",
+      messages,
+      seed: 99,
+      max_tokens: 24,
+      stream: true,
+      stream_options: { include_usage: true },
+      logprobs: true,
+      top_logprobs: 2,
+    });
     let text = "";
     const ids: number[] = [];
+    const logprobs: number[] = [];
+    const tops: number[][] = [];
     let chunks = 0;
+    let chunksWithLogprobs = 0;
     for await (const chunk of stream) {
       const c = chunk.choices[0];
       if (!c) continue;
       chunks++;
       text += c.delta.content ?? "";
       ids.push(...((c as unknown as { token_ids?: number[] }).token_ids ?? []));
+      if (c.logprobs?.content?.length) chunksWithLogprobs++;
+      for (const lp of c.logprobs?.content ?? []) {
+        logprobs.push(lp.logprob);
+        tops.push(lp.top_logprobs.map((t) => t.logprob));
+      }
     }
-    const [expected] = await engine.generate([promptIds()], { seed: 99, maxTokens: 24 });
+    const [expected] = await engine.generate([promptIds()], { seed: 99, maxTokens: 24, logprobs: 2 });
     assert.deepEqual(ids, expected!.tokenIds);
     assert.equal(text, expected!.text);
     assert.ok(chunks > 3, `streamed in ${chunks} chunks`);
+    // Logprobs travel with the chunks that carry their tokens (the engine's callback gives them).
+    assert.deepEqual(logprobs, expected!.logprobs);
+    assert.deepEqual(tops, expected!.topLogprobs!.map((t) => t.logprobs));
+    assert.ok(chunksWithLogprobs > 1, `logprobs came in ${chunksWithLogprobs} chunks`);
   });
 
   test("completions with token ids; a too-long prompt is a 400 with context_length_exceeded", async () => {
