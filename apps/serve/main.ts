@@ -10,7 +10,9 @@ import { parseArgs } from "node:util";
 import type { DType } from "../../src/torch/index.ts";
 import { GenerationEngine } from "../../src/generation/index.ts";
 import { createServer, EngineBackend, type RunningServer } from "../../src/serve/index.ts";
-import { resolveModel } from "../shared/resolve-model.ts";
+import { resolve } from "node:path";
+import { loadPretrained, Tokenizer } from "../../src/models/index.ts";
+import { findModelDir, resolveModel, type ResolvedModel } from "../shared/resolve-model.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
 
 export const USAGE = `usage: forge serve (--model DIR | --preset tiny) [--port N] [--host H] [--max-concurrency N] [--max-queue N]
@@ -98,18 +100,21 @@ export function parseServeArgs(argv: string[]): ServeCliOptions {
   return opts;
 }
 
+/** The model as the apps resolve it; `--tokenizer` may be any tokenizer directory (no config.json needed). */
+function loadModel(opts: ServeCliOptions): ResolvedModel {
+  if (opts.model && opts.tokenizer) {
+    const dir = findModelDir(opts.model);
+    return { model: loadPretrained(dir, { dtype: opts.dtype }), tokenizer: Tokenizer.fromPretrained(resolve(opts.tokenizer)), source: dir };
+  }
+  return resolveModel({ path: opts.model, preset: opts.preset, tokenizerPath: opts.tokenizer, dtype: opts.dtype, seed: opts.seed });
+}
+
 /** Loads the model and serves it until `signal` aborts; `onListening` gets the running server. */
 export async function serveModel(
   opts: ServeCliOptions,
   { signal, onListening }: { signal: AbortSignal; onListening?: (server: RunningServer) => void },
 ): Promise<void> {
-  const { model, tokenizer, source } = resolveModel({
-    path: opts.model,
-    preset: opts.preset,
-    tokenizerPath: opts.tokenizer,
-    dtype: opts.dtype,
-    seed: opts.seed,
-  });
+  const { model, tokenizer, source } = loadModel(opts);
   const engine = new GenerationEngine({ model, tokenizer, maxBatchSize: opts.maxBatchSize, maxSeqLen: opts.maxSeqLen });
   const modelName = opts.servedModelName ?? opts.model ?? opts.preset!;
   const backend = new EngineBackend({

@@ -76,7 +76,7 @@ interface Group {
   n: number;
   seed: number;
   metadata: Record<string, unknown>;
-  onToken: ((sampleIndex: number, tokenId: number) => void) | undefined;
+  onToken: GenerationRequest["onToken"];
 }
 
 interface Sequence {
@@ -328,7 +328,7 @@ export class GenerationEngine {
       seq.tokens.push(token);
       seq.logprobs.push(logprob);
       if (seq.top && top) seq.top.push(top);
-      seq.group.onToken?.(seq.sampleIndex, token);
+      seq.group.onToken?.(seq.sampleIndex, token, logprob, top);
       if (params.stopIds.has(token)) return finish(slot, seq, "stop", { stopTokenId: token });
       if (params.stop.length) {
         const text = this.tokenizer!.decode(seq.tokens, { skipSpecialTokens: params.skipSpecialTokens });

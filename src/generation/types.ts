@@ -15,9 +15,10 @@ export interface GenerationRequest {
   metadata?: Record<string, unknown>;
   /**
    * Called with each token as it is sampled (for streaming), stop tokens included, in order per
-   * sample. If it throws, the `generate` call rejects with that error and frees its cache slots.
+   * sample, with its logprob and (when `logprobs` > 0) its top alternatives. If it throws, the
+   * `generate` call rejects with that error and frees its cache slots.
    */
-  onToken?: (sampleIndex: number, tokenId: number) => void;
+  onToken?: (sampleIndex: number, tokenId: number, logprob: number, top?: TopLogprobs) => void;
 }
 
 export interface SamplingParams {

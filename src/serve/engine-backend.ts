@@ -14,7 +14,7 @@
  * aborted while its batch runs keeps generating (result discarded) unless every request of the
  * batch is aborted: then the engine call is stopped at its next token.
  */
-import { deriveSeed, InvalidParameterError, InvalidPromptError, PromptTooLongError, type GenerationEngine, type SamplingParams } from "../generation/index.ts";
+import { deriveSeed, InvalidParameterError, InvalidPromptError, PromptTooLongError, type GenerationEngine, type SamplingParams, type TopLogprobs } from "../generation/index.ts";
 import { toTemplateMessages, type Tokenizer } from "../models/index.ts";
 import type { BackendResult, ChatRequest, CompletionRequest, ServeBackend, TokenCallback } from "./types.ts";
 
@@ -28,6 +28,8 @@ export interface EngineBackendOptions {
   chatTemplateOptions?: { enableThinking?: boolean; extraContext?: Record<string, unknown> };
   /** Most requests put into one engine call. @default 256 */
   maxBatchRequests?: number;
+  /** How long the first waiting request waits for others to batch with (0: one event-loop turn). @default 5 */
+  batchWindowMs?: number;
 }
 
 interface Job {
@@ -59,27 +61,40 @@ export class EngineBackend implements ServeBackend {
   }
 
   chat(req: ChatRequest, onToken?: TokenCallback): Promise<BackendResult> {
-    const kwargs = { ...req.chatTemplateKwargs };
-    const enableThinking = typeof kwargs.enable_thinking === "boolean" ? kwargs.enable_thinking : this.#options.chatTemplateOptions?.enableThinking;
-    delete kwargs.enable_thinking;
     let ids: number[];
     try {
-      ids = this.tokenizer.applyChatTemplate(toTemplateMessages(req.messages), {
-        addGenerationPrompt: true,
-        tools: req.tools,
-        enableThinking,
-        extraContext: { ...this.#options.chatTemplateOptions?.extraContext, ...kwargs },
-        tokenize: true,
-      });
+      ids = this.renderChat(req);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#submit(ids, req.sampling, req.signal, onToken);
+    return this.generateFromIds(ids, req.sampling, { signal: req.signal, onToken });
   }
 
   complete(req: CompletionRequest, onToken?: TokenCallback): Promise<BackendResult> {
     const ids = typeof req.prompt === "string" ? this.tokenizer.encode(req.prompt, { addSpecialTokens: true }) : [...req.prompt];
-    return this.#submit(ids, req.sampling, req.signal, onToken);
+    return this.generateFromIds(ids, req.sampling, { signal: req.signal, onToken });
+  }
+
+  /** The prompt ids `chat` samples from: the chat template over the messages and tools, with a generation prompt. */
+  renderChat(req: Pick<ChatRequest, "messages" | "tools" | "chatTemplateKwargs">): number[] {
+    const kwargs = { ...req.chatTemplateKwargs };
+    const enableThinking = typeof kwargs.enable_thinking === "boolean" ? kwargs.enable_thinking : this.#options.chatTemplateOptions?.enableThinking;
+    delete kwargs.enable_thinking;
+    return this.tokenizer.applyChatTemplate(toTemplateMessages(req.messages), {
+      addGenerationPrompt: true,
+      tools: req.tools,
+      enableThinking,
+      extraContext: { ...this.#options.chatTemplateOptions?.extraContext, ...kwargs },
+      tokenize: true,
+    });
+  }
+
+  /**
+   * Samples from given prompt ids, batched with other waiting requests (for backends that build
+   * prompt ids themselves, e.g. a rollout extending an episode's previous ids).
+   */
+  generateFromIds(promptIds: readonly number[], sampling: SamplingParams, { signal, onToken }: { signal?: AbortSignal; onToken?: TokenCallback } = {}): Promise<BackendResult> {
+    return this.#submit([...promptIds], sampling, signal, onToken);
   }
 
   #submit(ids: number[], sampling: SamplingParams, signal: AbortSignal | undefined, onToken: TokenCallback | undefined): Promise<BackendResult> {
@@ -105,7 +120,11 @@ export class EngineBackend implements ServeBackend {
   async #drain(): Promise<void> {
     this.#running = true;
     try {
+      // Requests sent together reach the server a few ms apart: wait for them before a batch
+      // starts, since a later one cannot join a running engine call.
+      const windowMs = this.#options.batchWindowMs ?? 5;
       for (;;) {
+        await new Promise((r) => (windowMs > 0 ? setTimeout(r, windowMs) : setImmediate(r)));
         for (let i = this.#pending.length - 1; i >= 0; i--) {
           const job = this.#pending[i]!;
           if (job.signal?.aborted) {
@@ -152,10 +171,10 @@ export class EngineBackend implements ServeBackend {
           seed: job.seed,
           onToken:
             job.onToken || cancellable
-              ? (sample: number, token: number) => {
+              ? (sample: number, token: number, logprob: number, top?: TopLogprobs) => {
                   if (cancellable && aborted === batch.length) throw stop;
                   try {
-                    job.onToken?.(sample, token);
+                    job.onToken?.(sample, token, logprob, top);
                   } catch {
                     // A failing listener (a closed stream) must not end the whole batch.
                   }

@@ -42,9 +42,10 @@ function topEntries(tokenizer: Tokenizer, top: TopLogprobs | undefined): ChatTok
   });
 }
 
-/** Chat `choices[i].logprobs` for every generated token (the stop token included, as `token_ids`). */
-export function chatLogprobs(tokenizer: Tokenizer, choice: BackendChoice): { content: ChatTokenLogprob[]; refusal: null } {
-  const content = choice.tokenIds.map((id, t) => {
+/** Chat `choices[i].logprobs` for generated tokens `from`.. (the stop token included, as `token_ids`). */
+export function chatLogprobs(tokenizer: Tokenizer, choice: Pick<BackendChoice, "tokenIds" | "logprobs" | "topLogprobs">, from = 0): { content: ChatTokenLogprob[]; refusal: null } {
+  const content = choice.tokenIds.slice(from).map((id, k) => {
+    const t = from + k;
     const token = tokenText(tokenizer, id);
     return { token, logprob: choice.logprobs[t]!, bytes: bytesOf(token), top_logprobs: topEntries(tokenizer, choice.topLogprobs?.[t]) };
   });

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { SamplingParams } from "../generation/index.ts";
 import type { ChatMessage, ToolSpec } from "../models/index.ts";
-import { badRequest, type ServeError } from "./errors.ts";
+import { badRequest } from "./errors.ts";
 
 const textPart = z.looseObject({ type: z.string(), text: z.string().optional() });
 const content = z.union([z.string(), z.array(textPart)], { error: "must be a string or an array of text parts" });
@@ -238,5 +238,3 @@ export function planCompletion(body: CompletionBody): CompletionPlan {
   if (body.logprobs) sampling.logprobs = body.logprobs;
   return { prompt, sampling, logprobs: body.logprobs ?? null, stream: body.stream === true, includeUsage: body.stream_options?.include_usage === true };
 }
-
-export type { ServeError };

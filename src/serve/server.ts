@@ -23,6 +23,7 @@ import { chatLogprobs, completionLogprobs, finishReason, responseId, usageOf } f
 import { chatCompletionSchema, completionSchema, parseBody, planChat, planCompletion, type ChatPlan, type CompletionPlan } from "./schemas.ts";
 import { IncrementalDetokenizer, StreamFilter, type StreamDelta } from "./text-stream.ts";
 import type { BackendResult, ServeBackend, TokenCallback } from "./types.ts";
+import type { TopLogprobs } from "../generation/index.ts";
 
 export interface ServerOptions {
   backend: ServeBackend;
@@ -236,6 +237,11 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
   function streamStates(n: number, plan: { sampling: { stop?: readonly string[]; skipSpecialTokens?: boolean } }, format: ToolCallFormat | null) {
     return Array.from({ length: n }, (_, i) => ({
       ids: [] as number[],
+      /** Per token, when the backend's callback gives them (for logprobs in each chunk). */
+      logprobs: [] as Array<number | undefined>,
+      tops: [] as Array<TopLogprobs | undefined>,
+      /** Tokens whose logprobs were sent (only ever a prefix, in order). */
+      sentLogprobs: 0,
       sentIds: 0,
       started: false,
       toolIndex: 0,
@@ -251,21 +257,33 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
     const write = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}): void => {
       sse(res, { id, object: "chat.completion.chunk", created: stamp, model: backend.modelName, choices: [choice], ...(plan.includeUsage ? { usage: null } : {}), ...extra });
     };
-    const emit = (i: number, delta: StreamDelta, tokenIds: number[]): void => {
+    /** Logprobs of the tokens up to `end` not sent yet, when the token callback gave them all. */
+    const chunkLogprobs = (st: (typeof states)[number], end: number): ReturnType<typeof chatLogprobs> | null => {
+      if (!plan.logprobs || end <= st.sentLogprobs) return null;
+      const lps = st.logprobs.slice(st.sentLogprobs, end);
+      if (lps.some((x) => x === undefined) || (plan.sampling.logprobs && st.tops.slice(st.sentLogprobs, end).some((x) => x === undefined))) return null;
+      const from = st.sentLogprobs;
+      st.sentLogprobs = end;
+      return chatLogprobs(backend.tokenizer, { tokenIds: st.ids, logprobs: st.logprobs as number[], topLogprobs: st.tops as TopLogprobs[] }, from);
+    };
+    const emit = (i: number, delta: StreamDelta, tokenIds: number[], final = false): void => {
       const st = states[i]!;
       if (!st.started) {
         st.started = true;
         write({ index: i, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null });
       }
-      if (delta.content) write({ index: i, delta: { content: delta.content }, logprobs: null, finish_reason: null, token_ids: tokenIds.splice(0) });
+      const lp = () => (final ? null : chunkLogprobs(st, st.sentIds));
+      if (delta.content) write({ index: i, delta: { content: delta.content }, logprobs: lp(), finish_reason: null, token_ids: tokenIds.splice(0) });
       for (const tc of delta.toolCalls) {
-        write({ index: i, delta: { tool_calls: [{ index: st.toolIndex++, id: tc.id, type: "function", function: tc.function }] }, logprobs: null, finish_reason: null, token_ids: tokenIds.splice(0) });
+        write({ index: i, delta: { tool_calls: [{ index: st.toolIndex++, id: tc.id, type: "function", function: tc.function }] }, logprobs: lp(), finish_reason: null, token_ids: tokenIds.splice(0) });
       }
     };
-    const onToken: TokenCallback = (i, tokenId) => {
+    const onToken: TokenCallback = (i, tokenId, logprob, top) => {
       const st = states[i];
       if (!st || res.writableEnded || signal.aborted) return;
       st.ids.push(tokenId);
+      st.logprobs.push(logprob);
+      st.tops.push(top);
       // One token behind: the last token may be a stop token the final text leaves out.
       if (st.ids.length < 2) return;
       const delta = st.filter.push(st.detok.push(st.ids[st.ids.length - 2]!));
@@ -280,10 +298,13 @@ export async function createServer(options: ServerOptions): Promise<RunningServe
       const st = states[i]!;
       const delta = st.filter.finish(c.text);
       const rest = c.tokenIds.slice(Math.min(st.sentIds, c.tokenIds.length));
-      emit(i, delta, rest);
+      emit(i, delta, rest, true);
       const calls = st.toolIndex;
+      // The last chunk carries the logprobs not sent with earlier chunks (all of them when the
+      // backend's token callback has none), from the final result.
+      const logprobs = plan.logprobs ? chatLogprobs(backend.tokenizer, c, Math.min(st.sentLogprobs, c.tokenIds.length)) : null;
       write(
-        { index: i, delta: {}, logprobs: plan.logprobs ? chatLogprobs(backend.tokenizer, c) : null, finish_reason: finishReason(c, calls), stop_reason: null, token_ids: rest },
+        { index: i, delta: {}, logprobs, finish_reason: finishReason(c, calls), stop_reason: null, token_ids: rest },
         { prompt_token_ids: result.promptIds },
       );
     });

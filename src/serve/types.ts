@@ -47,8 +47,11 @@ export interface BackendResult {
   choices: BackendChoice[];
 }
 
-/** Called with each generated token as it is sampled (for streaming), in order per choice. */
-export type TokenCallback = (choiceIndex: number, tokenId: number) => void;
+/**
+ * Called with each generated token as it is sampled (for streaming), in order per choice. The
+ * logprob (and top alternatives) are optional: without them a stream's logprobs come at its end.
+ */
+export type TokenCallback = (choiceIndex: number, tokenId: number, logprob?: number, top?: TopLogprobs) => void;
 
 export interface ServeBackend {
   readonly modelName: string;

@@ -19,11 +19,13 @@ test("onToken reports each sample's tokens in order, across continuous batching,
     const params = { temperature: 1, maxTokens: 20, n: 2, seed: 11, stopTokenIds: [40, 41, 42] };
     const plain = await engine.generate(prompts, params);
     const seen = prompts.map(() => [[], []] as number[][]);
+    const seenLogprobs = prompts.map(() => [[], []] as number[][]);
     const order: string[] = [];
     const requests: GenerationRequest[] = prompts.map((prompt, r) => ({
       prompt,
-      onToken: (sampleIndex, tokenId) => {
+      onToken: (sampleIndex, tokenId, logprob) => {
         seen[r]![sampleIndex]!.push(tokenId);
+        seenLogprobs[r]![sampleIndex]!.push(logprob);
         order.push(`${r}`);
       },
     }));
@@ -32,7 +34,10 @@ test("onToken reports each sample's tokens in order, across continuous batching,
       streamed.map((c) => [c.tokenIds, c.logprobs, c.text]),
       plain.map((c) => [c.tokenIds, c.logprobs, c.text]),
     );
-    for (const c of streamed) assert.deepEqual(seen[c.requestIndex]![c.sampleIndex], c.tokenIds, `request ${c.requestIndex} sample ${c.sampleIndex}`);
+    for (const c of streamed) {
+      assert.deepEqual(seen[c.requestIndex]![c.sampleIndex], c.tokenIds, `request ${c.requestIndex} sample ${c.sampleIndex}`);
+      assert.deepEqual(seenLogprobs[c.requestIndex]![c.sampleIndex], c.logprobs);
+    }
     assert.ok(streamed.some((c) => c.metadata.stopTokenId !== undefined), "some sample ended on a stop id, which is reported too");
     // Tokens of different requests interleave (they are decoded in one batch), not one request after another.
     assert.notDeepEqual(order, [...order].sort());

@@ -76,21 +76,42 @@ describe("EngineBackend over the real engine (tests/fixtures/models/qwen3 + the 
   });
 
   test("streaming: the deltas add up to the text, and the token ids to the engine's", async () => {
-    const stream = await client.chat.completions.create({ model: "tiny-qwen3", messages, seed: 99, max_tokens: 24, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: "tiny-qwen3",
+      messages,
+      seed: 99,
+      max_tokens: 24,
+      stream: true,
+      stream_options: { include_usage: true },
+      logprobs: true,
+      top_logprobs: 2,
+    });
     let text = "";
     const ids: number[] = [];
+    const logprobs: number[] = [];
+    const tops: number[][] = [];
     let chunks = 0;
+    let chunksWithLogprobs = 0;
     for await (const chunk of stream) {
       const c = chunk.choices[0];
       if (!c) continue;
       chunks++;
       text += c.delta.content ?? "";
       ids.push(...((c as unknown as { token_ids?: number[] }).token_ids ?? []));
+      if (c.logprobs?.content?.length) chunksWithLogprobs++;
+      for (const lp of c.logprobs?.content ?? []) {
+        logprobs.push(lp.logprob);
+        tops.push(lp.top_logprobs.map((t) => t.logprob));
+      }
     }
-    const [expected] = await engine.generate([promptIds()], { seed: 99, maxTokens: 24 });
+    const [expected] = await engine.generate([promptIds()], { seed: 99, maxTokens: 24, logprobs: 2 });
     assert.deepEqual(ids, expected!.tokenIds);
     assert.equal(text, expected!.text);
     assert.ok(chunks > 3, `streamed in ${chunks} chunks`);
+    // Logprobs travel with the chunks that carry their tokens (the engine's callback gives them).
+    assert.deepEqual(logprobs, expected!.logprobs);
+    assert.deepEqual(tops, expected!.topLogprobs!.map((t) => t.logprobs));
+    assert.ok(chunksWithLogprobs > 1, `logprobs came in ${chunksWithLogprobs} chunks`);
   });
 
   test("completions with token ids; a too-long prompt is a 400 with context_length_exceeded", async () => {
@@ -103,6 +124,12 @@ describe("EngineBackend over the real engine (tests/fixtures/models/qwen3 + the 
       assert.ok(err instanceof OpenAI.BadRequestError);
       assert.equal(err.code, "context_length_exceeded");
       assert.match(err.message, /prompt has 200 tokens/);
+      return true;
+    });
+    // Streaming requests fail the same way: nothing was sent yet, so the status is still a 400.
+    await assert.rejects(client.completions.create({ model: "tiny-qwen3", prompt: Array(200).fill(10), stream: true }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError);
+      assert.equal(err.code, "context_length_exceeded");
       return true;
     });
     await assert.rejects(client.chat.completions.create({ model: "tiny-qwen3", messages, n: 9 }), (err: unknown) => {
@@ -155,6 +182,39 @@ describe("EngineBackend cancellation", () => {
       assert.ok(r.choices[0]!.finish_reason);
     } finally {
       engine.generate = generate;
+      await server.close();
+      engine.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe("EngineBackend as a building block", () => {
+  test("a recording backend wraps it: renderChat + generateFromIds give the same tokens as chat, tagged by episode", async () => {
+    const tokenizer = Tokenizer.fromPretrained("assets/tiny-tokenizer");
+    const model = loadPretrained("tests/fixtures/models/qwen3");
+    const engine = new GenerationEngine({ model, tokenizer, maxBatchSize: 4, maxSeqLen: 96 });
+    const inner = new EngineBackend({ engine, modelName: "tiny" });
+    const recorded: Array<{ episodeId?: string; promptIds: number[]; tokenIds: number[] }> = [];
+    const recording = {
+      modelName: inner.modelName,
+      tokenizer: inner.tokenizer,
+      async chat(req: Parameters<EngineBackend["chat"]>[0], onToken?: Parameters<EngineBackend["chat"]>[1]) {
+        const result = await inner.generateFromIds(inner.renderChat(req), req.sampling, { signal: req.signal, onToken });
+        recorded.push({ episodeId: req.episodeId, promptIds: result.promptIds, tokenIds: result.choices[0]!.tokenIds });
+        return result;
+      },
+      complete: inner.complete.bind(inner),
+    };
+    const server = await createServer({ backend: recording });
+    try {
+      const client = new OpenAI({ baseURL: `${server.url}/episodes/7/v1`, apiKey: "unused", maxRetries: 0 });
+      const messages = [{ role: "user" as const, content: "3+4?" }];
+      const r = await client.chat.completions.create({ model: "tiny", messages, seed: 8, max_tokens: 6 });
+      const direct = await inner.chat({ messages, sampling: { seed: 8, maxTokens: 6 } });
+      assert.deepEqual(recorded, [{ episodeId: "7", promptIds: direct.promptIds, tokenIds: direct.choices[0]!.tokenIds }]);
+      assert.deepEqual((r as unknown as WithIds).choices[0]!.token_ids, direct.choices[0]!.tokenIds);
+    } finally {
       await server.close();
       engine.dispose();
       model.dispose();

@@ -61,6 +61,25 @@ test("serveModel serves the tiny preset over the OpenAI API and shuts down on ab
   assert.match(lines.join("\n"), /serving 'tiny' \(preset:tiny, float32, context 64\) at http:\/\/127\.0\.0\.1:\d+\/v1/);
 });
 
+test("serveModel: a checkpoint directory with a separate tokenizer directory (the qwen3 fixture + the tiny tokenizer)", async () => {
+  const controller = new AbortController();
+  let server: RunningServer | undefined;
+  const log = console.log;
+  console.log = () => {};
+  try {
+    const opts = parseServeArgs(["--model", "tests/fixtures/models/qwen3", "--tokenizer", "assets/tiny-tokenizer", "--port", "0", "--served-model-name", "fixture"]);
+    const running = serveModel(opts, { signal: controller.signal, onListening: (s) => (server = s) });
+    while (!server) await new Promise((r) => setTimeout(r, 5));
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const r = await client.completions.create({ model: "fixture", prompt: "1+1=", max_tokens: 4, seed: 2 });
+    assert.equal((r as unknown as { choices: Array<{ token_ids: number[] }> }).choices[0]!.token_ids.length, 4);
+    controller.abort();
+    await running;
+  } finally {
+    console.log = log;
+  }
+});
+
 test("the process serves until SIGTERM, then exits 0", async () => {
   const { spawn } = await import("node:child_process");
   const child = spawn(process.execPath, ["--import", "tsx", "apps/serve/main.ts", "--preset", "tiny", "--port", "0", "--max-seq-len", "64"], {
