@@ -13,16 +13,17 @@
  * - the addon's op table must equal src/torch/op-codes.ts (both come from native/src/op-table.h),
  *   else loading throws OpTableMismatchError instead of running wrong ops for their codes.
  * Environment knobs: TORCHFORGE_NUM_THREADS, TORCHFORGE_OMP_SPINCOUNT, TORCHFORGE_CPU_ALLOCATOR=caching|default,
- * TORCHFORGE_HUGEPAGES=1 (THP advice for big blocks; off by default), TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path),
+ * TORCHFORGE_HUGEPAGES=1 (THP advice for big blocks; off by default), TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path;
+ * else prebuilds/<platform>-<arch>/, else native/build/Release/),
  * TORCHFORGE_FUSED_KERNELS=0 (composite ATen ops instead of the fused inference kernels, to compare).
  */
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { TorchError } from "./errors.ts";
 import { checkOpTable } from "./op-table.ts";
+import { packagePath } from "../util/package-root.ts";
 
 /**
  * Opaque native tensor handle: a BigInt naming a slot and its generation in the addon's table
@@ -175,17 +176,26 @@ export interface NativeAddon {
   opTable(): Record<string, string[]>;
 }
 
+/** Where a prebuilt addon for this platform sits in the package (node-gyp-build's layout). */
+export const PREBUILT_ADDON = packagePath("prebuilds", `${process.platform}-${process.arch}`, "torchforge_native.node");
+/** Where node-gyp builds the addon (`npm run build:native`, scripts/setup.sh, the install script). */
+export const BUILT_ADDON = packagePath("native", "build", "Release", "torchforge_native.node");
+
+/** TORCHFORGE_NATIVE, else a prebuilt binary for this platform, else the locally built one. */
 function addonPath(): string {
   if (process.env.TORCHFORGE_NATIVE) {
     const given = resolve(process.env.TORCHFORGE_NATIVE); // relative to the working directory, not this module
     if (!existsSync(given)) throw new Error(`TORCHFORGE_NATIVE names ${given}, which does not exist; expected a built torchforge_native.node`);
     return given;
   }
-  const p = fileURLToPath(new URL("../../native/build/Release/torchforge_native.node", import.meta.url));
-  if (!existsSync(p)) {
-    throw new Error(`torchforge native addon not built (${p} is missing): run \`bash scripts/setup.sh\``);
+  const found = [PREBUILT_ADDON, BUILT_ADDON].find((p) => existsSync(p));
+  if (found === undefined) {
+    throw new Error(
+      `torchforge native addon not built (neither ${PREBUILT_ADDON} nor ${BUILT_ADDON} exists): ` +
+        "in a clone run `bash scripts/setup.sh`; in an installed package run `npm rebuild torchforge`",
+    );
   }
-  return p;
+  return found;
 }
 
 function load(): NativeAddon {
