@@ -192,7 +192,9 @@ function addonPath(): string {
   if (found === undefined) {
     throw new Error(
       `torchforge native addon not built (neither ${PREBUILT_ADDON} nor ${BUILT_ADDON} exists): ` +
-        "in a clone run `bash scripts/setup.sh`; in an installed package run `npm rebuild torchforge`",
+        "in a clone run `bash scripts/setup.sh`; in a project that installed torchforge run `npm rebuild torchforge` " +
+        "(if npm skipped its install script, allow it first: `npm install-scripts approve torchforge`, " +
+        'or `"allowScripts": { "torchforge": true }` in package.json)',
     );
   }
   return found;
