@@ -70,7 +70,7 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
       const genS = (performance.now() - t0) / 1000;
       const records = byTask.flatMap((t) => t.records);
       for (const [k, v] of Object.entries(episodeMetrics(records))) recordMetric(k, v);
-      recordMetric("main_perf/generate_s", genS);
+      recordMetric("main_perf/generate_s", genS, "sum");
       const groups: Group[] = byTask.map(({ task, records: rs }) => ({
         prompt: task.prompt,
         target: task.target,

@@ -58,7 +58,7 @@ export async function agentTask(c: TaskContext & { environment: EnvironmentConfi
       const sampled = records.reduce((s, r) => s + r.trajectory.sampledCount, 0);
       recordMetric("reward/mean", records.reduce((s, r) => s + r.reward, 0) / Math.max(1, records.length));
       recordMetric("generator/tokens_per_s", sampled / Math.max(1e-9, genS));
-      recordMetric("main_perf/generate_s", genS);
+      recordMetric("main_perf/generate_s", genS, "sum");
       for (const r of records)
         for (const d of r.divergences) {
           if (warnings++ < MAX_DIVERGENCE_WARNINGS) {

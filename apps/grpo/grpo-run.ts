@@ -135,7 +135,7 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const runBackends = createRunBackends({
     dir: outputDir,
     totalSteps: config.training.steps,
-    console: options.progress === false ? false : {},
+    console: options.progress === false ? false : { keys: Object.keys(CONSOLE_KEYS), labels: CONSOLE_KEYS },
     title: "torchforge GRPO",
   });
   const logger = new MetricLogger({ backends: runBackends.backends });
@@ -229,7 +229,7 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
         if (!gen.concurrent || trainer.step % config.training.syncInterval === 0) {
           const t0 = performance.now();
           await gen.sync(policyVersion);
-          recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000);
+          recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000, "sum");
         }
         for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
         for (const [k, v] of Object.entries(buffer.metrics())) if (typeof v === "number") recordMetric(`buffer/${k}`, v);
@@ -290,6 +290,19 @@ async function continuousTraining(o: {
   }
   return false;
 }
+
+/** The console line: reward, accuracy when known, loss, grad norm, lr and where the step's time went. */
+const CONSOLE_KEYS: Record<string, string> = {
+  "reward/mean": "reward",
+  "eval/accuracy": "eval_acc",
+  "loss/value": "loss",
+  "trainer/grad_norm": "grad_norm",
+  "trainer/lr": "lr",
+  "main_perf/generate_s": "gen_s",
+  "main_perf/score_s": "score_s",
+  "main_perf/train_step_s": "train_s",
+  "main_perf/weight_sync_s": "sync_s",
+};
 
 function splitEvenly<T>(xs: T[], parts: number): T[][] {
   const k = Math.min(parts, xs.length);

@@ -71,12 +71,14 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
     });
     groups.push({ prompt: ex.prompt, target: ex.target, episodes });
   }
-  recordMetric("main_perf/reward_s", (performance.now() - t1) / 1000);
+  const rewardS = (performance.now() - t1) / 1000;
+  recordMetric("main_perf/reward_s", rewardS, "sum");
+  recordMetric("main_perf/score_s", rewardS, "sum");
   const { episodes, keptGroups } = finishGroups(groups, o);
   const n = completions.length;
   recordMetric("reward/mean", rewardSum / Math.max(1, n));
   recordMetric("generator/tokens_per_s", generated / Math.max(1e-9, genS));
-  recordMetric("main_perf/generate_s", genS);
+  recordMetric("main_perf/generate_s", genS, "sum");
   return { episodes, groups: groups.length, keptGroups, meanReward: rewardSum / Math.max(1, n) };
 }
 
@@ -93,7 +95,9 @@ export function finishGroups(groups: Group[], o: GroupFilters): { episodes: Epis
   if (o.refModel && episodes.length) {
     const t = performance.now();
     addRefLogprobs(o.refModel, episodes);
-    recordMetric("main_perf/ref_logprobs_s", (performance.now() - t) / 1000);
+    const refS = (performance.now() - t) / 1000;
+    recordMetric("main_perf/ref_logprobs_s", refS, "sum");
+    recordMetric("main_perf/score_s", refS, "sum");
   }
   recordMetric("rollout/kept_group_fraction", kept.length / Math.max(1, groups.length));
   return { episodes, keptGroups: kept.length };

@@ -91,6 +91,12 @@ export function findModelDir(path: string): string {
   throw new ModelNotFoundError(path, looked);
 }
 
+/** A tokenizer directory (`tokenizer.json` inside; no model config needed), or a model directory / hub id. */
+export function findTokenizerDir(path: string): string {
+  const local = resolve(path);
+  return existsSync(join(local, "tokenizer.json")) ? local : findModelDir(path);
+}
+
 export interface ResolvedModel {
   model: CausalLM;
   tokenizer: Tokenizer;
@@ -101,7 +107,7 @@ export interface ResolvedModel {
 export function resolveModel(spec: ModelSpec): ResolvedModel {
   if (spec.path) {
     const dir = findModelDir(spec.path);
-    const tokenizer = Tokenizer.fromPretrained(spec.tokenizerPath ? findModelDir(spec.tokenizerPath) : dir);
+    const tokenizer = Tokenizer.fromPretrained(spec.tokenizerPath ? findTokenizerDir(spec.tokenizerPath) : dir);
     return { model: loadPretrained(dir, { dtype: spec.dtype }), tokenizer, source: dir };
   }
   if (spec.preset) {

@@ -22,6 +22,8 @@ export interface ProgressConsoleOptions {
   keys?: string[];
   /** @default 6 */
   maxKeys?: number;
+  /** Short names to print instead of keys (e.g. `{ "main_perf/generate_s": "gen_s" }`). @default none */
+  labels?: Record<string, string>;
   /** @default process.stdout */
   stream?: ProgressStream;
   /** Redraw one line in place. @default stream.isTTY */
@@ -73,7 +75,7 @@ export class ProgressConsoleBackend implements MetricBackend {
     }
     const shown = this.#keys(metrics)
       .filter((k) => typeof metrics[k] === "number")
-      .map((k) => `${k}=${formatValue(metrics[k] as number)}`);
+      .map((k) => `${this.#o.labels?.[k] ?? k}=${formatValue(metrics[k] as number)}`);
     return shown.length ? `${head} | ${shown.join(" ")}` : head;
   }
 

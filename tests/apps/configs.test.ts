@@ -8,7 +8,7 @@ import { main as forge } from "../../src/cli/forge.ts";
 const app = (p: string) => fileURLToPath(new URL(`../../apps/${p}`, import.meta.url));
 
 test("shipped real-model configs validate and name a clear error when the model is missing", () => {
-  for (const file of ["grpo/default.yaml", "grpo/qwen3_1_7b.yaml", "grpo/grpo_math.yaml"]) {
+  for (const file of ["grpo/default.yaml", "grpo/qwen3_1_7b.yaml", "grpo/grpo_math.yaml", "agent/calculator.yaml", "agent/calculator_openai.yaml"]) {
     const { config } = loadGrpoConfig({ path: app(file), env: { HF_HOME: "/nonexistent-hf-home" } });
     assert.ok(config.training.steps > 0, file);
   }
@@ -33,4 +33,13 @@ test("forge dispatches to the apps and rejects unknown ones", async () => {
   assert.equal(await forge(["--help"]), 0);
   assert.equal(await forge(["rlhf"]), 2);
   assert.equal(await forge(["grpo", "training.not_a_key=1"]), 2);
+});
+
+test("model.tokenizer_path may name a bare tokenizer directory (no config.json) beside a model path", () => {
+  const { model, tokenizer } = resolveModel({ path: app("../assets/default-model"), tokenizerPath: app("../assets/tiny-agent-tokenizer"), dtype: "float32", seed: 0 });
+  try {
+    assert.ok(tokenizer.tokenToId("<tool_call>") !== undefined, "the agent tokenizer was loaded, not the model's own");
+  } finally {
+    model.dispose();
+  }
 });

@@ -43,6 +43,11 @@ test("GRPO runs end to end: metrics, eval, dashboard, checkpoints, no leaked ten
   for (const k of ["reward/mean", "reward/MathReward", "loss/value", "generator/tokens_per_s", "trainer/grad_norm"]) {
     assert.ok(keys.some((x) => x === k), `metric ${k} missing (have ${keys.join(", ")})`);
   }
+  // Phase accounting: the step's generation, scoring, training and sync seconds are summed per step and fit inside it.
+  const m1 = lines[1].metrics ?? lines[1];
+  const phases = ["main_perf/generate_s", "main_perf/score_s", "main_perf/train_step_s", "main_perf/weight_sync_s"].map((k) => m1[k] as number);
+  assert.ok(phases.every((v) => typeof v === "number" && v >= 0), `phases ${phases}`);
+  assert.ok(phases.reduce((a, b) => a + b) <= m1["main_perf/step_s"] * 1.01 + 1e-3, "the phases are parts of the step");
   assert.ok(existsSync(r.dashboardPath!));
   assert.ok(existsSync(join(dir, "config.yaml")));
   assert.ok(existsSync(join(dir, "ckpt", "latest")));
