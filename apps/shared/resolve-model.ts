@@ -93,8 +93,8 @@ export function findModelDir(path: string): string {
 
 /** A tokenizer directory (`tokenizer.json` inside; no model config needed), or a model directory / hub id. */
 export function findTokenizerDir(path: string): string {
-  const local = resolve(path);
-  return existsSync(join(local, "tokenizer.json")) ? local : findModelDir(path);
+  for (const dir of [resolve(path), resolveShipped(path)]) if (existsSync(join(dir, "tokenizer.json"))) return dir;
+  return findModelDir(path);
 }
 
 export interface ResolvedModel {
