@@ -162,5 +162,14 @@ describe("the npm package", { skip: PROBLEM !== null ? `the npm registry is not 
       if (config === "grpo.yaml") assert.ok("reward/ConciseAnswer" in metrics, `the custom reward was scored (metrics: ${Object.keys(metrics).join(", ")})`);
       else assert.ok(metrics["agent/turns_per_episode"] >= 1, "episodes ran in the custom environment");
     }
+    // Naming the TypeScript source instead is an error that says what to do.
+    const ts = spawnSync(NPX, ["forge", "grpo", "--config", "grpo.yaml", "rewards.0.name=./src/concise-answer-reward.ts#ConciseAnswerReward", ...smoke], {
+      cwd: project,
+      env: userEnv(),
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    assert.notEqual(ts.status, 0);
+    assert.match(`${ts.stdout}${ts.stderr}`, /cannot import TypeScript here; compile it \(tsc\)/);
   });
 });
