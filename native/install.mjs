@@ -4,14 +4,15 @@
 //   1. TORCHFORGE_SKIP_NATIVE=1: do nothing (CI images that bring their own, docs builds);
 //   2. TORCHFORGE_PREBUILT=<file>: a binary built elsewhere, copied to prebuilds/<platform>-<arch>/
 //      if it loads here;
-//   3. prebuilds/<platform>-<arch>/torchforge_native.node (shipped in the tarball) or an earlier
-//      build in native/build/Release: kept if it loads (installing twice is fast);
+//   3. an earlier build in native/build/Release, or prebuilds/<platform>-<arch>/torchforge_native.node
+//      (shipped in the tarball): kept if it loads (installing twice is fast); the loader
+//      (src/torch/native.ts) takes them in the same order;
 //   4. node-gyp rebuild in native/, against the libtorch native/find-libtorch.mjs finds ($LIBTORCH,
 //      python3's torch, Debian's libtorch-dev), with the running Node's own headers when it has them.
 // TORCHFORGE_BUILD_FROM_SOURCE=1 skips 2-3. "Loads" means require() succeeds in a child process
 // and the module has the addon's opTable(): libtorch's shared libraries resolve, the ABI matches.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
@@ -59,15 +60,18 @@ function main() {
       }
       say(`TORCHFORGE_PREBUILT=${given} is not usable here (${why}); trying the others`);
     }
-    for (const candidate of [prebuilt, built]) {
+    for (const candidate of [built, prebuilt]) {
       if (!existsSync(candidate)) continue;
       const why = loadError(candidate);
       if (why === null) {
         say(`native addon ${candidate} loads; nothing to build`);
         return 0;
       }
-      say(`${candidate} does not load here (${why}); building from source`);
+      say(`${candidate} does not load here (${why})`);
+      // A stale local build would shadow a prebuilt binary that loads (the loader prefers it).
+      if (candidate === built) rmSync(built);
     }
+    say("building from source");
   }
 
   // Which libtorch: the same discovery binding.gyp uses, run first so a missing one is one clear message.

@@ -4,7 +4,7 @@
  * sources and from dist/ alike.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
@@ -30,6 +30,15 @@ describe("package.json", () => {
     for (const name of ["torch", "models", "generation", "rl", "losses", "rewards", "data", "actors", "config", "trainer", "observability", "store", "envs", "rollout"]) {
       assert.ok(`./${name}` in pkg.exports, `torchforge/${name} is exported`);
     }
+  });
+
+  it("exports every library folder that has an index.ts (a new one needs its entry point)", () => {
+    const built = new Set(
+      Object.values(pkg.exports as Record<string, { default?: string }>).map((t) => t.default?.replace(/^\.\/dist\/(.+)\/index\.js$/, "$1")),
+    );
+    const folders = readdirSync(join(ROOT, "src")).filter((d) => existsSync(join(ROOT, "src", d, "index.ts")) && d !== "util" && d !== "cli");
+    assert.ok(folders.includes("torch") && folders.includes("actors"));
+    for (const d of folders) assert.ok(built.has(`src/${d}`), `src/${d}/index.ts has no entry in package.json "exports" (add "./${d}": { types, default } under dist/)`);
   });
 
   it("runs forge from the compiled launcher and builds the addon on install", () => {
