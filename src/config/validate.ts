@@ -122,6 +122,8 @@ function toIssues(issue: z.core.$ZodIssue, data: unknown, schema: AnySchema, bas
     case "invalid_format":
     case "not_multiple_of":
       return [{ path, message: `${issue.message.replace(/^Too (small|big): /, "")}, got ${got}` }];
+    case "custom":
+      return [{ path, message: issue.message }];
     default:
       return [{ path, message: `${issue.message}, got ${got}` }];
   }
@@ -131,6 +133,9 @@ function toIssues(issue: z.core.$ZodIssue, data: unknown, schema: AnySchema, bas
 export function validateConfig<S extends AnySchema>(schema: S, data: unknown): z.output<S> {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const issues = result.error.issues.flatMap((i) => toIssues(i, data, schema));
+  // Checks across several options (`custom` issues from the schemas' refinements) only mean
+  // something once every field is valid; with other problems they are noise, so they wait.
+  const structural = result.error.issues.filter((i) => i.code !== "custom");
+  const issues = (structural.length ? structural : result.error.issues).flatMap((i) => toIssues(i, data, schema));
   throw new ConfigValidationError(issues);
 }
