@@ -16,4 +16,6 @@ const gcFlags = process.env.TORCHFORGE_CONCURRENT_GC === "1" ? [] : ["--single-t
 const child = spawn(process.execPath, [...gcFlags, ...loader, entry, ...process.argv.slice(2)], { stdio: "inherit" });
 // Ctrl-C reaches the child through the terminal's process group; do not also exit here.
 process.on("SIGINT", () => {});
+// A signal sent to this process alone (kill, a process manager) goes on to the child, whose exit ends this one.
+for (const signal of ["SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 2 : 1)));

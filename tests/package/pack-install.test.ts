@@ -2,7 +2,7 @@
  * The package as a user gets it: `npm run build`, `npm pack`, `npm install <tarball>` into a fresh
  * project, then plain `node` (no TypeScript loader anywhere: tsx is not installed there) runs a
  * script that does a tensor op, loads the default model and generates, and `npx forge` prints its
- * help and runs one GRPO step with the generator in a child process. Then examples/agent-project,
+ * help, runs one GRPO step with the generator in a child process, and serves the shipped model. Then examples/agent-project,
  * installed the same way, type-checks against the published types and trains one step with its
  * own reward and one with its own environment.
  *
@@ -11,7 +11,7 @@
  * Skipped (with the reason printed) only when the registry cannot be reached.
  */
 import assert from "node:assert/strict";
-import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -129,7 +129,7 @@ describe("the npm package", { skip: PROBLEM !== null ? `the npm registry is not 
     console.log(`pack-install total: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
-  test("installed in a fresh project, plain node runs tensors, the default model, generate and npx forge", { timeout: 300_000 }, () => {
+  test("installed in a fresh project, plain node runs tensors, the default model, generate and npx forge grpo/serve", { timeout: 300_000 }, async () => {
     writeFileSync(join(project, "probe.mjs"), PROBE);
     const result = JSON.parse(run(process.execPath, ["probe.mjs"], { cwd: project, env: userEnv(), what: "node probe.mjs" }).trim().split("\n").at(-1)!);
     assert.deepEqual(result.product, [[7, 10], [15, 22]]);
@@ -148,6 +148,48 @@ describe("the npm package", { skip: PROBLEM !== null ? `the npm registry is not 
       { cwd: project, env: userEnv(), what: "npx forge grpo (1 step, separate placement)", timeout: 180_000 },
     );
     assert.ok(existsSync(join(out, "metrics.jsonl")), "the run wrote its metrics");
+
+    // forge serve: the shipped default model behind the OpenAI-compatible API, one completion.
+    // Its own process group (npx → forge launcher → server), stopped as a whole below.
+    const server = spawn(NPX, ["forge", "serve", "--model", "assets/default-model", "--port", "0"], {
+      cwd: project,
+      env: userEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    try {
+      let log = "";
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        const timer = setTimeout(() => reject(new Error(`forge serve printed no URL within 60 s:\n${log}`)), 60_000);
+        const onData = (chunk: Buffer) => {
+          log += chunk.toString();
+          const m = /at (http:\/\/\S+\/v1)/.exec(log);
+          if (m) {
+            clearTimeout(timer);
+            resolveUrl(m[1]!);
+          }
+        };
+        server.stdout!.on("data", onData);
+        server.stderr!.on("data", onData);
+        server.once("exit", (code) => reject(new Error(`forge serve exited with ${code}:\n${log}`)));
+      });
+      const res = await fetch(`${url}/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "assets/default-model", prompt: "What is 12+34?", max_tokens: 24, temperature: 0 }),
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { choices: Array<{ text: string }> };
+      assert.match(body.choices[0]!.text, /<answer>/, "forge serve answered with the shipped model");
+    } finally {
+      try {
+        process.kill(-server.pid!, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      server.stdout!.destroy();
+      server.stderr!.destroy();
+    }
   });
 
   test("examples/agent-project type-checks against the published types and trains its own reward and environment", { timeout: 300_000 }, () => {
