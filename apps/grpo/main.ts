@@ -5,13 +5,13 @@
  * spelling: `training.learning_rate=3e-6` or `--grpo.loss dapo`; `~services.ref_model` removes a
  * section. Ctrl-C writes a checkpoint and stops cleanly; `--resume` continues from it.
  */
-import { fileURLToPath } from "node:url";
 import { loadGrpoConfig } from "../../src/config/index.ts";
+import { packagePath } from "../../src/util/package-root.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
 import { parseCommandLine, withCtrlC } from "../shared/cli.ts";
 import { runGrpo } from "./grpo-run.ts";
 
-export const DEFAULT_GRPO_CONFIG = fileURLToPath(new URL("./default.yaml", import.meta.url));
+export const DEFAULT_GRPO_CONFIG = packagePath("apps", "grpo", "default.yaml"); // from sources and from dist/ alike
 
 export async function main(argv: string[]): Promise<number> {
   const cli = parseCommandLine(argv, DEFAULT_GRPO_CONFIG, loadGrpoConfig);

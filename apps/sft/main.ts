@@ -4,13 +4,13 @@
  * Supervised fine-tuning: chat (`messages`) or prompt/response JSONL records, or the built-in
  * arithmetic task; loss on assistant tokens only. The final model goes to `<output_dir>/model`.
  */
-import { fileURLToPath } from "node:url";
 import { loadSftConfig } from "../../src/config/index.ts";
+import { packagePath } from "../../src/util/package-root.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
 import { parseCommandLine, withCtrlC } from "../shared/cli.ts";
 import { runSft } from "./sft-run.ts";
 
-export const DEFAULT_SFT_CONFIG = fileURLToPath(new URL("./default.yaml", import.meta.url));
+export const DEFAULT_SFT_CONFIG = packagePath("apps", "sft", "default.yaml"); // from sources and from dist/ alike
 
 export async function main(argv: string[]): Promise<number> {
   const cli = parseCommandLine(argv, DEFAULT_SFT_CONFIG, loadSftConfig);

@@ -5,18 +5,26 @@
  * uses it too, and the library must not import apps/).
  */
 import { ConfigError, extractConfigPath, type LoadConfigOptions } from "../../src/config/index.ts";
+import { resolveShipped } from "../../src/util/package-root.ts";
 
 export interface ParsedCommandLine<L> {
   loaded: L;
   resume: boolean;
 }
 
-/** Loads the config named on the command line (or `defaultPath`); null after printing a config error. */
+/**
+ * Loads the config named on the command line (or `defaultPath`); null after printing a config
+ * error. A relative `--config` missing from the working directory is looked up in the package
+ * (`forge grpo --config apps/grpo/qwen3_1_7b.yaml` from an installed package).
+ */
 export function parseCommandLine<L>(argv: string[], defaultPath: string, load: (o: LoadConfigOptions) => L): ParsedCommandLine<L> | null {
   const { configPath, rest } = extractConfigPath(argv);
   try {
     return {
-      loaded: load({ path: configPath ?? defaultPath, overrides: rest.filter((a) => a !== "--resume") }),
+      loaded: load({
+        path: configPath !== undefined ? resolveShipped(configPath) : defaultPath,
+        overrides: rest.filter((a) => a !== "--resume"),
+      }),
       resume: rest.includes("--resume"),
     };
   } catch (err) {

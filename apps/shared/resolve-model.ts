@@ -7,7 +7,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { DType } from "../../src/torch/index.ts";
 import {
   CausalLM,
@@ -18,8 +17,9 @@ import {
   type ModelConfig,
   type ModelFamily,
 } from "../../src/models/index.ts";
+import { packagePath, resolveShipped } from "../../src/util/package-root.ts";
 
-export const TINY_TOKENIZER_DIR = fileURLToPath(new URL("../../assets/tiny-tokenizer", import.meta.url));
+export const TINY_TOKENIZER_DIR = packagePath("assets", "tiny-tokenizer");
 
 export class ModelNotFoundError extends Error {
   override name = "ModelNotFoundError";
@@ -60,11 +60,19 @@ export function presetConfig(preset: string, vocabSize: number): ModelConfig {
   });
 }
 
-/** A local directory for `path`: as given, or a hub id's latest snapshot in the HF cache. */
+/**
+ * A local directory for `path`: as given (relative to the working directory, else a directory the
+ * package ships, e.g. `assets/default-model`), or a hub id's latest snapshot in the HF cache.
+ */
 export function findModelDir(path: string): string {
   const local = resolve(path);
   if (existsSync(join(local, "config.json"))) return local;
   const looked = [local];
+  const shipped = resolveShipped(path);
+  if (shipped !== local) {
+    if (existsSync(join(shipped, "config.json"))) return shipped;
+    looked.push(shipped);
+  }
   if (/^[\w.-]+\/[\w.-]+$/.test(path)) {
     const hub = join(
       process.env.HF_HUB_CACHE ?? join(process.env.HF_HOME ?? join(homedir(), ".cache", "huggingface"), "hub"),
@@ -85,8 +93,8 @@ export function findModelDir(path: string): string {
 
 /** A tokenizer directory (`tokenizer.json` inside; no model config needed), or a model directory / hub id. */
 export function findTokenizerDir(path: string): string {
-  const local = resolve(path);
-  return existsSync(join(local, "tokenizer.json")) ? local : findModelDir(path);
+  for (const dir of [resolve(path), resolveShipped(path)]) if (existsSync(join(dir, "tokenizer.json"))) return dir;
+  return findModelDir(path);
 }
 
 export interface ResolvedModel {
@@ -103,7 +111,7 @@ export function resolveModel(spec: ModelSpec): ResolvedModel {
     return { model: loadPretrained(dir, { dtype: spec.dtype }), tokenizer, source: dir };
   }
   if (spec.preset) {
-    const tokenizer = Tokenizer.fromPretrained(spec.tokenizerPath ?? TINY_TOKENIZER_DIR);
+    const tokenizer = Tokenizer.fromPretrained(spec.tokenizerPath !== undefined ? resolveShipped(spec.tokenizerPath) : TINY_TOKENIZER_DIR);
     const model = randomModel(presetConfig(spec.preset, tokenizer.vocabSize), { seed: spec.seed, dtype: spec.dtype });
     return { model, tokenizer, source: `preset:${spec.preset}` };
   }

@@ -28,7 +28,19 @@ const BUILT_IN: Record<string, (options: Record<string, unknown>) => Reward> = {
 /** Imports `path#Export` (default export when no `#`) relative to the working directory. */
 export async function importUserExport(spec: string, what: string): Promise<unknown> {
   const [path, name = "default"] = spec.split("#");
-  const mod = (await import(pathToFileURL(resolve(path!)).href)) as Record<string, unknown>;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(resolve(path!)).href)) as Record<string, unknown>;
+  } catch (err) {
+    // forge from an installed package runs under plain node, which cannot import TypeScript.
+    if ((err as { code?: string }).code === "ERR_UNKNOWN_FILE_EXTENSION" && /\.[cm]?ts$/.test(path!)) {
+      throw new TypeError(
+        `${what} '${spec}': node cannot import TypeScript here; compile it (tsc) and name the .js file, ` +
+          `or run forge with NODE_OPTIONS="--import tsx" (tsx installed in your project)`,
+      );
+    }
+    throw err;
+  }
   if (!(name in mod)) throw new TypeError(`${what} '${spec}': module has no export '${name}' (exports: ${Object.keys(mod).join(", ")})`);
   return mod[name];
 }

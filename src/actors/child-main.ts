@@ -1,5 +1,6 @@
 /**
- * Entry point of an actor child process (forked by child-transport.ts with `--import tsx`).
+ * Entry point of an actor child process (forked by child-transport.ts; under tsx from sources,
+ * plain node from dist/).
  * Loads the actor class by module URL + export name, runs `setup()`, then serves calls.
  */
 import { setActorContext } from "./actor-context.ts";

@@ -1,10 +1,12 @@
 /**
- * A rank in a forked OS process on this host. The child runs `child-main.ts` under tsx, loads
- * the actor class by module URL + export name, and talks over Node's IPC channel with
- * structured-clone ("advanced") serialisation.
+ * A rank in a forked OS process on this host. The child runs `child-main` — the `.ts` source
+ * under tsx when this module runs from sources, the compiled `.js` under plain node when it runs
+ * from dist/ (an installed package) — loads the actor class by module URL + export name, and
+ * talks over Node's IPC channel with structured-clone ("advanced") serialisation.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { siblingModule } from "../util/package-root.ts";
 import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
 import { addMetricSource, removeMetricSource } from "../observability/metric-sources.ts";
 import type { MetricState } from "../observability/metrics.ts";
@@ -12,9 +14,23 @@ import { registerChild } from "./process-registry.ts";
 import { type FromChild, type ToChild, describeUncloneable, fromWireError } from "./protocol.ts";
 import type { RankSpec, RankTransport } from "./transport.ts";
 
-const CHILD_MAIN = fileURLToPath(new URL("./child-main.ts", import.meta.url));
-// Resolve tsx from here so children load TypeScript regardless of the caller's cwd.
-const TSX_LOADER = import.meta.resolve("tsx");
+const CHILD_MAIN = fileURLToPath(siblingModule("./child-main.ts", import.meta.url));
+
+/**
+ * `--import <tsx>` when the child must load TypeScript: child-main itself is `.ts` (sources), or
+ * the actor's module is (a user's TypeScript actor driven by the compiled package). tsx is
+ * resolved from here, so children load TypeScript regardless of the caller's cwd; an installed
+ * package finds the user's tsx in the project's node_modules above it.
+ */
+export function childLoaderArgs(actorModule: string): string[] {
+  const typescript = CHILD_MAIN.endsWith(".ts") || /\.[cm]?ts$/.test(actorModule);
+  if (!typescript) return [];
+  try {
+    return ["--import", import.meta.resolve("tsx")];
+  } catch {
+    throw new Error(`actor module ${actorModule} is TypeScript and tsx is not installed: \`npm install -D tsx\`, or compile the actor to JavaScript`);
+  }
+}
 /**
  * Node flags for actor processes. Actors run CPU-bound native work on every core; V8's background
  * GC threads (concurrent marking, parallel scavenge) then preempt those threads and stall whole
@@ -54,7 +70,7 @@ export class ChildTransport implements RankTransport {
     const { module, exportName, args, context, env, setupTimeoutMs } = this.spec;
     if (module === undefined || exportName === undefined) throw new Error("ChildTransport needs module and exportName");
     const child = fork(CHILD_MAIN, [], {
-      execArgv: [...CHILD_NODE_FLAGS, "--import", TSX_LOADER],
+      execArgv: [...CHILD_NODE_FLAGS, ...childLoaderArgs(module)],
       serialization: "advanced",
       env: { ...process.env, ...env },
       stdio: ["ignore", "inherit", "inherit", "ipc"],

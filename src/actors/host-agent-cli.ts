@@ -1,5 +1,6 @@
 /**
- * Runs a host agent: `node --import tsx src/actors/host-agent-cli.ts --servers nats://HOST:4222 --host NAME`.
+ * Runs a host agent: `node --import tsx src/actors/host-agent-cli.ts --servers nats://HOST:4222 --host NAME`
+ * (from an installed package: `node node_modules/torchforge/dist/src/actors/host-agent-cli.js …`).
  * Exits (killing its actor processes) on SIGINT/SIGTERM or when the NATS connection closes.
  */
 import { parseArgs } from "node:util";

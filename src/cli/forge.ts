@@ -4,12 +4,14 @@
  *   forge sft  --config apps/sft/llama3_8b.yaml --training.steps 100
  *   forge serve --model /models/Qwen3-1.7B --port 8000   (OpenAI-compatible API; see apps/serve)
  */
+import { siblingModule } from "../util/package-root.ts";
 import { runIfMain } from "../util/run-if-main.ts";
 
 /**
  * Entry point of each app, as a path relative to this file, loaded by URL when the app is asked
  * for. The apps sit above the library; naming them here instead of importing them keeps src/
- * free of static imports of apps/ (the import-graph test holds src/cli below apps/).
+ * free of static imports of apps/ (the import-graph test holds src/cli below apps/). Written as
+ * `.ts`; from dist/ the compiled `.js` next to this compiled file is loaded instead.
  */
 const APPS: Record<string, string> = {
   grpo: "../../apps/grpo/main.ts",
@@ -25,7 +27,7 @@ interface AppEntry {
 }
 
 async function loadApp(name: string, path: string): Promise<AppEntry> {
-  const mod = (await import(new URL(path, import.meta.url).href)) as Partial<AppEntry>;
+  const mod = (await import(siblingModule(path, import.meta.url).href)) as Partial<AppEntry>;
   if (typeof mod.main !== "function") throw new TypeError(`forge: app '${name}' (${path}) must export main(argv): Promise<number>`);
   return mod as AppEntry;
 }

@@ -13,16 +13,17 @@
  * - the addon's op table must equal src/torch/op-codes.ts (both come from native/src/op-table.h),
  *   else loading throws OpTableMismatchError instead of running wrong ops for their codes.
  * Environment knobs: TORCHFORGE_NUM_THREADS, TORCHFORGE_OMP_SPINCOUNT, TORCHFORGE_CPU_ALLOCATOR=caching|default,
- * TORCHFORGE_HUGEPAGES=1 (THP advice for big blocks; off by default), TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path),
+ * TORCHFORGE_HUGEPAGES=1 (THP advice for big blocks; off by default), TORCHFORGE_CPU_CACHE_BYTES, TORCHFORGE_NATIVE (addon path;
+ * else native/build/Release/, else prebuilds/<platform>-<arch>/),
  * TORCHFORGE_FUSED_KERNELS=0 (composite ATen ops instead of the fused inference kernels, to compare).
  */
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { TorchError } from "./errors.ts";
 import { checkOpTable } from "./op-table.ts";
+import { packagePath } from "../util/package-root.ts";
 
 /**
  * Opaque native tensor handle: a BigInt naming a slot and its generation in the addon's table
@@ -175,17 +176,32 @@ export interface NativeAddon {
   opTable(): Record<string, string[]>;
 }
 
+/** Where a prebuilt addon for this platform sits in the package (node-gyp-build's layout). */
+export const PREBUILT_ADDON = packagePath("prebuilds", `${process.platform}-${process.arch}`, "torchforge_native.node");
+/** Where node-gyp builds the addon (`npm run build:native`, scripts/setup.sh, the install script). */
+export const BUILT_ADDON = packagePath("native", "build", "Release", "torchforge_native.node");
+
+/**
+ * TORCHFORGE_NATIVE, else the locally built addon, else a prebuilt one for this platform. A local
+ * build wins: the install script compiles only when no prebuilt binary loads (or when asked to),
+ * and in a clone native/build is what scripts/setup.sh keeps fresh.
+ */
 function addonPath(): string {
   if (process.env.TORCHFORGE_NATIVE) {
     const given = resolve(process.env.TORCHFORGE_NATIVE); // relative to the working directory, not this module
     if (!existsSync(given)) throw new Error(`TORCHFORGE_NATIVE names ${given}, which does not exist; expected a built torchforge_native.node`);
     return given;
   }
-  const p = fileURLToPath(new URL("../../native/build/Release/torchforge_native.node", import.meta.url));
-  if (!existsSync(p)) {
-    throw new Error(`torchforge native addon not built (${p} is missing): run \`bash scripts/setup.sh\``);
+  const found = [BUILT_ADDON, PREBUILT_ADDON].find((p) => existsSync(p));
+  if (found === undefined) {
+    throw new Error(
+      `torchforge native addon not built (neither ${BUILT_ADDON} nor ${PREBUILT_ADDON} exists): ` +
+        "in a clone run `bash scripts/setup.sh`; in a project that installed torchforge run `npm rebuild torchforge` " +
+        "(if npm skipped its install script, allow it first: `npm install-scripts approve torchforge`, " +
+        'or `"allowScripts": { "torchforge": true }` in package.json)',
+    );
   }
-  return p;
+  return found;
 }
 
 function load(): NativeAddon {

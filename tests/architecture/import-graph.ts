@@ -82,10 +82,18 @@ function listTsFiles(dir: string): string[] {
 
 const toPosix = (p: string) => p.split(sep).join(posix.sep);
 
-/** Maps `torchforge/x` (the package importing itself) to the file its `exports` entry names. */
+/**
+ * Maps `torchforge/x` (the package importing itself) to the source file its `exports` entry is
+ * built from: `{ types, default: "./dist/src/x/index.js" }` → `./src/x/index.ts`.
+ */
 function selfExports(root: string): { name: string; exports: Record<string, string> } {
-  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; exports?: Record<string, string> };
-  return { name: pkg.name, exports: pkg.exports ?? {} };
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; exports?: Record<string, unknown> };
+  const exports: Record<string, string> = {};
+  for (const [key, target] of Object.entries(pkg.exports ?? {})) {
+    const built = typeof target === "string" ? target : (target as { default?: unknown }).default;
+    if (typeof built === "string") exports[key] = built.replace(/^\.\/dist\//, "./").replace(/\.js$/, ".ts");
+  }
+  return { name: pkg.name, exports };
 }
 
 /** Reads every `.ts` file under `dirs` (relative to `root`) and resolves its imports. */
