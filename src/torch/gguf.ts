@@ -157,6 +157,7 @@ export class GgufFile {
   /** In file order. */
   readonly tensors: Map<string, GgufTensorInfo>;
   private fd: number | null;
+  private scratch = Buffer.alloc(0);
 
   private constructor(path: string, fd: number, version: number, metadata: Map<string, GgufValue>, tensors: Map<string, GgufTensorInfo>) {
     this.path = path;
@@ -239,11 +240,14 @@ export class GgufFile {
     return info;
   }
 
-  /** The raw (still quantised) bytes of a tensor. */
-  readTensorBytes(name: string): Buffer {
+  /**
+   * The raw (still quantised) bytes of a tensor. With `into` (large enough), they are read into its
+   * start and a view of it is returned, so a loader can reuse one buffer for every tensor.
+   */
+  readTensorBytes(name: string, into?: Buffer): Buffer {
     const info = this.info(name);
     if (this.fd === null) throw new GgufError(this.path, "file is closed");
-    const out = Buffer.allocUnsafe(info.byteLength);
+    const out = into && into.length >= info.byteLength ? into.subarray(0, info.byteLength) : Buffer.allocUnsafe(info.byteLength);
     let done = 0;
     while (done < out.length) {
       done += readSync(this.fd, out, done, Math.min(out.length - done, 1 << 30), info.fileOffset + done) || fail(this.path, info.fileOffset + done);
@@ -254,7 +258,9 @@ export class GgufFile {
   /** Reads and dequantises a tensor: float32 (or `dtype`), in PyTorch shape. */
   loadTensor(name: string, options: { dtype?: DType; device?: Device } = {}): Tensor {
     const info = this.info(name);
-    const flat = dequantize(this.readTensorBytes(name), info.ggmlType, [info.numel]);
+    // One scratch buffer for the raw bytes of every tensor (dequantize copies out of it before returning).
+    if (this.scratch.length < info.byteLength) this.scratch = Buffer.allocUnsafe(info.byteLength);
+    const flat = dequantize(this.readTensorBytes(name, this.scratch), info.ggmlType, [info.numel]);
     const shaped = flat.view(info.shape);
     flat.dispose();
     const dtype = options.dtype ?? "float32";
@@ -267,6 +273,7 @@ export class GgufFile {
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    this.scratch = Buffer.alloc(0);
   }
 }
 

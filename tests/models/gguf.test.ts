@@ -11,10 +11,12 @@ import {
   ggufModelConfig,
   ggufNameFor,
   hfKeyFor,
+  llama3ScalingFromFactors,
   loadGguf,
   loadPretrained,
   permuteRope,
   readGgufConfig,
+  ropeInverseFrequencies,
   unpermuteRope,
   type ModelConfig,
 } from "../../src/models/index.ts";
@@ -137,4 +139,18 @@ test("tokenizer errors: SentencePiece vocabularies and unknown pre-tokenizers ar
   meta.set("tokenizer.ggml.model", "gpt2");
   meta.set("tokenizer.ggml.pre", "mystery");
   assert.throws(() => ggufTokenizerFiles(meta as never), /tokenizer.ggml.pre "mystery" is not a known pre-tokenizer/);
+});
+
+test("Llama 3.1 rope_freqs factors → llama3 RoPE scaling; other factors are refused", () => {
+  const config = readGgufConfig(join(DIR, "llama.gguf")).config;
+  const llama31: ModelConfig = { ...config, headDim: 128, ropeTheta: 500000 };
+  const scaled = ropeInverseFrequencies({ ...llama31, ropeScaling: { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } });
+  const base = ropeInverseFrequencies({ ...llama31, ropeScaling: null });
+  const factors = base.map((b, i) => b / scaled[i]!); // what llama.cpp stores in rope_freqs.weight
+  assert.ok(factors.some((f) => f > 7.9) && factors.some((f) => f === 1), "the fixture spans scaled and unscaled frequencies");
+  const got = llama3ScalingFromFactors(llama31, factors, new Map());
+  assert.deepEqual(got, { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
+  const other = factors.map((f) => f * 1.5);
+  assert.throws(() => llama3ScalingFromFactors(llama31, other, new Map(), "x.gguf"), /rope_freqs.weight/);
+  assert.throws(() => llama3ScalingFromFactors(llama31, factors.slice(1), new Map()), /head_dim \/ 2/);
 });
