@@ -1,8 +1,9 @@
 /**
  * Turns a config's `model` section into a model and its tokenizer: a local Hugging Face
- * directory, a hub id found in the local Hugging Face cache, or a built-in preset (tiny seeded
- * models on the character-level tokenizer, for the default task and tests). Nothing is
- * downloaded: a missing model is an error that says where we looked and how to get it.
+ * directory, a hub id found in the local Hugging Face cache, a `.gguf` file (llama.cpp / Ollama
+ * format: weights dequantised, tokenizer and chat template from its metadata), or a built-in
+ * preset (tiny seeded models on the character-level tokenizer, for the default task and tests).
+ * Nothing is downloaded: a missing model is an error that says where we looked and how to get it.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -12,7 +13,9 @@ import {
   CausalLM,
   Tokenizer,
   debugConfig,
+  loadGguf,
   loadPretrained,
+  readGgufConfig,
   randomModel,
   type ModelConfig,
   type ModelFamily,
@@ -21,16 +24,20 @@ import { packagePath, resolveShipped } from "../../src/util/package-root.ts";
 
 export const TINY_TOKENIZER_DIR = packagePath("assets", "tiny-tokenizer");
 
+function howToGet(spec: string): string {
+  if (/smollm2.*\.gguf$/i.test(spec)) return "Fetch it first: `bash scripts/fetch-smollm2.sh` (prints the file's path)";
+  if (/\.gguf$/i.test(spec)) return "Pass the path of an existing .gguf file as model.path";
+  const download = `Download it first, e.g. \`huggingface-cli download ${spec}\` (fills the Hugging Face cache)`;
+  return `${download} or pass a local directory as model.path`;
+}
+
 export class ModelNotFoundError extends Error {
   override name = "ModelNotFoundError";
   constructor(
     readonly spec: string,
     readonly lookedAt: string[],
   ) {
-    super(
-      `model '${spec}' not found; looked at: ${lookedAt.join(", ")}. Download it first, e.g. ` +
-        `\`huggingface-cli download ${spec}\` (fills the Hugging Face cache) or pass a local directory as model.path`,
-    );
+    super(`model '${spec}' not found; looked at: ${lookedAt.join(", ")}. ${howToGet(spec)}`);
   }
 }
 
@@ -60,12 +67,22 @@ export function presetConfig(preset: string, vocabSize: number): ModelConfig {
   });
 }
 
+/** `~/x` → `<home>/x` (YAML configs are not shell-expanded). */
+export function expandHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
+}
+
+/** Whether `path` names a GGUF file (by extension); it must exist to be loaded. */
+export function isGgufPath(path: string): boolean {
+  return /\.gguf$/i.test(path);
+}
+
 /**
  * A local directory for `path`: as given (relative to the working directory, else a directory the
  * package ships, e.g. `assets/default-model`), or a hub id's latest snapshot in the HF cache.
  */
 export function findModelDir(path: string): string {
-  const local = resolve(path);
+  const local = resolve(expandHome(path));
   if (existsSync(join(local, "config.json"))) return local;
   const looked = [local];
   const shipped = resolveShipped(path);
@@ -93,8 +110,18 @@ export function findModelDir(path: string): string {
 
 /** A tokenizer directory (`tokenizer.json` inside; no model config needed), or a model directory / hub id. */
 export function findTokenizerDir(path: string): string {
-  for (const dir of [resolve(path), resolveShipped(path)]) if (existsSync(join(dir, "tokenizer.json"))) return dir;
+  for (const dir of [resolve(expandHome(path)), resolveShipped(path)]) if (existsSync(join(dir, "tokenizer.json"))) return dir;
   return findModelDir(path);
+}
+
+/** A tokenizer from a tokenizer/model directory, a hub id, or a `.gguf` file's metadata. */
+export function resolveTokenizer(path: string): Tokenizer {
+  if (isGgufPath(path)) {
+    const file = resolve(expandHome(path));
+    if (!existsSync(file)) throw new ModelNotFoundError(path, [file]);
+    return readGgufConfig(file).tokenizer;
+  }
+  return Tokenizer.fromPretrained(findTokenizerDir(path));
 }
 
 export interface ResolvedModel {
@@ -105,15 +132,22 @@ export interface ResolvedModel {
 }
 
 export function resolveModel(spec: ModelSpec): ResolvedModel {
+  if (spec.path && isGgufPath(spec.path)) {
+    const file = resolve(expandHome(spec.path));
+    if (!existsSync(file) || !statSync(file).isFile()) throw new ModelNotFoundError(spec.path, [file]);
+    const { model, tokenizer } = loadGguf(file, { dtype: spec.dtype });
+    return { model, tokenizer: spec.tokenizerPath ? resolveTokenizer(spec.tokenizerPath) : tokenizer, source: file };
+  }
   if (spec.path) {
     const dir = findModelDir(spec.path);
-    const tokenizer = Tokenizer.fromPretrained(spec.tokenizerPath ? findTokenizerDir(spec.tokenizerPath) : dir);
+    const tokenizer = spec.tokenizerPath ? resolveTokenizer(spec.tokenizerPath) : Tokenizer.fromPretrained(dir);
     return { model: loadPretrained(dir, { dtype: spec.dtype }), tokenizer, source: dir };
   }
   if (spec.preset) {
-    const tokenizer = Tokenizer.fromPretrained(spec.tokenizerPath !== undefined ? resolveShipped(spec.tokenizerPath) : TINY_TOKENIZER_DIR);
+    const tokenizer =
+      spec.tokenizerPath !== undefined ? resolveTokenizer(spec.tokenizerPath) : Tokenizer.fromPretrained(TINY_TOKENIZER_DIR);
     const model = randomModel(presetConfig(spec.preset, tokenizer.vocabSize), { seed: spec.seed, dtype: spec.dtype });
     return { model, tokenizer, source: `preset:${spec.preset}` };
   }
-  throw new TypeError("config 'model' needs 'path' (a model directory or hub id) or 'preset' (e.g. 'tiny')");
+  throw new TypeError("config 'model' needs 'path' (a model directory, hub id or .gguf file) or 'preset' (e.g. 'tiny')");
 }

@@ -41,6 +41,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAllocator(env, exports);
   RegisterSampling(env, exports);
   RegisterPackedLinear(env, exports);
+  RegisterGguf(env, exports);
   TF_EXPORT("opTable", OpTable);
   return exports;
 }

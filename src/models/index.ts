@@ -15,3 +15,8 @@ export { Tokenizer, TokenizerError } from "./tokenizer.ts";
 export type { ChatMessage } from "./tokenizer.ts";
 export { detectToolCallFormat, parseToolCalls, toTemplateMessages, HERMES_OPEN, HERMES_CLOSE, LLAMA_PYTHON_TAG } from "./tool-calls.ts";
 export type { ToolCall, ToolCallFormat, ToolCallParseError, ToolSpec, ParsedAssistantText, ParseToolCallsOptions } from "./tool-calls.ts";
+export { loadGguf, readGgufConfig } from "./gguf-load.ts";
+export type { LoadGgufOptions, LoadedGguf } from "./gguf-load.ts";
+export { ggufModelConfig, llama3ScalingFromFactors, GGUF_ARCHITECTURES } from "./gguf-config.ts";
+export { ggufTokenizer, ggufTokenizerFiles, GGUF_PRE_TOKENIZERS } from "./gguf-tokenizer.ts";
+export { hfKeyFor, ggufNameFor, isRopePermuted, permuteRope, unpermuteRope, GGUF_DERIVED_TENSORS } from "./gguf-keys.ts";

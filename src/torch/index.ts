@@ -40,3 +40,4 @@ export const torch = {
 export * as nn from "./nn/index.ts";
 export * as optim from "./optim/index.ts";
 export * as safetensors from "./safetensors.ts";
+export * as gguf from "./gguf.ts";

@@ -154,6 +154,8 @@ export interface NativeAddon {
   packedLinearAvailable(): boolean;
   packLinearWeight(weight: H, into: H | null): H;
   linearPacked(input: H, packed: H, outFeatures: number, inFeatures: number, bias: H | null): H;
+  /** One GGUF tensor's ggml block data → float32 [numel] (native/src/gguf-dequant.cc). */
+  ggufDequantize(data: ArrayBufferView, ggmlType: number, numel: number): H;
 
   requiresGrad_(t: H, flag: boolean): H;
   grad(t: H): H | null;

@@ -15,11 +15,11 @@ export const dtypeSchema = z.enum(["float32", "bfloat16", "float16"]);
  * built-in preset. The seed's plain-string form (`model: "Qwen/Qwen3-1.7B"`) means `{ path }`.
  */
 export const modelObjectSchema = z.strictObject({
-  /** HF model directory or hub id (`Qwen/Qwen3-1.7B`). */
+  /** HF model directory, hub id (`Qwen/Qwen3-1.7B`), or `.gguf` file (`~` expands to the home directory). */
   path: z.string().optional(),
   /** Built-in tiny preset (e.g. `tiny-qwen3`) instead of `path`. */
   preset: z.string().optional(),
-  /** Tokenizer directory when it differs from `path`. */
+  /** Tokenizer directory (or `.gguf` file) when it differs from `path`. */
   tokenizer_path: z.string().optional(),
   /** Weight dtype at load. @default "float32" */
   dtype: dtypeSchema.default("float32"),
