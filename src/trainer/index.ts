@@ -9,6 +9,8 @@ export { policyLossFn, policyMicroBatches, countPolicyTokens } from "./policy-lo
 export type { PolicyMicroBatch, PolicyLossFnOptions } from "./policy-loss-fn.ts";
 export { combineMicroBatchMetrics, trainStepMetrics } from "./step-metrics.ts";
 export type { TrainStepResult } from "./step-metrics.ts";
+export { MasterWeights, LossScaler, isLowPrecision } from "./mixed-precision.ts";
+export type { LossScalerOptions, LossScalerState } from "./mixed-precision.ts";
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, listCheckpoints, hasCheckpoint } from "./checkpoint.ts";
 export type { SaveCheckpointOptions, LoadCheckpointOptions, LoadCheckpointResult, TrainerStateFile } from "./checkpoint.ts";
 export { TrainerError, TrainerOptionError, NonFiniteLossError, CheckpointError } from "./errors.ts";
