@@ -234,7 +234,11 @@ export interface TokenLogprobsOptions {
   temperature?: number;
   /** See `ForwardOptions.attentionMask`. */
   attentionMask?: Tensor;
+  /** Logit elements (rows × V) computed at once; logits never exist whole. @default 2^23 (32 MB in float32) */
+  chunkElements?: number;
 }
+
+const LOGPROB_CHUNK_ELEMENTS = 2 ** 23;
 
 export interface CausalLmOptions extends nn.LayerOptions {
   /** RoPE table length. @default config.maxPositionEmbeddings */
@@ -299,11 +303,18 @@ export class CausalLM extends nn.Module {
     const layers = [...this.model.layers];
     // Each block also returns the next norm of its output (the first block's input norm here, the final norm last).
     let normed = (layers[0]?.inputLayernorm ?? this.model.norm).forward(x);
+    const inputs = { cos, sin, cache: options.cache, attnMask };
     for (let i = 0; i < layers.length; i++) {
-      const next = layers[i]!.forwardNormed(x, normed, { cos, sin, cache: options.cache, attnMask }, layers[i + 1]?.inputLayernorm ?? this.model.norm);
+      // One scope per block, and the block's input freed once it ran: a forward then holds one
+      // block's intermediates at a time instead of every block's until the caller's tidy ends
+      // (with autograd on, the graph still keeps what backward needs).
+      const next = torch.tidy(() => layers[i]!.forwardNormed(x, normed, inputs, layers[i + 1]?.inputLayernorm ?? this.model.norm));
+      x.dispose();
+      normed.dispose();
       x = next.out;
       normed = next.nextNormed!;
     }
+    x.dispose();
     return normed;
   }
 
@@ -311,24 +322,46 @@ export class CausalLM extends nn.Module {
   forward(inputIds: Tensor, options: ForwardOptions = {}): Tensor {
     let h = this.hiddenStates(inputIds, options);
     if (options.lastTokenOnly) h = h.narrow(1, h.shape[1]! - 1, 1);
-    return this.lmHead ? this.lmHead.forward(h) : F.linear(h, this.model.embedTokens.weight); // (B, T, V)
+    return this.logits(h);
+  }
+
+  /** The LM head: hidden states (..., C) → logits (..., V). */
+  logits(hidden: Tensor): Tensor {
+    return this.lmHead ? this.lmHead.forward(hidden) : F.linear(hidden, this.model.embedTokens.weight);
   }
 
   /**
-   * `log p(targets[b, t] | inputIds[b, ..t])` (B, T) — the training path for RL losses: logits
-   * are reduced to one value per position by a fused, chunked log-softmax-gather.
+   * `log p(targets[b, t] | inputIds[b, ..t])` (B, T) — the scoring path (reference and old-policy
+   * logprobs): logits are computed a chunk of positions at a time and reduced to one value per
+   * position (log-softmax in float32), so the (B, T, V) logits never exist whole.
    */
   tokenLogprobs(inputIds: Tensor, targets: Tensor, options: TokenLogprobsOptions = {}): Tensor {
-    return torch.tidy(() => F.tokenLogprobs(this.forward(inputIds, { attentionMask: options.attentionMask }), targets, { temperature: options.temperature ?? 1 }));
+    return torch.tidy(() => this.#chunkedLogprobs(this.hiddenStates(inputIds, { attentionMask: options.attentionMask }), targets, options));
   }
 
   /** Logprobs of `tokens[:, 1:]` given their prefixes (B, L-1): scores a prompt + completion. */
   sequenceLogprobs(tokens: Tensor, options: TokenLogprobsOptions = {}): Tensor {
     return torch.tidy(() => {
       const L = tokens.shape[1]!;
-      const logits = this.forward(tokens, { attentionMask: options.attentionMask }).narrow(1, 0, L - 1);
-      return F.tokenLogprobs(logits, tokens.narrow(1, 1, L - 1), { temperature: options.temperature ?? 1 });
+      const hidden = this.hiddenStates(tokens, { attentionMask: options.attentionMask }).narrow(1, 0, L - 1);
+      return this.#chunkedLogprobs(hidden, tokens.narrow(1, 1, L - 1), options);
     });
+  }
+
+  #chunkedLogprobs(hidden: Tensor, targets: Tensor, options: TokenLogprobsOptions): Tensor {
+    const [B, T, C] = hidden.shape as [number, number, number];
+    const n = B * T;
+    const rows = Math.max(1, Math.floor((options.chunkElements ?? LOGPROB_CHUNK_ELEMENTS) / this.config.vocabSize));
+    const temperature = options.temperature ?? 1;
+    if (n <= rows) return F.tokenLogprobs(this.logits(hidden), targets, { temperature }); // (B, T)
+    const flat = hidden.reshape(n, C);
+    const flatTargets = targets.reshape(n);
+    const parts: Tensor[] = [];
+    for (let start = 0; start < n; start += rows) {
+      const len = Math.min(rows, n - start);
+      parts.push(torch.tidy(() => F.tokenLogprobs(this.logits(flat.narrow(0, start, len)), flatTargets.narrow(0, start, len), { temperature })));
+    }
+    return torch.cat(parts, 0).view(B, T); // (B, T)
   }
 }
 
