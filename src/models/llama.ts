@@ -256,6 +256,13 @@ export class CausalLM extends nn.Module {
   readonly maxPositions: number;
   readonly #cos: Tensor;
   readonly #sin: Tensor;
+  /**
+   * Recompute each block in backward instead of keeping its activations (training with grad on
+   * only; generation and no-grad scoring are unaffected). Needs `finishBackward()` after
+   * `loss.backward()`. @default false
+   */
+  activationCheckpointing = false;
+  #pending: { saved: Tensor[]; leaf: Tensor; inputs: AttentionInputs; held: Tensor[] } | null = null;
 
   constructor(
     readonly config: ModelConfig,
@@ -301,6 +308,9 @@ export class CausalLM extends nn.Module {
     }
     let x = this.model.embedTokens.forward(inputIds); // (B, T, C)
     const layers = [...this.model.layers];
+    if (this.activationCheckpointing && torch.isGradEnabled() && !options.cache && layers.length > 0) {
+      return this.#checkpointedLayers(x, layers, { cos, sin, attnMask });
+    }
     // Each block also returns the next norm of its output (the first block's input norm here, the final norm last).
     let normed = (layers[0]?.inputLayernorm ?? this.model.norm).forward(x);
     const inputs = { cos, sin, cache: options.cache, attnMask };
@@ -316,6 +326,66 @@ export class CausalLM extends nn.Module {
     }
     x.dispose();
     return normed;
+  }
+
+  /**
+   * Activation checkpointing by hand (the addon has no custom autograd functions): with grad on,
+   * the blocks run WITHOUT autograd keeping only each block's input; the final norm starts the
+   * graph from a detached leaf. `finishBackward()`, called right after `loss.backward()` (the
+   * trainer does), recomputes each block with autograd from last to first and back-propagates the
+   * leaf's gradient through it, so at most one block's activations exist at a time.
+   */
+  #checkpointedLayers(x0: Tensor, layers: DecoderLayer[], inputs: AttentionInputs): Tensor {
+    this.#dropPending();
+    const saved: Tensor[] = [x0];
+    torch.noGrad(() => {
+      for (const layer of layers) {
+        const prev = saved[saved.length - 1]!;
+        saved.push(torch.tidy(() => layer.forward(prev, inputs)));
+      }
+    });
+    const last = saved.pop()!;
+    const leaf = last.detach().requiresGrad_(true);
+    last.dispose();
+    // Kept past the caller's scope until finishBackward (or the next forward) releases them.
+    const held = [...saved, leaf, inputs.cos, inputs.sin, ...(inputs.attnMask ? [inputs.attnMask] : [])];
+    torch.keep(held);
+    this.#pending = { saved, leaf, inputs, held };
+    return this.model.norm.forward(leaf);
+  }
+
+  /**
+   * Completes the backward pass of an activation-checkpointed forward (see
+   * `activationCheckpointing`); a no-op otherwise. Call it after `loss.backward()`.
+   */
+  finishBackward(): void {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = null;
+    try {
+      let grad = p.leaf.grad;
+      const layers = [...this.model.layers];
+      for (let i = layers.length - 1; i >= 0 && grad; i--) {
+        const g = grad;
+        grad = torch.tidy(() =>
+          torch.enableGrad(() => {
+            // Block 0's input carries the embedding's graph: backward reaches the embedding weights.
+            const input = i === 0 ? p.saved[0]! : p.saved[i]!.detach().requiresGrad_(true);
+            layers[i]!.forward(input, p.inputs).backward(g);
+            return i === 0 ? null : input.grad;
+          }),
+        );
+        g.dispose();
+      }
+      grad?.dispose();
+    } finally {
+      for (const t of p.held) t.dispose();
+    }
+  }
+
+  #dropPending(): void {
+    if (this.#pending) for (const t of this.#pending.held) t.dispose();
+    this.#pending = null;
   }
 
   /** Logits (B, T, V), or (B, 1, V) with `lastTokenOnly`. */

@@ -62,6 +62,12 @@ export interface TrainerOptions<B, M extends ForwardModel> {
   masterWeights?: boolean;
   /** Dynamic loss scaling: `true`/options to enable, `false` to disable. @default on when a parameter is float16 */
   lossScaling?: boolean | LossScalerOptions;
+  /**
+   * Recompute each decoder block in backward instead of storing its activations (sets the
+   * model's `activationCheckpointing`; the model must support it, as `CausalLM` does).
+   * @default the model's own setting
+   */
+  activationCheckpointing?: boolean;
 }
 
 export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel> {
@@ -90,6 +96,12 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       ? (policyLossFn(o.loss, { temperature: o.temperature, entropy: o.entropy }) as unknown as LossFn<B, M>)
       : o.loss;
     this.#countTokens = o.countTokens ?? defaultCountTokens;
+    if (o.activationCheckpointing !== undefined) {
+      if (typeof o.model.activationCheckpointing !== "boolean" || typeof o.model.finishBackward !== "function") {
+        throw new TrainerOptionError("activationCheckpointing", "used with a model that supports it (CausalLM)", o.activationCheckpointing);
+      }
+      o.model.activationCheckpointing = o.activationCheckpointing;
+    }
     if (o.optimizer instanceof optim.Optimizer) {
       this.optimizer = o.optimizer;
       this.#ownsOptimizer = false;
@@ -153,6 +165,8 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
           const value = out.loss.item();
           // Skip backward on a bad loss: its gradient would only poison the accumulation.
           if (Number.isFinite(value)) (scale === 1 ? out.loss : out.loss.mul(scale)).backward();
+          // A checkpointed model back-propagates through its recomputed blocks here (else it drops what it held).
+          this.model.finishBackward?.();
           return { value, metrics: { ...(out.metrics ?? {}) } as Record<string, unknown> };
         });
         loss += r.value;
@@ -319,6 +333,9 @@ function validateOptions<B, M extends ForwardModel>(o: TrainerOptions<B, M>): Tr
   }
   if (o.temperature !== undefined && !(typeof o.temperature === "number" && o.temperature > 0)) {
     throw new TrainerOptionError("temperature", "a number > 0", o.temperature);
+  }
+  if (o.activationCheckpointing !== undefined && typeof o.activationCheckpointing !== "boolean") {
+    throw new TrainerOptionError("activationCheckpointing", "a boolean", o.activationCheckpointing);
   }
   if (o.countTokens !== undefined && typeof o.countTokens !== "function") throw new TrainerOptionError("countTokens", "a function", o.countTokens);
   const opt = o.optimizer;
