@@ -35,8 +35,7 @@ export function policyLossFn(loss: Loss, options: PolicyLossFnOptions = {}): Los
   return ({ model, batch, globalTokenCount, globalSequenceCount }) => {
     const t = batch.targets;
     const R = t.response.shape[1]!;
-    const logits: Tensor = model.forward(batch.inputs.tokens, { attentionMask: batch.inputs.attentionMask }); // (B, P+R, V)
-    const resp = responseLogits(logits, { promptLength: t.promptLength, responseLength: R }); // (B, R, V)
+    const resp = responseOnlyLogits(model, batch, R); // (B, R, V)
     const logprobs = F.tokenLogprobs(resp, t.response, { temperature }); // (B, R)
     return loss.forward({
       logprobs,
@@ -49,6 +48,22 @@ export function policyLossFn(loss: Loss, options: PolicyLossFnOptions = {}): Los
       globalSequenceCount,
     });
   };
+}
+
+/**
+ * Logits of the positions that predict response tokens. A model with `hiddenStates` + `logits`
+ * (CausalLM) runs the LM head on those positions only, so the prompt's (B, P−1, V) logits and
+ * their backward are never made.
+ */
+function responseOnlyLogits(model: ForwardModel, batch: PolicyMicroBatch, R: number): Tensor {
+  const P = batch.targets.promptLength;
+  const m = model as ForwardModel & { hiddenStates?: (ids: Tensor, o: { attentionMask?: Tensor }) => Tensor; logits?: (h: Tensor) => Tensor };
+  if (typeof m.hiddenStates === "function" && typeof m.logits === "function") {
+    const hidden = m.hiddenStates(batch.inputs.tokens, { attentionMask: batch.inputs.attentionMask }); // (B, P+R, C)
+    return m.logits(responseLogits(hidden, { promptLength: P, responseLength: R })); // (B, R, V)
+  }
+  const logits = model.forward(batch.inputs.tokens, { attentionMask: batch.inputs.attentionMask }); // (B, P+R, V)
+  return responseLogits(logits, { promptLength: P, responseLength: R });
 }
 
 /** Trained tokens and sequences of a policy micro-batch (from its padding mask). */
