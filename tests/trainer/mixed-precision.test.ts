@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { torch, nn, optim, type DType, type Tensor } from "../../src/torch/index.ts";
 import { GRPOLoss } from "../../src/rl/index.ts";
+import { debugModel } from "../../src/models/index.ts";
 import { Trainer, LossScaler, type PolicyMicroBatch, type ForwardModel } from "../../src/trainer/index.ts";
 import { TinyLM, VOCAB, batchOf, episodes, maxAbsDiff, paramValues } from "./helpers.ts";
 
@@ -214,4 +215,17 @@ test("checkpoints save and restore the float32 masters, fp32 optimizer state and
     for (const m of [refModel, m1, m2]) m.dispose();
   }
   rmSync(dir, { recursive: true, force: true });
+});
+
+test("a bf16 CausalLM trains through masters (GRPO loss, activation checkpointing on) and stays bf16", () => {
+  const m = debugModel("qwen3", { seed: 8, dtype: "bfloat16" });
+  const before = paramValues(m);
+  const trainer = new Trainer({ model: m, loss, optimizer: { lr: 1e-3 }, activationCheckpointing: true, entropy: true });
+  const results = run(trainer, 2);
+  assert.ok(results.every((r) => !r.skipped && Number.isFinite(r.loss) && r.gradNorm > 0));
+  assert.ok(m.parameters().every((p) => p.dtype === "bfloat16"));
+  assert.ok(maxAbsDiff(paramValues(m), before) > 0);
+  assert.equal(trainer.masterWeights().size, m.parameters().length);
+  trainer.dispose();
+  m.dispose();
 });
