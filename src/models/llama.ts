@@ -406,7 +406,7 @@ export class CausalLM extends nn.Module {
    * position (log-softmax in float32), so the (B, T, V) logits never exist whole.
    */
   tokenLogprobs(inputIds: Tensor, targets: Tensor, options: TokenLogprobsOptions = {}): Tensor {
-    return torch.tidy(() => this.#chunkedLogprobs(this.hiddenStates(inputIds, { attentionMask: options.attentionMask }), targets, options));
+    return torch.tidy(() => this.logprobsFromHidden(this.hiddenStates(inputIds, { attentionMask: options.attentionMask }), targets, options));
   }
 
   /** Logprobs of `tokens[:, 1:]` given their prefixes (B, L-1): scores a prompt + completion. */
@@ -414,11 +414,16 @@ export class CausalLM extends nn.Module {
     return torch.tidy(() => {
       const L = tokens.shape[1]!;
       const hidden = this.hiddenStates(tokens, { attentionMask: options.attentionMask }).narrow(1, 0, L - 1);
-      return this.#chunkedLogprobs(hidden, tokens.narrow(1, 1, L - 1), options);
+      return this.logprobsFromHidden(hidden, tokens.narrow(1, 1, L - 1), options);
     });
   }
 
-  #chunkedLogprobs(hidden: Tensor, targets: Tensor, options: TokenLogprobsOptions): Tensor {
+  /**
+   * `log_softmax(logits(hidden) / temperature)` at `targets` (B, T), the LM head run a chunk of
+   * positions at a time. Differentiable: with autograd on, only the chunks' logits are saved
+   * (once), never a second whole copy.
+   */
+  logprobsFromHidden(hidden: Tensor, targets: Tensor, options: Omit<TokenLogprobsOptions, "attentionMask"> = {}): Tensor {
     const [B, T, C] = hidden.shape as [number, number, number];
     const n = B * T;
     const rows = Math.max(1, Math.floor((options.chunkElements ?? LOGPROB_CHUNK_ELEMENTS) / this.config.vocabSize));

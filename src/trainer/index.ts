@@ -5,8 +5,8 @@
 export { Trainer } from "./trainer.ts";
 export type { TrainerOptions, OptimizerOptions } from "./trainer.ts";
 export type { ForwardModel, LossFn, LossFnArgs, LossFnOutput } from "./types.ts";
-export { policyLossFn, policyMicroBatches, countPolicyTokens } from "./policy-loss-fn.ts";
-export type { PolicyMicroBatch, PolicyLossFnOptions } from "./policy-loss-fn.ts";
+export { policyLossFn, policyMicroBatches, countPolicyTokens, isHeadedModel } from "./policy-loss-fn.ts";
+export type { PolicyMicroBatch, PolicyLossFnOptions, HeadedModel } from "./policy-loss-fn.ts";
 export { combineMicroBatchMetrics, trainStepMetrics } from "./step-metrics.ts";
 export type { TrainStepResult } from "./step-metrics.ts";
 export { MasterWeights, LossScaler, isLowPrecision } from "./mixed-precision.ts";

@@ -220,7 +220,7 @@ test("checkpoints save and restore the float32 masters, fp32 optimizer state and
 test("a bf16 CausalLM trains through masters (GRPO loss, activation checkpointing on) and stays bf16", () => {
   const m = debugModel("qwen3", { seed: 8, dtype: "bfloat16" });
   const before = paramValues(m);
-  const trainer = new Trainer({ model: m, loss, optimizer: { lr: 1e-3 }, activationCheckpointing: true, entropy: true });
+  const trainer = new Trainer<PolicyMicroBatch, ForwardModel>({ model: m, loss, optimizer: { lr: 1e-3 }, activationCheckpointing: true, entropy: true });
   const results = run(trainer, 2);
   assert.ok(results.every((r) => !r.skipped && Number.isFinite(r.loss) && r.gradNorm > 0));
   assert.ok(m.parameters().every((p) => p.dtype === "bfloat16"));
