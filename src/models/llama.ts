@@ -428,15 +428,17 @@ export class CausalLM extends nn.Module {
     const n = B * T;
     const rows = Math.max(1, Math.floor((options.chunkElements ?? LOGPROB_CHUNK_ELEMENTS) / this.config.vocabSize));
     const temperature = options.temperature ?? 1;
-    if (n <= rows) return F.tokenLogprobs(this.logits(hidden), targets, { temperature }); // (B, T)
-    const flat = hidden.reshape(n, C);
-    const flatTargets = targets.reshape(n);
-    const parts: Tensor[] = [];
-    for (let start = 0; start < n; start += rows) {
-      const len = Math.min(rows, n - start);
-      parts.push(torch.tidy(() => F.tokenLogprobs(this.logits(flat.narrow(0, start, len)), flatTargets.narrow(0, start, len), { temperature })));
-    }
-    return torch.cat(parts, 0).view(B, T); // (B, T)
+    return torch.tidy(() => {
+      if (n <= rows) return F.tokenLogprobs(this.logits(hidden), targets, { temperature }); // (B, T)
+      const flat = hidden.reshape(n, C);
+      const flatTargets = targets.reshape(n);
+      const parts: Tensor[] = [];
+      for (let start = 0; start < n; start += rows) {
+        const len = Math.min(rows, n - start);
+        parts.push(torch.tidy(() => F.tokenLogprobs(this.logits(flat.narrow(0, start, len)), flatTargets.narrow(0, start, len), { temperature })));
+      }
+      return torch.cat(parts, 0).view(B, T); // (B, T)
+    });
   }
 }
 
