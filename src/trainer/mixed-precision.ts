@@ -25,7 +25,7 @@ export function isLowPrecision(params: readonly Tensor[]): boolean {
 export class MasterWeights {
   /** The model's parameters (compute dtype). */
   readonly params: readonly Tensor[];
-  /** What the optimizer updates: a float32 copy per low-precision parameter, else the parameter itself. */
+  /** What the optimizer updates: a float32 copy per trainable low-precision parameter, else the parameter itself. */
   readonly masters: readonly Tensor[];
 
   /** `copies: false` keeps no masters (the gradients are still unscaled by `gradsToMasters`). */
@@ -33,7 +33,8 @@ export class MasterWeights {
     const copies = options.copies ?? true;
     this.params = [...params];
     this.masters = this.params.map((p) => {
-      if (!copies || !LOW_PRECISION.includes(p.dtype)) return p;
+      // Frozen parameters (requiresGrad false: a frozen base under adapters) need no master.
+      if (!copies || !LOW_PRECISION.includes(p.dtype) || !p.requiresGrad) return p;
       const m = torch.keep(torch.noGrad(() => p.detach().to("float32")));
       // A leaf that takes a gradient: the fused optimizer steps read `.grad` of what they update.
       m.requiresGrad_(true);

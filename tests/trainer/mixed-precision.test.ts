@@ -227,5 +227,15 @@ test("a bf16 CausalLM trains through masters (GRPO loss, activation checkpointin
   assert.ok(maxAbsDiff(paramValues(m), before) > 0);
   assert.equal(trainer.masterWeights().size, m.parameters().length);
   trainer.dispose();
+  // A frozen parameter gets no master (and is not updated).
+  const norm = m.model.norm.weight;
+  norm.requiresGrad_(false);
+  const frozen = norm.toFlatArray();
+  const t2 = new Trainer<PolicyMicroBatch, ForwardModel>({ model: m, loss, optimizer: { lr: 1e-3 } });
+  assert.equal(t2.masterWeights().size, m.parameters().length - 1);
+  assert.ok(!t2.masterWeights().has("model.norm.weight"));
+  run(t2, 1);
+  assert.deepEqual(norm.toFlatArray(), frozen);
+  t2.dispose();
   m.dispose();
 });
