@@ -234,7 +234,11 @@ export interface TokenLogprobsOptions {
   temperature?: number;
   /** See `ForwardOptions.attentionMask`. */
   attentionMask?: Tensor;
+  /** Logit elements (rows × V) computed at once; logits never exist whole. @default 2^23 (32 MB in float32) */
+  chunkElements?: number;
 }
+
+const LOGPROB_CHUNK_ELEMENTS = 2 ** 23;
 
 export interface CausalLmOptions extends nn.LayerOptions {
   /** RoPE table length. @default config.maxPositionEmbeddings */
@@ -252,6 +256,13 @@ export class CausalLM extends nn.Module {
   readonly maxPositions: number;
   readonly #cos: Tensor;
   readonly #sin: Tensor;
+  /**
+   * Recompute each block in backward instead of keeping its activations (training with grad on
+   * only; generation and no-grad scoring are unaffected). Needs `finishBackward()` after
+   * `loss.backward()`. @default false
+   */
+  activationCheckpointing = false;
+  #pending: { saved: Tensor[]; leaf: Tensor; inputs: AttentionInputs; held: Tensor[] } | null = null;
 
   constructor(
     readonly config: ModelConfig,
@@ -297,37 +308,136 @@ export class CausalLM extends nn.Module {
     }
     let x = this.model.embedTokens.forward(inputIds); // (B, T, C)
     const layers = [...this.model.layers];
+    if (this.activationCheckpointing && torch.isGradEnabled() && !options.cache && layers.length > 0) {
+      return this.#checkpointedLayers(x, layers, { cos, sin, attnMask });
+    }
     // Each block also returns the next norm of its output (the first block's input norm here, the final norm last).
     let normed = (layers[0]?.inputLayernorm ?? this.model.norm).forward(x);
+    const inputs = { cos, sin, cache: options.cache, attnMask };
     for (let i = 0; i < layers.length; i++) {
-      const next = layers[i]!.forwardNormed(x, normed, { cos, sin, cache: options.cache, attnMask }, layers[i + 1]?.inputLayernorm ?? this.model.norm);
+      // One scope per block, and the block's input freed once it ran: a forward then holds one
+      // block's intermediates at a time instead of every block's until the caller's tidy ends
+      // (with autograd on, the graph still keeps what backward needs).
+      const next = torch.tidy(() => layers[i]!.forwardNormed(x, normed, inputs, layers[i + 1]?.inputLayernorm ?? this.model.norm));
+      x.dispose();
+      normed.dispose();
       x = next.out;
       normed = next.nextNormed!;
     }
+    x.dispose();
     return normed;
+  }
+
+  /**
+   * Activation checkpointing by hand (the addon has no custom autograd functions): with grad on,
+   * the blocks run WITHOUT autograd keeping only each block's input; the final norm starts the
+   * graph from a detached leaf. `finishBackward()`, called right after `loss.backward()` (the
+   * trainer does), recomputes each block with autograd from last to first and back-propagates the
+   * leaf's gradient through it, so at most one block's activations exist at a time.
+   */
+  #checkpointedLayers(x0: Tensor, layers: DecoderLayer[], inputs: AttentionInputs): Tensor {
+    this.#dropPending();
+    const saved: Tensor[] = [x0];
+    torch.noGrad(() => {
+      for (const layer of layers) {
+        const prev = saved[saved.length - 1]!;
+        saved.push(torch.tidy(() => layer.forward(prev, inputs)));
+      }
+    });
+    const last = saved.pop()!;
+    const leaf = last.detach().requiresGrad_(true);
+    last.dispose();
+    // Kept past the caller's scope until finishBackward (or the next forward) releases them.
+    const held = [...saved, leaf, inputs.cos, inputs.sin, ...(inputs.attnMask ? [inputs.attnMask] : [])];
+    torch.keep(held);
+    this.#pending = { saved, leaf, inputs, held };
+    return this.model.norm.forward(leaf);
+  }
+
+  /**
+   * Completes the backward pass of an activation-checkpointed forward (see
+   * `activationCheckpointing`); a no-op otherwise. Call it after `loss.backward()`.
+   */
+  finishBackward(): void {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = null;
+    try {
+      let grad = p.leaf.grad;
+      const layers = [...this.model.layers];
+      for (let i = layers.length - 1; i >= 0 && grad; i--) {
+        const g = grad;
+        grad = torch.tidy(() =>
+          torch.enableGrad(() => {
+            // Block 0's input carries the embedding's graph: backward reaches the embedding weights.
+            const input = i === 0 ? p.saved[0]! : p.saved[i]!.detach().requiresGrad_(true);
+            layers[i]!.forward(input, p.inputs).backward(g);
+            return i === 0 ? null : input.grad;
+          }),
+        );
+        g.dispose();
+      }
+      grad?.dispose();
+    } finally {
+      for (const t of p.held) t.dispose();
+    }
+  }
+
+  #dropPending(): void {
+    if (this.#pending) for (const t of this.#pending.held) t.dispose();
+    this.#pending = null;
   }
 
   /** Logits (B, T, V), or (B, 1, V) with `lastTokenOnly`. */
   forward(inputIds: Tensor, options: ForwardOptions = {}): Tensor {
     let h = this.hiddenStates(inputIds, options);
     if (options.lastTokenOnly) h = h.narrow(1, h.shape[1]! - 1, 1);
-    return this.lmHead ? this.lmHead.forward(h) : F.linear(h, this.model.embedTokens.weight); // (B, T, V)
+    return this.logits(h);
+  }
+
+  /** The LM head: hidden states (..., C) → logits (..., V). */
+  logits(hidden: Tensor): Tensor {
+    return this.lmHead ? this.lmHead.forward(hidden) : F.linear(hidden, this.model.embedTokens.weight);
   }
 
   /**
-   * `log p(targets[b, t] | inputIds[b, ..t])` (B, T) — the training path for RL losses: logits
-   * are reduced to one value per position by a fused, chunked log-softmax-gather.
+   * `log p(targets[b, t] | inputIds[b, ..t])` (B, T) — the scoring path (reference and old-policy
+   * logprobs): logits are computed a chunk of positions at a time and reduced to one value per
+   * position (log-softmax in float32), so the (B, T, V) logits never exist whole.
    */
   tokenLogprobs(inputIds: Tensor, targets: Tensor, options: TokenLogprobsOptions = {}): Tensor {
-    return torch.tidy(() => F.tokenLogprobs(this.forward(inputIds, { attentionMask: options.attentionMask }), targets, { temperature: options.temperature ?? 1 }));
+    return torch.tidy(() => this.logprobsFromHidden(this.hiddenStates(inputIds, { attentionMask: options.attentionMask }), targets, options));
   }
 
   /** Logprobs of `tokens[:, 1:]` given their prefixes (B, L-1): scores a prompt + completion. */
   sequenceLogprobs(tokens: Tensor, options: TokenLogprobsOptions = {}): Tensor {
     return torch.tidy(() => {
       const L = tokens.shape[1]!;
-      const logits = this.forward(tokens, { attentionMask: options.attentionMask }).narrow(1, 0, L - 1);
-      return F.tokenLogprobs(logits, tokens.narrow(1, 1, L - 1), { temperature: options.temperature ?? 1 });
+      const hidden = this.hiddenStates(tokens, { attentionMask: options.attentionMask }).narrow(1, 0, L - 1);
+      return this.logprobsFromHidden(hidden, tokens.narrow(1, 1, L - 1), options);
+    });
+  }
+
+  /**
+   * `log_softmax(logits(hidden) / temperature)` at `targets` (B, T), the LM head run a chunk of
+   * positions at a time. Differentiable: with autograd on, only the chunks' logits are saved
+   * (once), never a second whole copy.
+   */
+  logprobsFromHidden(hidden: Tensor, targets: Tensor, options: Omit<TokenLogprobsOptions, "attentionMask"> = {}): Tensor {
+    const [B, T, C] = hidden.shape as [number, number, number];
+    const n = B * T;
+    const rows = Math.max(1, Math.floor((options.chunkElements ?? LOGPROB_CHUNK_ELEMENTS) / this.config.vocabSize));
+    const temperature = options.temperature ?? 1;
+    return torch.tidy(() => {
+      if (n <= rows) return F.tokenLogprobs(this.logits(hidden), targets, { temperature }); // (B, T)
+      const flat = hidden.reshape(n, C);
+      const flatTargets = targets.reshape(n);
+      const parts: Tensor[] = [];
+      for (let start = 0; start < n; start += rows) {
+        const len = Math.min(rows, n - start);
+        parts.push(torch.tidy(() => F.tokenLogprobs(this.logits(flat.narrow(0, start, len)), flatTargets.narrow(0, start, len), { temperature })));
+      }
+      return torch.cat(parts, 0).view(B, T); // (B, T)
     });
   }
 }

@@ -3,6 +3,7 @@
  *
  *     <dir>/step-<N>/model/                 config.json + model.safetensors (Hugging Face layout; loadPretrained reads it)
  *     <dir>/step-<N>/optimizer.safetensors  saveOptimizerState
+ *     <dir>/step-<N>/master-weights.safetensors  float32 masters of bf16/fp16 parameters (mixed precision only)
  *     <dir>/step-<N>/trainer-state.json     step, policyVersion, scheduler, rng, extra
  *     <dir>/latest                          "step-<N>"
  *
@@ -22,9 +23,11 @@ import { CausalLM } from "../models/llama.ts";
 import { savePretrained, loadHfStateDict } from "../models/checkpoint.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { CheckpointError, TrainerOptionError } from "./errors.ts";
+import type { LossScalerState } from "./mixed-precision.ts";
 
 const STATE_FILE = "trainer-state.json";
 const OPTIMIZER_FILE = "optimizer.safetensors";
+const MASTERS_FILE = "master-weights.safetensors";
 const MODEL_DIR = "model";
 const LATEST = "latest";
 const FORMAT = "torchforge-trainer-checkpoint";
@@ -47,6 +50,10 @@ export interface SaveCheckpointOptions {
   extra?: Record<string, unknown>;
   /** Keep this many newest `step-*` checkpoints; older ones are deleted. `0` keeps all. @default 3 */
   keepLast?: number;
+  /** float32 master weights by parameter name (mixed precision): the model directory holds only their bf16/fp16 rounding. */
+  masterWeights?: ReadonlyMap<string, Tensor>;
+  /** The float16 loss scaler's state. */
+  lossScaler?: LossScalerState | null;
 }
 
 export interface TrainerStateFile {
@@ -56,6 +63,9 @@ export interface TrainerStateFile {
   policyVersion: number;
   scheduler: { step: number; baseLrs: number[] } | null;
   hasOptimizer: boolean;
+  /** Absent in checkpoints written before mixed precision. */
+  hasMasterWeights?: boolean;
+  lossScaler?: LossScalerState | null;
   rng: unknown;
   extra: Record<string, unknown>;
   savedAt: string;
@@ -77,6 +87,15 @@ export function saveCheckpoint(dir: string, options: SaveCheckpointOptions): str
   try {
     saveModel(model, join(tmp, MODEL_DIR));
     if (optimizer) optim.saveOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer.stateDict());
+    const masters = options.masterWeights;
+    if (masters && masters.size > 0) {
+      const detached = new Map([...masters].map(([k, t]) => [k, t.detach()]));
+      try {
+        safetensors.saveSafetensors(join(tmp, MASTERS_FILE), detached);
+      } finally {
+        for (const t of detached.values()) t.dispose();
+      }
+    }
     // Serialised last: a throwing `extra` getter or toJSON simulates a crash mid-write in tests.
     const state: TrainerStateFile = {
       format: FORMAT,
@@ -85,6 +104,8 @@ export function saveCheckpoint(dir: string, options: SaveCheckpointOptions): str
       policyVersion: options.policyVersion ?? step,
       scheduler: scheduler ? scheduler.stateDict() : null,
       hasOptimizer: optimizer !== undefined,
+      hasMasterWeights: (options.masterWeights?.size ?? 0) > 0,
+      lossScaler: options.lossScaler ?? null,
       rng: options.rng ?? null,
       extra: options.extra ?? {},
       savedAt: new Date().toISOString(),
@@ -168,6 +189,11 @@ export interface LoadCheckpointOptions {
   model: nn.Module;
   optimizer?: AnyOptimizer;
   scheduler?: optim.LRScheduler;
+  /**
+   * float32 masters to fill in place, by parameter name. From the checkpoint's master weights
+   * when it has them, else from the loaded (rounded) parameters.
+   */
+  masterWeights?: ReadonlyMap<string, Tensor>;
 }
 
 export interface LoadCheckpointResult {
@@ -177,6 +203,8 @@ export interface LoadCheckpointResult {
   policyVersion: number;
   rng: unknown;
   extra: Record<string, unknown>;
+  /** The loss scaler's state when one was saved. */
+  lossScaler: LossScalerState | null;
 }
 
 /**
@@ -193,6 +221,7 @@ export function loadCheckpoint(path: string, options: LoadCheckpointOptions): Lo
   }
   if (state.format !== FORMAT) throw new CheckpointError(dir, `${STATE_FILE} has format ${JSON.stringify(state.format)}, expected "${FORMAT}"`);
   loadModel(options.model, join(dir, MODEL_DIR));
+  if (options.masterWeights && options.masterWeights.size > 0) loadMasters(options.model, options.masterWeights, state.hasMasterWeights ? join(dir, MASTERS_FILE) : null);
   if (options.optimizer) {
     if (!state.hasOptimizer) throw new CheckpointError(dir, "was saved without optimizer state; load without 'optimizer' or resume from another checkpoint");
     const sd = optim.loadOptimizerState<{ lr: number }>(join(dir, OPTIMIZER_FILE));
@@ -207,7 +236,7 @@ export function loadCheckpoint(path: string, options: LoadCheckpointOptions): Lo
     if (!state.scheduler) throw new CheckpointError(dir, "was saved without scheduler state; load without 'scheduler'");
     options.scheduler.loadStateDict(state.scheduler);
   }
-  return { path: dir, step: state.step, policyVersion: state.policyVersion, rng: state.rng, extra: state.extra ?? {} };
+  return { path: dir, step: state.step, policyVersion: state.policyVersion, rng: state.rng, extra: state.extra ?? {}, lossScaler: state.lossScaler ?? null };
 }
 
 function loadModel(model: nn.Module, dir: string): void {
@@ -224,6 +253,26 @@ function loadModel(model: nn.Module, dir: string): void {
     });
   } finally {
     for (const t of weights.values()) t.dispose();
+  }
+}
+
+function loadMasters(model: nn.Module, targets: ReadonlyMap<string, Tensor>, file: string | null): void {
+  const params = new Map(model.namedParameters());
+  const saved = file ? safetensors.loadSafetensors(file) : new Map<string, Tensor>();
+  try {
+    torch.noGrad(() => {
+      for (const [name, master] of targets) {
+        // A checkpoint without masters (fp32, or older): start them from the loaded parameters.
+        const src = saved.get(name) ?? params.get(name);
+        if (!src) throw new CheckpointError(file ?? "(model)", `no master weight or parameter named '${name}'`);
+        if (src.shape.join(",") !== master.shape.join(",")) {
+          throw new CheckpointError(file ?? "(model)", `master weight '${name}' has shape [${src.shape}], parameter has [${master.shape}]`);
+        }
+        master.copy_(src);
+      }
+    });
+  } finally {
+    for (const t of saved.values()) t.dispose();
   }
 }
 

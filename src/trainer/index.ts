@@ -5,10 +5,12 @@
 export { Trainer } from "./trainer.ts";
 export type { TrainerOptions, OptimizerOptions } from "./trainer.ts";
 export type { ForwardModel, LossFn, LossFnArgs, LossFnOutput } from "./types.ts";
-export { policyLossFn, policyMicroBatches, countPolicyTokens } from "./policy-loss-fn.ts";
-export type { PolicyMicroBatch, PolicyLossFnOptions } from "./policy-loss-fn.ts";
+export { policyLossFn, policyMicroBatches, countPolicyTokens, isHeadedModel } from "./policy-loss-fn.ts";
+export type { PolicyMicroBatch, PolicyLossFnOptions, HeadedModel } from "./policy-loss-fn.ts";
 export { combineMicroBatchMetrics, trainStepMetrics } from "./step-metrics.ts";
 export type { TrainStepResult } from "./step-metrics.ts";
+export { MasterWeights, LossScaler, isLowPrecision } from "./mixed-precision.ts";
+export type { LossScalerOptions, LossScalerState } from "./mixed-precision.ts";
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, listCheckpoints, hasCheckpoint } from "./checkpoint.ts";
 export type { SaveCheckpointOptions, LoadCheckpointOptions, LoadCheckpointResult, TrainerStateFile } from "./checkpoint.ts";
 export { TrainerError, TrainerOptionError, NonFiniteLossError, CheckpointError } from "./errors.ts";

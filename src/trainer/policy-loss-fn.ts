@@ -35,20 +35,48 @@ export function policyLossFn(loss: Loss, options: PolicyLossFnOptions = {}): Los
   return ({ model, batch, globalTokenCount, globalSequenceCount }) => {
     const t = batch.targets;
     const R = t.response.shape[1]!;
-    const logits: Tensor = model.forward(batch.inputs.tokens, { attentionMask: batch.inputs.attentionMask }); // (B, P+R, V)
-    const resp = responseLogits(logits, { promptLength: t.promptLength, responseLength: R }); // (B, R, V)
-    const logprobs = F.tokenLogprobs(resp, t.response, { temperature }); // (B, R)
+    const { logprobs, resp } = responseLogprobs(model, batch, R, temperature, withEntropy); // (B, R), (B, R, V) | null
     return loss.forward({
       logprobs,
       advantages: t.advantages,
       paddingMask: t.paddingMask,
       ...(t.refLogprobs ? { refLogprobs: t.refLogprobs } : {}),
       ...(t.generatorLogprobs ? { generatorLogprobs: t.generatorLogprobs } : {}),
-      ...(withEntropy ? { logits: resp } : {}),
+      ...(resp ? { logits: resp } : {}),
       globalTokenCount,
       globalSequenceCount,
     });
   };
+}
+
+/** A model with separate trunk and LM head (CausalLM). */
+export interface HeadedModel extends ForwardModel {
+  hiddenStates(inputIds: Tensor, options?: { attentionMask?: Tensor }): Tensor;
+  logits(hidden: Tensor): Tensor;
+  logprobsFromHidden(hidden: Tensor, targets: Tensor, options?: { temperature?: number }): Tensor;
+}
+
+export function isHeadedModel(m: ForwardModel): m is HeadedModel {
+  const x = m as unknown as Partial<HeadedModel>;
+  return typeof x.hiddenStates === "function" && typeof x.logits === "function" && typeof x.logprobsFromHidden === "function";
+}
+
+/**
+ * Logprobs of the response tokens, and their logits when the loss wants them (entropy). On a
+ * `HeadedModel` the LM head runs on the response positions only, so the prompt's (B, P−1, V)
+ * logits and their backward are never made; without entropy it runs in chunks (no whole logits).
+ */
+function responseLogprobs(model: ForwardModel, batch: PolicyMicroBatch, R: number, temperature: number, withLogits: boolean): { logprobs: Tensor; resp: Tensor | null } {
+  const t = batch.targets;
+  const span = { promptLength: t.promptLength, responseLength: R };
+  if (isHeadedModel(model)) {
+    const hidden = responseLogits(model.hiddenStates(batch.inputs.tokens, { attentionMask: batch.inputs.attentionMask }), span); // (B, R, C)
+    if (!withLogits) return { logprobs: model.logprobsFromHidden(hidden, t.response, { temperature }), resp: null };
+    const resp = model.logits(hidden); // (B, R, V)
+    return { logprobs: F.tokenLogprobs(resp, t.response, { temperature }), resp };
+  }
+  const resp = responseLogits(model.forward(batch.inputs.tokens, { attentionMask: batch.inputs.attentionMask }), span); // (B, R, V)
+  return { logprobs: F.tokenLogprobs(resp, t.response, { temperature }), resp: withLogits ? resp : null };
 }
 
 /** Trained tokens and sequences of a policy micro-batch (from its padding mask). */

@@ -4,7 +4,7 @@
  * micro-batch losses sum to the full-batch token mean.
  */
 import { F, type Tensor } from "../torch/index.ts";
-import { maskCounts } from "./policy-loss-fn.ts";
+import { isHeadedModel, maskCounts } from "./policy-loss-fn.ts";
 import type { ForwardModel, LossFn } from "./types.ts";
 
 /** One SFT micro-batch. Position t of `lossMask` says whether token t is a training target. */
@@ -18,8 +18,11 @@ export interface SftMicroBatch {
 /** Mean next-token NLL over masked tokens; metrics `loss`, `tokens`. */
 export const sftLossFn: LossFn<SftMicroBatch, ForwardModel> = ({ model, batch, globalTokenCount }) => {
   const T = batch.inputIds.shape[1]!;
-  const logits = model.forward(batch.inputIds).narrow(1, 0, T - 1); // (B, T-1, V): position t predicts t+1
-  const logp = F.tokenLogprobs(logits, batch.inputIds.narrow(1, 1, T - 1)); // (B, T-1)
+  const targets = batch.inputIds.narrow(1, 1, T - 1);
+  // Position t predicts t+1. A CausalLM runs its LM head in chunks: the (B, T, V) logits never exist whole.
+  const logp = isHeadedModel(model)
+    ? model.logprobsFromHidden(model.hiddenStates(batch.inputIds).narrow(1, 0, T - 1), targets) // (B, T-1)
+    : F.tokenLogprobs(model.forward(batch.inputIds).narrow(1, 0, T - 1), targets);
   const mask = batch.lossMask.narrow(1, 1, T - 1);
   const loss = logp.mul(mask).sum().neg().div(Math.max(1, globalTokenCount));
   return { loss, metrics: { loss: loss.item(), tokens: countSftTokens(batch).tokens } };

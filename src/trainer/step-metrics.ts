@@ -26,6 +26,8 @@ export interface TrainStepResult {
   tokensPerS: number;
   /** Micro-batch loss metrics combined: `loss`/`tokens` summed, `*Min`/`*Max` min/max, the rest token-weighted means. */
   lossMetrics: Record<string, number>;
+  /** The float16 loss scale this step used (only with loss scaling). */
+  lossScale?: number;
 }
 
 /** Combines plain-number metrics of several micro-batches. */
@@ -67,6 +69,7 @@ export function trainStepMetrics(result: TrainStepResult): Record<string, number
     "trainer/skipped_steps": result.skipped ? 1 : 0,
     "main_perf/train_step_s": result.timeS,
   };
+  if (result.lossScale !== undefined) out["trainer/loss_scale"] = result.lossScale;
   for (const [k, v] of Object.entries(result.lossMetrics)) {
     if (k === "loss" || k === "tokens") continue;
     out[`loss/${snake(k)}`] = v;

@@ -4,6 +4,11 @@
  * accumulated gradient equals the full batch's), gradient clipping, AdamW + LR schedule, and
  * NaN/inf protection (skip the step; abort after `maxBadSteps` in a row).
  *
+ * Mixed precision (see mixed-precision.ts): when the model's parameters are bf16/fp16 and the
+ * trainer builds the optimizer, forward/backward run in that dtype while AdamW updates float32
+ * master weights with float32 state, which are then copied into the parameters in place; float16
+ * adds dynamic loss scaling.
+ *
  * Deliberately not here: data loading, metrics recording (the caller passes
  * `trainStepMetrics(result)` to `recordMetric`), data parallelism.
  */
@@ -15,6 +20,7 @@ import { countSftTokens, type SftMicroBatch } from "./sft-loss-fn.ts";
 import { combineMicroBatchMetrics, type TrainStepResult } from "./step-metrics.ts";
 import type { ForwardModel, LossFn } from "./types.ts";
 import { loadCheckpoint, saveCheckpoint, type LoadCheckpointResult, type SaveCheckpointOptions } from "./checkpoint.ts";
+import { LossScaler, MasterWeights, isLowPrecision, type LossScalerOptions } from "./mixed-precision.ts";
 
 type AnyOptimizer = optim.Optimizer<{ lr: number }>;
 
@@ -49,6 +55,19 @@ export interface TrainerOptions<B, M extends ForwardModel> {
   countTokens?: (batch: B) => { tokens: number; sequences: number };
   /** Where skip warnings go. @default console.warn */
   warn?: (message: string) => void;
+  /**
+   * float32 master weights and optimizer state for bf16/fp16 parameters (only when the trainer
+   * builds the optimizer; a given optimizer updates exactly the tensors it was given). @default true
+   */
+  masterWeights?: boolean;
+  /** Dynamic loss scaling: `true`/options to enable, `false` to disable. @default on when a parameter is float16 */
+  lossScaling?: boolean | LossScalerOptions;
+  /**
+   * Recompute each decoder block in backward instead of storing its activations (sets the
+   * model's `activationCheckpointing`; the model must support it, as `CausalLM` does).
+   * @default the model's own setting
+   */
+  activationCheckpointing?: boolean;
 }
 
 export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel> {
@@ -62,6 +81,8 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   readonly #warn: (message: string) => void;
   readonly #ownsOptimizer: boolean;
   readonly #params: Tensor[];
+  readonly #mixed: MasterWeights;
+  readonly #scaler: LossScaler | null;
   #step = 0;
   #badSteps = 0;
 
@@ -75,16 +96,32 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       ? (policyLossFn(o.loss, { temperature: o.temperature, entropy: o.entropy }) as unknown as LossFn<B, M>)
       : o.loss;
     this.#countTokens = o.countTokens ?? defaultCountTokens;
+    if (o.activationCheckpointing !== undefined) {
+      if (typeof o.model.activationCheckpointing !== "boolean" || typeof o.model.finishBackward !== "function") {
+        throw new TrainerOptionError("activationCheckpointing", "used with a model that supports it (CausalLM)", o.activationCheckpointing);
+      }
+      o.model.activationCheckpointing = o.activationCheckpointing;
+    }
     if (o.optimizer instanceof optim.Optimizer) {
       this.optimizer = o.optimizer;
       this.#ownsOptimizer = false;
+      const given = o.optimizer.paramGroups.flatMap((g) => g.params);
+      this.#mixed = new MasterWeights(given, { copies: false });
+      if (isLowPrecision(given)) {
+        this.#warn("trainer: the given optimizer updates bf16/fp16 parameters in place (updates below ~1/256 of a weight are lost); pass AdamW options instead of an Optimizer to train float32 master weights");
+      }
     } else {
       const params = o.model.parameters();
       if (params.length === 0) throw new TrainerOptionError("model", "a module with parameters", "a module with none");
-      this.optimizer = new optim.AdamW(params, { lr: 1e-5, ...(o.optimizer ?? {}) });
+      this.#mixed = new MasterWeights(params, { copies: o.masterWeights ?? true });
+      this.optimizer = new optim.AdamW([...this.#mixed.masters], { lr: 1e-5, ...(o.optimizer ?? {}) });
       this.#ownsOptimizer = true;
     }
-    this.#params = this.optimizer.paramGroups.flatMap((g) => g.params);
+    // What clipping and the optimizer see: the float32 masters when there are any.
+    this.#params = [...this.#mixed.masters];
+    const fp16 = this.#mixed.params.some((p) => p.dtype === "float16");
+    const ls = o.lossScaling ?? fp16;
+    this.#scaler = ls === false ? null : new LossScaler(ls === true ? {} : ls);
     this.scheduler = new optim.LRScheduler(this.optimizer, o.schedule ?? {});
   }
 
@@ -116,7 +153,8 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       tokens += c.tokens;
       sequences += c.sequences;
     }
-    this.optimizer.zeroGrad();
+    this.#zeroGrad();
+    const scale = this.#scaler?.scale ?? 1;
     let loss = 0;
     const metrics: Record<string, unknown>[] = [];
     let reason: string | undefined;
@@ -126,7 +164,9 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
           const out = this.#lossFn({ model: this.model, batch: mb, globalTokenCount: tokens, globalSequenceCount: sequences });
           const value = out.loss.item();
           // Skip backward on a bad loss: its gradient would only poison the accumulation.
-          if (Number.isFinite(value)) out.loss.backward();
+          if (Number.isFinite(value)) (scale === 1 ? out.loss : out.loss.mul(scale)).backward();
+          // A checkpointed model back-propagates through its recomputed blocks here (else it drops what it held).
+          this.model.finishBackward?.();
           return { value, metrics: { ...(out.metrics ?? {}) } as Record<string, unknown> };
         });
         loss += r.value;
@@ -137,24 +177,42 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
         }
       }
     } catch (err) {
-      this.optimizer.zeroGrad();
+      this.#zeroGrad();
       throw err;
     }
     let gradNorm = NaN;
+    let overflow = false;
     if (reason === undefined) {
+      // float32 gradients on the masters, divided by the loss scale, before clipping.
+      if (this.#mixed.active || scale !== 1) this.#mixed.gradsToMasters(1 / scale);
       gradNorm = optim.clipGradNorm(this.#params, this.maxNorm ?? Infinity);
-      if (!Number.isFinite(gradNorm)) reason = `gradient norm is ${gradNorm}`;
+      if (!Number.isFinite(gradNorm)) {
+        reason = `gradient norm is ${gradNorm}`;
+        if (this.#scaler) {
+          // An overflow at a high loss scale is expected in float16: it only lowers the scale.
+          overflow = this.#scaler.scale >= 1;
+          this.#scaler.update(true);
+          reason += ` at loss scale ${scale}; scale lowered to ${this.#scaler.scale}`;
+        }
+      }
     }
     const lossMetrics = combineMicroBatchMetrics(metrics);
     if (reason !== undefined) {
-      this.optimizer.zeroGrad();
-      this.#badSteps += 1;
-      this.#warn(`trainer: skipping step ${this.#step + 1} (${reason}); ${this.#badSteps}/${this.maxBadSteps} bad steps in a row`);
-      if (this.#badSteps >= this.maxBadSteps) throw new NonFiniteLossError(this.#badSteps, this.#step + 1, reason);
+      this.#zeroGrad();
+      if (overflow) {
+        this.#warn(`trainer: skipping step ${this.#step + 1} (${reason})`);
+      } else {
+        this.#badSteps += 1;
+        this.#warn(`trainer: skipping step ${this.#step + 1} (${reason}); ${this.#badSteps}/${this.maxBadSteps} bad steps in a row`);
+        if (this.#badSteps >= this.maxBadSteps) throw new NonFiniteLossError(this.#badSteps, this.#step + 1, reason);
+      }
     } else {
       this.optimizer.step();
+      // Round the updated masters into the compute-dtype parameters, in place (shared with a colocated generator).
+      if (this.#mixed.active) this.#mixed.syncParams();
+      this.#scaler?.update(false);
       this.scheduler.step();
-      this.optimizer.zeroGrad();
+      this.#zeroGrad();
       this.#badSteps = 0;
       this.#step += 1;
     }
@@ -172,17 +230,54 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       timeS,
       tokensPerS: timeS > 0 ? tokens / timeS : 0,
       lossMetrics,
+      ...(this.#scaler ? { lossScale: scale } : {}),
     };
   }
 
+  /** The loss scale of the next step (`null` without loss scaling). */
+  get lossScale(): number | null {
+    return this.#scaler?.scale ?? null;
+  }
+
+  /** True when the optimizer updates float32 master copies of bf16/fp16 parameters. */
+  get hasMasterWeights(): boolean {
+    return this.#mixed.active;
+  }
+
+  /** The float32 master of each low-precision parameter, by parameter name (empty without masters). */
+  masterWeights(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    if (!this.#mixed.active) return out;
+    const index = new Map(this.#mixed.params.map((p, i) => [p, i]));
+    for (const [name, p] of this.model.namedParameters()) {
+      const i = index.get(p);
+      if (i !== undefined && this.#mixed.masters[i] !== p) out.set(name, this.#mixed.masters[i]!);
+    }
+    return out;
+  }
+
+  #zeroGrad(): void {
+    this.optimizer.zeroGrad();
+    this.#mixed.zeroGrad();
+  }
+
   /** Saves model, optimizer, scheduler and this trainer's step under `dir/step-<step>/`. */
-  save(dir: string, options: Omit<SaveCheckpointOptions, "model" | "optimizer" | "scheduler" | "step"> = {}): string {
-    return saveCheckpoint(dir, { ...options, model: this.model, optimizer: this.optimizer, scheduler: this.scheduler, step: this.#step });
+  save(dir: string, options: Omit<SaveCheckpointOptions, "model" | "optimizer" | "scheduler" | "step" | "masterWeights" | "lossScaler"> = {}): string {
+    return saveCheckpoint(dir, {
+      ...options,
+      model: this.model,
+      optimizer: this.optimizer,
+      scheduler: this.scheduler,
+      step: this.#step,
+      masterWeights: this.masterWeights(),
+      lossScaler: this.#scaler?.stateDict() ?? null,
+    });
   }
 
   /** Restores a checkpoint (a run directory's `latest`, or one `step-N` directory) into this trainer. */
   load(path: string): LoadCheckpointResult {
-    const r = loadCheckpoint(path, { model: this.model, optimizer: this.optimizer, scheduler: this.scheduler });
+    const r = loadCheckpoint(path, { model: this.model, optimizer: this.optimizer, scheduler: this.scheduler, masterWeights: this.masterWeights() });
+    if (this.#scaler && r.lossScaler) this.#scaler.loadStateDict(r.lossScaler);
     this.#step = r.step;
     this.#badSteps = 0;
     return r;
@@ -190,7 +285,10 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
 
   /** Frees the optimizer state when the trainer built the optimizer (the model is the caller's). */
   dispose(): void {
-    if (this.#ownsOptimizer) this.optimizer.dispose();
+    if (this.#ownsOptimizer) {
+      this.optimizer.dispose();
+      this.#mixed.dispose();
+    }
   }
   [Symbol.dispose](): void {
     this.dispose();
@@ -235,6 +333,9 @@ function validateOptions<B, M extends ForwardModel>(o: TrainerOptions<B, M>): Tr
   }
   if (o.temperature !== undefined && !(typeof o.temperature === "number" && o.temperature > 0)) {
     throw new TrainerOptionError("temperature", "a number > 0", o.temperature);
+  }
+  if (o.activationCheckpointing !== undefined && typeof o.activationCheckpointing !== "boolean") {
+    throw new TrainerOptionError("activationCheckpointing", "a boolean", o.activationCheckpointing);
   }
   if (o.countTokens !== undefined && typeof o.countTokens !== "function") throw new TrainerOptionError("countTokens", "a function", o.countTokens);
   const opt = o.optimizer;

@@ -7,6 +7,10 @@ import type { Tensor, nn } from "../torch/index.ts";
  */
 export interface ForwardModel extends nn.Module {
   forward(inputIds: Tensor, options?: { attentionMask?: Tensor }): Tensor;
+  /** Models that recompute activations in backward (CausalLM) have this switch. */
+  activationCheckpointing?: boolean;
+  /** Completes a checkpointed backward; the trainer calls it after each `loss.backward()`. */
+  finishBackward?(): void;
 }
 
 /** What a loss function gets for one micro-batch. */

@@ -47,6 +47,8 @@ export const grpoTrainingSchema = z.strictObject({
   max_bad_steps: positiveInt().default(3),
   /** Seed for sampling, init and data order. @default 0 */
   seed: z.number().int().default(0),
+  /** Recompute each decoder block in backward instead of storing its activations (less memory, ~1/3 more compute). @default false */
+  activation_checkpointing: z.boolean().default(false),
 });
 
 export const grpoAlgorithmSchema = z.strictObject({
