@@ -106,6 +106,7 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const trainer = new Trainer({
     model: policy,
     loss,
+    activationCheckpointing: config.training.activationCheckpointing,
     optimizer: {
       lr: config.training.learningRate,
       betas: config.optimizer.betas as [number, number],

@@ -126,6 +126,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
     },
     maxNorm: config.training.maxNorm,
     maxBadSteps: config.training.maxBadSteps,
+    activationCheckpointing: config.training.activationCheckpointing,
     warn: (m) => log(`warning: ${m}`),
   });
   const checkpointDir = resolve(config.checkpoint.folder);

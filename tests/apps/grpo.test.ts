@@ -175,3 +175,16 @@ test("an aborted run (Ctrl-C) stops after the current step with a usable checkpo
   const again = await runGrpo({ config: more.config, rawConfig: more.snake, resume: true, ...quiet });
   assert.equal(again.steps, r.steps + 1);
 });
+
+test("training.activation_checkpointing reaches the trainer: same loss and weights as without it", async () => {
+  const results = [];
+  for (const ckpt of [false, true]) {
+    const dir = mkdtempSync(join(tmpdir(), "tf-grpo-ac-"));
+    const { config, snake } = tinyConfig(dir, ["training.steps=1", "~eval.eval_every_n_steps", `training.activation_checkpointing=${ckpt}`, "placement=separate"]);
+    const r = await runGrpo({ config, rawConfig: snake, ...quiet });
+    const m = JSON.parse(readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").at(-1)!);
+    results.push({ loss: (m.metrics ?? m)["loss/value"] as number, checksum: r.generatorState!.trainerChecksum });
+  }
+  assert.equal(results[0]!.loss, results[1]!.loss);
+  assert.ok(Math.abs(results[0]!.checksum - results[1]!.checksum) < 1e-6 * results[0]!.checksum, `weights after the step: ${results[0]!.checksum} vs ${results[1]!.checksum}`);
+});
