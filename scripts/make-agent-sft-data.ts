@@ -4,23 +4,18 @@
 //   default outDir runs/agent-sft-data; writes train.jsonl and test.jsonl there.
 //
 // Each conversation: `What is 123*45?` → assistant calls the calculator → tool result →
-// `<answer>5535</answer>`. The data is deliberately IMPERFECT so the checkpoint starts low and
-// GRPO has something to learn: in part of the examples the assistant answers from its head
-// instead (the right number, which a 0.8M-parameter model cannot compute, so it learns to guess).
-// How often it calls depends on the first digit of a (often for 1-3, rarely for 4-9): a rule the
-// model picks up, so greedy decoding calls on about a third of the problems and sampling keeps
-// exploring the tool elsewhere for RL to reinforce.
+// `<answer>5535</answer>`. Every example uses the tool; the checkpoint is imperfect because SFT
+// stops early (apps/sft/agent.yaml), while copying the tool's result digit by digit is still
+// unreliable. (Mixing in examples that answer from the head made the model blend its guess of
+// the product with the copy, and copying stalled: see the report of issue 11.)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MultiplicationTask, SeededRandom, type MultiplicationExample } from "../src/data/index.ts";
+import { MultiplicationTask, type MultiplicationExample } from "../src/data/index.ts";
 import { calculatorTool } from "../src/envs/index.ts";
 
 export const AGENT_TASK = { level: "mul-3x2", seed: 0, testSize: 500 } as const;
-/** Probability that an SFT example calls the tool, by the first digit of a. */
-export const CALL_PROBABILITY = { low: 0.85, high: 0.15 } as const;
-
-export function agentConversation(example: MultiplicationExample, callsTool: boolean) {
+export function agentConversation(example: MultiplicationExample, callsTool = true) {
   const { a, b, answer } = example.problem;
   const messages: Record<string, unknown>[] = [{ role: "user", content: example.prompt }];
   if (callsTool) {
@@ -43,14 +38,7 @@ function main(): void {
   };
   const outDir = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--")) ?? "runs/agent-sft-data";
   const task = new MultiplicationTask(AGENT_TASK);
-  const rng = new SeededRandom(1);
-  const lines = (examples: readonly MultiplicationExample[]) =>
-    examples
-      .map((e) => {
-        const p = String(e.problem.a)[0]! <= "3" ? CALL_PROBABILITY.low : CALL_PROBABILITY.high;
-        return JSON.stringify(agentConversation(e, rng.next() < p));
-      })
-      .join("\n") + "\n";
+  const lines = (examples: readonly MultiplicationExample[]) => examples.map((e) => JSON.stringify(agentConversation(e))).join("\n") + "\n";
   mkdirSync(outDir, { recursive: true });
   const train = task.train.slice(0, flag("--train", 20_000));
   // The SFT eval split comes from the task's TRAIN problems after the ones trained on: the test
