@@ -1,7 +1,7 @@
 # The two quickstart commands (README.md): `make grpo` and `make test`. Both run setup first;
 # setup is idempotent and skips what is already installed or built. --single-threaded-gc keeps
 # V8's background GC threads off the cores the tensor kernels use (src/actors/child-transport.ts).
-.PHONY: setup grpo test default-model
+.PHONY: setup grpo test default-model agent-model
 setup:
 	bash scripts/setup.sh
 grpo: setup
@@ -12,3 +12,9 @@ test: setup
 default-model: setup
 	node --single-threaded-gc --import tsx apps/sft/main.ts --config apps/sft/default.yaml
 	rm -rf assets/default-model && cp -r runs/sft-default/model assets/default-model
+# Regenerates the agentic task's starting checkpoint (assets/agent-model): SFT conversations that
+# call the calculator (scripts/make-agent-sft-data.ts), then the SFT app on the agent tokenizer.
+agent-model: setup
+	node --import tsx scripts/make-agent-sft-data.ts runs/agent-sft-data
+	node --single-threaded-gc --import tsx apps/sft/main.ts --config apps/sft/agent.yaml
+	rm -rf assets/agent-model && cp -r runs/sft-agent/model assets/agent-model

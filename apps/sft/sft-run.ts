@@ -190,6 +190,9 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
       if (order.length === 0) order = rng.shuffle(examples.map((_, i) => i));
       return examples[order.pop()!]!;
     });
+  // A resumed run replays the batches already trained on, so it continues the same data order
+  // (with a constant LR, N steps resumed to M equal a fresh M-step run).
+  for (let i = 0; i < trainer.step * accum; i++) nextRows();
   const evalEvery = config.eval.evalEveryNSteps;
   while (trainer.step < config.training.steps && !options.signal?.aborted) {
     const micro = Array.from({ length: accum }, () => toBatch(nextRows(), tokenizer.padTokenId));

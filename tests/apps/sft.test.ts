@@ -51,3 +51,29 @@ test("SFT errors: a missing eval split file is named", async () => {
   });
   await assert.rejects(runSft({ config, rawConfig: snake, ...quiet }), /dataset.eval_split 'dev': .*dev.jsonl not found/);
 });
+
+test("SFT resume continues the same data order: 2 steps + resume to 4 equals a fresh 4-step run", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-sft-"));
+  const lines = Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `say ${i}`, response: `<answer>${i}</answer>` }));
+  writeFileSync(join(dir, "train.jsonl"), lines.join("\n") + "\n");
+  const run = async (name: string, steps: number, resume: boolean) => {
+    const { config, snake } = loadSftConfig({
+      data: {
+        output_dir: join(dir, name),
+        model: { preset: "tiny", seed: 0 },
+        dataset: { path: dir, split: "train", prompt_format: "raw" },
+        training: { batch_size: 4, learning_rate: 3e-3, seq_len: 32, steps },
+        lr_scheduler: { warmup_steps: 0, decay_type: "constant" },
+        checkpoint: { enable: true, folder: join(dir, name, "ckpt"), interval: 2 },
+        eval: { eval_every_n_steps: 100 },
+      },
+    });
+    return runSft({ config, rawConfig: snake, resume, ...quiet });
+  };
+  await run("resumed", 2, false);
+  const resumed = await run("resumed", 4, true);
+  const fresh = await run("fresh", 4, false);
+  const a = readFileSync(join(resumed.modelDir, "model.safetensors"));
+  const b = readFileSync(join(fresh.modelDir, "model.safetensors"));
+  assert.ok(a.equals(b), "resumed and fresh weights differ");
+});
