@@ -13,8 +13,10 @@ default-model: setup
 	node --single-threaded-gc --import tsx apps/sft/main.ts --config apps/sft/default.yaml
 	rm -rf assets/default-model && cp -r runs/sft-default/model assets/default-model
 # Regenerates the agentic task's starting checkpoint (assets/agent-model): SFT conversations that
-# call the calculator (scripts/make-agent-sft-data.ts), then the SFT app on the agent tokenizer.
+# call the calculator, the SFT app on the agent tokenizer (a checkpoint every 25 steps), and the
+# first checkpoint whose validation success is in [25%, 50%] (see apps/sft/agent.yaml).
 agent-model: setup
 	node --import tsx scripts/make-agent-sft-data.ts runs/agent-sft-data
+	rm -rf runs/sft-agent/checkpoints
 	node --single-threaded-gc --import tsx apps/sft/main.ts --config apps/sft/agent.yaml
-	rm -rf assets/agent-model && cp -r runs/sft-agent/model assets/agent-model
+	node --single-threaded-gc --import tsx scripts/pick-agent-checkpoint.ts runs/sft-agent/checkpoints assets/agent-model

@@ -16,6 +16,8 @@ import { MultiplicationTask, type MultiplicationExample } from "../src/data/inde
 import { calculatorTool } from "../src/envs/index.ts";
 
 export const AGENT_TASK = { level: "mul-3x2", seed: 0, testSize: 500 } as const;
+/** SFT trains on the first this-many train problems; the next ones are for validation. */
+export const AGENT_TRAIN_SIZE = 20_000;
 export function agentConversation(example: MultiplicationExample, callsTool = true) {
   const { a, b, answer } = example.problem;
   const messages: Record<string, unknown>[] = [{ role: "user", content: example.prompt }];
@@ -41,7 +43,7 @@ function main(): void {
   const task = new MultiplicationTask(AGENT_TASK);
   const lines = (examples: readonly MultiplicationExample[]) => examples.map((e) => JSON.stringify(agentConversation(e))).join("\n") + "\n";
   mkdirSync(outDir, { recursive: true });
-  const train = task.train.slice(0, flag("--train", 20_000));
+  const train = task.train.slice(0, flag("--train", AGENT_TRAIN_SIZE));
   // The SFT eval split comes from the task's TRAIN problems after the ones trained on: the test
   // problems stay unseen for the agent benchmark and the GRPO run.
   const test = task.train.slice(train.length, train.length + flag("--test", 200));
