@@ -1,11 +1,14 @@
 # The two quickstart commands (README.md): `make grpo` and `make test`. Both run setup first;
 # setup is idempotent and skips what is already installed or built. --single-threaded-gc keeps
 # V8's background GC threads off the cores the tensor kernels use (src/actors/child-transport.ts).
-.PHONY: setup grpo test default-model agent-model
+.PHONY: setup grpo agent test default-model agent-model
 setup:
 	bash scripts/setup.sh
 grpo: setup
 	node --single-threaded-gc --import tsx apps/grpo/main.ts --config apps/grpo/default.yaml
+# The agentic task: GRPO on multi-turn calculator tool use (apps/agent/calculator.yaml).
+agent: setup
+	node --single-threaded-gc --import tsx apps/grpo/main.ts --config apps/agent/calculator.yaml
 test: setup
 	npm test
 # Regenerates the default GRPO starting checkpoint (assets/default-model) with the SFT app.
