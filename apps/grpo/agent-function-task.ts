@@ -5,21 +5,11 @@
  * turns its calls into token-faithful trajectories. Eval runs the same agent greedily.
  */
 import { createServer } from "../../src/serve/index.ts";
-import {
-  agentGroupRollout,
-  episodeMetrics,
-  RecordingBackend,
-  RequestBatcher,
-  toEpisode,
-  type AgentFunction,
-} from "../../src/rollout/index.ts";
+import { agentGroupRollout, RecordingBackend, RequestBatcher, type AgentFunction } from "../../src/rollout/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
-import type { Group } from "../../src/rl/index.ts";
-import { recordMetric } from "../../src/observability/index.ts";
 import { importUserExport } from "../shared/resolve-rewards.ts";
 import { rolloutSeed, type GrpoTask, type TaskContext } from "./prompt-task.ts";
-import { finishGroups } from "./rollout.ts";
-import { agentEvalResult, chatOptions, writeEvalSamples, type EnvironmentConfig } from "./agent-common.ts";
+import { AgentEpisodes, chatOptions, type EnvironmentConfig } from "./agent-common.ts";
 
 export async function agentFunctionTask(c: TaskContext & { environment: EnvironmentConfig }): Promise<GrpoTask> {
   const { config, tokenizer, environment: spec } = c;
@@ -30,6 +20,7 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
     enableThinking?: boolean;
   };
   const batcher = new RequestBatcher(c.generator, { maxInFlight: c.generator.parallelism });
+  const episodes = new AgentEpisodes(c);
   const common = {
     batcher,
     tokenizer,
@@ -50,7 +41,6 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
   const limits = { maxConcurrency: 1024, maxQueue: 4096 };
   const trainServer = await createServer({ backend: training, ...limits });
   const evalServer = await createServer({ backend: greedy, ...limits });
-  const decode = (ids: readonly number[]) => tokenizer.decode(ids);
   const run = (server: { url: string }, backend: RecordingBackend, tasks: PromptExample[], n: number, seed: number) =>
     agentGroupRollout({
       tasks,
@@ -67,31 +57,12 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
       const tasks = Array.from({ length: c.promptsPerRollout }, () => c.sampler.sample());
       const t0 = performance.now();
       const byTask = await run(trainServer, training, tasks, g.nSamples, rolloutSeed(config, tag, attempt));
-      const genS = (performance.now() - t0) / 1000;
-      const records = byTask.flatMap((t) => t.records);
-      for (const [k, v] of Object.entries(episodeMetrics(records))) recordMetric(k, v);
-      recordMetric("main_perf/generate_s", genS, "sum");
-      const groups: Group[] = byTask.map(({ task, records: rs }) => ({
-        prompt: task.prompt,
-        target: task.target,
-        episodes: rs.map((r, j) => toEpisode(r, { id: `${task.id}/${j}`, prompt: task.prompt, target: task.target, decode })),
-      }));
-      return finishGroups(groups, {
-        refModel: c.refModel,
-        filterZeroVariance: g.filterZeroVariance,
-        filterTruncated: g.filterTruncated,
-        advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",
-      }).episodes;
+      return episodes.trainable(byTask, (performance.now() - t0) / 1000);
     },
     evaluate: async (step) => {
       const byTask = await run(evalServer, greedy, c.evalExamples, 1, step);
       const records = byTask.map((t) => t.records[0]).filter((r) => r !== undefined);
-      const result = agentEvalResult(records, decode);
-      writeEvalSamples(c.samplesPath, step, records, decode);
-      result.accuracy = records.filter((r) => r.reward > 0).length / Math.max(1, byTask.length);
-      recordMetric("eval/accuracy", result.accuracy);
-      c.log(`eval @ step ${step}: greedy success ${(result.accuracy * 100).toFixed(1)}% — e.g. ${JSON.stringify(result.sample)}`);
-      return result;
+      return episodes.evaluate(step, records, byTask.length);
     },
     close: async () => {
       await trainServer.close();

@@ -24,6 +24,7 @@ import { Trainer, trainStepMetrics, hasCheckpoint } from "../../src/trainer/inde
 import { MetricLogger, createRunBackends, recordMetric, type MetricValue } from "../../src/observability/index.ts";
 import { saveConfig, type GrpoConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
+import { trainerOptionsFromConfig } from "../shared/trainer-options.ts";
 import { resolveDataset } from "../shared/resolve-dataset.ts";
 import { resolveRewards } from "../shared/resolve-rewards.ts";
 import { resolveLoss } from "../shared/resolve-loss.ts";
@@ -106,24 +107,9 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const trainer = new Trainer({
     model: policy,
     loss,
-    activationCheckpointing: config.training.activationCheckpointing,
-    optimizer: {
-      lr: config.training.learningRate,
-      betas: config.optimizer.betas as [number, number],
-      eps: config.optimizer.eps,
-      weightDecay: config.optimizer.weightDecay,
-    },
-    schedule: {
-      warmupSteps: config.lrScheduler.warmupSteps,
-      decay: config.lrScheduler.decayType,
-      totalSteps: config.training.steps,
-      minLrRatio: config.lrScheduler.lrMin / config.training.learningRate,
-    },
-    maxNorm: config.training.maxNorm,
-    maxBadSteps: config.training.maxBadSteps,
+    ...trainerOptionsFromConfig(config, log),
     temperature: config.grpo.temperature,
     entropy: true,
-    warn: (m) => log(`warning: ${m}`),
   });
   const buffer = new ReplayBuffer<Episode>({
     batchSize: config.training.batchSize,

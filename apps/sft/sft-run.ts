@@ -21,6 +21,7 @@ import {
 import { MetricLogger, createRunBackends, recordMetric } from "../../src/observability/index.ts";
 import { saveConfig, type SftConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
+import { trainerOptionsFromConfig } from "../shared/trainer-options.ts";
 import { resolveDataset } from "../shared/resolve-dataset.ts";
 import { encodePrompt } from "../shared/prompts.ts";
 import { evaluate, type EvalResult } from "../shared/evaluate.ts";
@@ -112,22 +113,7 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   const trainer = new Trainer<SftMicroBatch>({
     model,
     loss: sftLossFn,
-    optimizer: {
-      lr: config.training.learningRate,
-      betas: config.optimizer.betas as [number, number],
-      eps: config.optimizer.eps,
-      weightDecay: config.optimizer.weightDecay,
-    },
-    schedule: {
-      warmupSteps: config.lrScheduler.warmupSteps,
-      decay: config.lrScheduler.decayType,
-      totalSteps: config.training.steps,
-      minLrRatio: config.lrScheduler.lrMin / config.training.learningRate,
-    },
-    maxNorm: config.training.maxNorm,
-    maxBadSteps: config.training.maxBadSteps,
-    activationCheckpointing: config.training.activationCheckpointing,
-    warn: (m) => log(`warning: ${m}`),
+    ...trainerOptionsFromConfig(config, log),
   });
   const checkpointDir = resolve(config.checkpoint.folder);
   if (options.resume && hasCheckpoint(checkpointDir)) log(`resumed from ${trainer.load(checkpointDir).path}`);
