@@ -25,6 +25,7 @@ import { MetricLogger, createRunBackends, recordMetric, type MetricValue } from 
 import { saveConfig, type GrpoConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
 import { trainerOptionsFromConfig } from "../shared/trainer-options.ts";
+import { acquireRunLock } from "../../src/util/run-lock.ts";
 import { resolveDataset } from "../shared/resolve-dataset.ts";
 import { resolveRewards } from "../shared/resolve-rewards.ts";
 import { resolveLoss } from "../shared/resolve-loss.ts";
@@ -42,8 +43,11 @@ export interface GrpoRunOptions {
   config: GrpoConfig;
   /** The resolved config as written in YAML (saved with the run). */
   rawConfig: unknown;
-  /** Continue from the run's latest checkpoint. @default false */
-  resume?: boolean;
+  /**
+   * Continue from the run's latest checkpoint: `true` requires one (an error names the folder when
+   * there is none), `"auto"` resumes when there is one and starts fresh otherwise. @default false
+   */
+  resume?: boolean | "auto";
   /** Stop cleanly (checkpoint first) when aborted, e.g. on Ctrl-C. */
   signal?: AbortSignal;
   /** Progress lines. @default console.log */
@@ -81,7 +85,24 @@ function checkPlacement(config: GrpoConfig): void {
   }
 }
 
+/** Runs GRPO holding the output directory's lock (one run per `output_dir`). */
 export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
+  const { config } = options;
+  const outputDir = resolve(config.outputDir);
+  const checkpointDir = resolve(config.checkpoint.folder);
+  if (options.resume === true && !hasCheckpoint(checkpointDir)) {
+    throw new GrpoConfigError(`--resume: no checkpoint in ${checkpointDir}; run without --resume to start fresh, or use --resume=auto`);
+  }
+  mkdirSync(outputDir, { recursive: true });
+  const lock = acquireRunLock(outputDir, { log: options.log ?? ((l: string) => console.log(l)) });
+  try {
+    return await runGrpoLocked(options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const { config } = options;
   const log = options.log ?? ((l: string) => console.log(l));
 

@@ -22,6 +22,7 @@ import { MetricLogger, createRunBackends, recordMetric } from "../../src/observa
 import { saveConfig, type SftConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
 import { trainerOptionsFromConfig } from "../shared/trainer-options.ts";
+import { acquireRunLock } from "../../src/util/run-lock.ts";
 import { resolveDataset } from "../shared/resolve-dataset.ts";
 import { encodePrompt } from "../shared/prompts.ts";
 import { evaluate, type EvalResult } from "../shared/evaluate.ts";
@@ -29,7 +30,8 @@ import { evaluate, type EvalResult } from "../shared/evaluate.ts";
 export interface SftRunOptions {
   config: SftConfig;
   rawConfig: unknown;
-  resume?: boolean;
+  /** `true` requires a checkpoint (error otherwise); `"auto"` resumes when one exists. @default false */
+  resume?: boolean | "auto";
   signal?: AbortSignal;
   log?: (line: string) => void;
   progress?: boolean;
@@ -94,7 +96,24 @@ function toBatch(rows: TokenizedExample[], padId: number): SftMicroBatch {
   };
 }
 
+/** Runs SFT holding the output directory's lock (one run per `output_dir`). */
 export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
+  const { config } = options;
+  const outputDir = resolve(config.outputDir);
+  const checkpointDir = resolve(config.checkpoint.folder);
+  if (options.resume === true && !hasCheckpoint(checkpointDir)) {
+    throw new TypeError(`--resume: no checkpoint in ${checkpointDir}; run without --resume to start fresh, or use --resume=auto`);
+  }
+  mkdirSync(outputDir, { recursive: true });
+  const lock = acquireRunLock(outputDir, { log: options.log ?? ((l: string) => console.log(l)) });
+  try {
+    return await runSftLocked(options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
   const { config } = options;
   const log = options.log ?? ((l: string) => console.log(l));
   const outputDir = resolve(config.outputDir);

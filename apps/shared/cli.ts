@@ -9,7 +9,8 @@ import { resolveShipped } from "../../src/util/package-root.ts";
 
 export interface ParsedCommandLine<L> {
   loaded: L;
-  resume: boolean;
+  /** `--resume` (a checkpoint must exist) → true; `--resume=auto` (resume if one exists) → "auto". */
+  resume: boolean | "auto";
 }
 
 /**
@@ -23,9 +24,9 @@ export function parseCommandLine<L>(argv: string[], defaultPath: string, load: (
     return {
       loaded: load({
         path: configPath !== undefined ? resolveShipped(configPath) : defaultPath,
-        overrides: rest.filter((a) => a !== "--resume"),
+        overrides: rest.filter((a) => a !== "--resume" && a !== "--resume=auto"),
       }),
-      resume: rest.includes("--resume"),
+      resume: rest.includes("--resume") ? true : rest.includes("--resume=auto") ? "auto" : false,
     };
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -188,3 +188,13 @@ test("training.activation_checkpointing reaches the trainer: same loss and weigh
   assert.equal(results[0]!.loss, results[1]!.loss);
   assert.ok(Math.abs(results[0]!.checksum - results[1]!.checksum) < 1e-6 * results[0]!.checksum, `weights after the step: ${results[0]!.checksum} vs ${results[1]!.checksum}`);
 });
+
+test("--resume needs a checkpoint (or --resume=auto); two runs cannot share an output_dir", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-lock-"));
+  const { config, snake } = tinyConfig(dir, ["training.steps=1", "~eval.eval_every_n_steps"]);
+  await assert.rejects(runGrpo({ config, rawConfig: snake, resume: true, ...quiet }), /--resume: no checkpoint in .*ckpt; run without --resume to start fresh, or use --resume=auto/);
+  const first = runGrpo({ config, rawConfig: snake, resume: "auto", ...quiet });
+  await assert.rejects(runGrpo({ config, rawConfig: snake, ...quiet }), /output directory .* is in use by process/);
+  assert.equal((await first).steps, 1, "--resume=auto without a checkpoint starts fresh");
+  assert.equal((await runGrpo({ config, rawConfig: snake, resume: true, ...quiet })).steps, 1, "the lock is released when a run ends");
+});
