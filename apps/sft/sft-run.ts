@@ -74,8 +74,11 @@ async function loadRecords(
   const file = existsSync(join(ds.path, `${ds.split}.jsonl`)) ? join(ds.path, `${ds.split}.jsonl`) : ds.path;
   const evalFile = ds.evalSplit ? join(ds.path, `${ds.evalSplit}.jsonl`) : null;
   if (evalFile && !existsSync(evalFile)) throw new TypeError(`dataset.eval_split '${ds.evalSplit}': ${evalFile} not found`);
+  const train = await readRecords(file, ds.maxSamples);
+  if (train.length === 0)
+    throw new TypeError(`dataset.path '${ds.path}': ${file} has no records (split '${ds.split}'); SFT needs at least one`);
   return {
-    train: await readRecords(file, ds.maxSamples),
+    train,
     evalRecords: evalFile ? await readRecords(evalFile, config.eval.numPrompts) : [],
     evalSet: null,
   };

@@ -7,6 +7,7 @@ import {
   ArithmeticTask,
   MULTIPLICATION_LEVELS,
   MultiplicationTask,
+  gsm8kSplitFile,
   loadGsm8k,
   type ArithmeticLevel,
   type MultiplicationLevel,
@@ -57,5 +58,10 @@ export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset
     return { train: cap(pick(spec.split)), eval: spec.evalSplit ? pick(spec.evalSplit) : [], arithmetic: task };
   }
   const load = async (split: string) => cap(await loadGsm8k({ dir: spec.path, split: split as "train" | "test" }));
-  return { train: await load(spec.split), eval: spec.evalSplit ? await load(spec.evalSplit) : [] };
+  const train = await load(spec.split);
+  if (train.length === 0) {
+    const file = gsm8kSplitFile(spec.path, spec.split as "train" | "test");
+    throw new TypeError(`dataset.path '${spec.path}': ${file} has no examples (split '${spec.split}'); training needs at least one`);
+  }
+  return { train, eval: spec.evalSplit ? await load(spec.evalSplit) : [] };
 }

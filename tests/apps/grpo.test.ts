@@ -1,13 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { ConfigValidationError, loadGrpoConfig } from "../../src/config/index.ts";
+import { ConfigValidationError, loadGrpoConfig, loadSftConfig } from "../../src/config/index.ts";
 import { torch } from "../../src/torch/index.ts";
 import { runGrpo } from "../../apps/grpo/grpo-run.ts";
+import { runSft } from "../../apps/sft/sft-run.ts";
 
 /** A few-step GRPO run of a tiny random model on 1-digit addition, all in a temp dir. */
 function tinyConfig(dir: string, overrides: string[] = []) {
@@ -197,4 +198,13 @@ test("--resume needs a checkpoint (or --resume=auto); two runs cannot share an o
   await assert.rejects(runGrpo({ config, rawConfig: snake, ...quiet }), /output directory .* is in use by process/);
   assert.equal((await first).steps, 1, "--resume=auto without a checkpoint starts fresh");
   assert.equal((await runGrpo({ config, rawConfig: snake, resume: true, ...quiet })).steps, 1, "the lock is released when a run ends");
+});
+
+test("an empty dataset split is an error naming its file (GRPO and SFT)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-empty-"));
+  writeFileSync(join(dir, "train.jsonl"), "");
+  const { config, snake } = tinyConfig(join(dir, "run"), [`dataset.path=${dir}`, "dataset.eval_split=null"]);
+  await assert.rejects(runGrpo({ config, rawConfig: snake, ...quiet }), new RegExp(`dataset.path '${dir}': ${dir}/train.jsonl has no examples \\(split 'train'\\)`));
+  const sft = loadSftConfig({ data: { output_dir: join(dir, "sft"), model: { preset: "tiny" }, dataset: { path: dir }, training: { steps: 1 } } });
+  await assert.rejects(runSft({ config: sft.config, rawConfig: sft.snake, ...quiet }), new RegExp(`dataset.path '${dir}': ${dir}/train.jsonl has no records`));
 });
