@@ -111,7 +111,6 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const outputDir = resolve(config.outputDir);
   const checkpointDir = resolve(config.checkpoint.folder);
   mkdirSync(outputDir, { recursive: true });
-  saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
   torch.manualSeed(config.training.seed);
 
   const modelSpec = { ...config.model, dtype: config.training.dtype ?? config.model.dtype };
@@ -183,6 +182,8 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
     }
     await gen.sync(policyVersion);
+    // Written once the run has started: a launch that fails keeps the previous run's config.
+    saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
     log(
       `GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ` +
         `${data.train.length} train / ${evalExamples.length} eval ${env ? "tasks" : "prompts"}, ${task.description}, ` +

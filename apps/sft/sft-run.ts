@@ -121,11 +121,12 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
   const log = options.log ?? ((l: string) => console.log(l));
   const outputDir = resolve(config.outputDir);
   mkdirSync(outputDir, { recursive: true });
-  saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
   torch.manualSeed(config.training.seed);
   const { model, tokenizer, source } = resolveModel({ ...config.model, dtype: config.training.dtype ?? config.model.dtype });
   const ds = config.dataset!;
   const { train, evalRecords, evalSet } = await loadRecords(config);
+  // Written once the data loaded: a launch that fails keeps the previous run's config.
+  saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
   let examples = train.map((r) =>
     tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }),
   );

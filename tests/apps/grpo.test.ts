@@ -207,4 +207,6 @@ test("an empty dataset split is an error naming its file (GRPO and SFT)", async 
   await assert.rejects(runGrpo({ config, rawConfig: snake, ...quiet }), new RegExp(`dataset.path '${dir}': ${dir}/train.jsonl has no examples \\(split 'train'\\)`));
   const sft = loadSftConfig({ data: { output_dir: join(dir, "sft"), model: { preset: "tiny" }, dataset: { path: dir }, training: { steps: 1 } } });
   await assert.rejects(runSft({ config: sft.config, rawConfig: sft.snake, ...quiet }), new RegExp(`dataset.path '${dir}': ${dir}/train.jsonl has no records`));
+  assert.equal(existsSync(join(dir, "run", "config.yaml")), false, "a launch that fails writes no config.yaml (a previous run's would be kept)");
+  assert.equal(existsSync(join(dir, "sft", "config.yaml")), false);
 });
