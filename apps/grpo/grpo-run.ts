@@ -25,7 +25,7 @@ import { MetricLogger, createRunBackends, recordMetric, type MetricValue } from 
 import { saveConfig, type GrpoConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
 import { trainerOptionsFromConfig } from "../shared/trainer-options.ts";
-import { acquireRunLock } from "../../src/util/run-lock.ts";
+import { inRunDirectory } from "../shared/run-directory.ts";
 import { resolveDataset } from "../shared/resolve-dataset.ts";
 import { resolveRewards } from "../shared/resolve-rewards.ts";
 import { resolveLoss } from "../shared/resolve-loss.ts";
@@ -88,18 +88,9 @@ function checkPlacement(config: GrpoConfig): void {
 /** Runs GRPO holding the output directory's lock (one run per `output_dir`). */
 export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const { config } = options;
-  const outputDir = resolve(config.outputDir);
-  const checkpointDir = resolve(config.checkpoint.folder);
-  if (options.resume === true && !hasCheckpoint(checkpointDir)) {
-    throw new GrpoConfigError(`--resume: no checkpoint in ${checkpointDir}; run without --resume to start fresh, or use --resume=auto`);
-  }
-  mkdirSync(outputDir, { recursive: true });
-  const lock = acquireRunLock(outputDir, { log: options.log ?? ((l: string) => console.log(l)) });
-  try {
-    return await runGrpoLocked(options);
-  } finally {
-    lock.release();
-  }
+  const log = options.log ?? ((l: string) => console.log(l));
+  const where = { outputDir: config.outputDir, checkpointDir: config.checkpoint.folder, resume: options.resume, log };
+  return inRunDirectory({ ...where, error: (m) => new GrpoConfigError(m) }, () => runGrpoLocked(options));
 }
 
 async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {

@@ -22,7 +22,7 @@ import { MetricLogger, createRunBackends, recordMetric } from "../../src/observa
 import { saveConfig, type SftConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
 import { trainerOptionsFromConfig } from "../shared/trainer-options.ts";
-import { acquireRunLock } from "../../src/util/run-lock.ts";
+import { inRunDirectory } from "../shared/run-directory.ts";
 import { resolveDataset } from "../shared/resolve-dataset.ts";
 import { encodePrompt } from "../shared/prompts.ts";
 import { evaluate, type EvalResult } from "../shared/evaluate.ts";
@@ -102,18 +102,9 @@ function toBatch(rows: TokenizedExample[], padId: number): SftMicroBatch {
 /** Runs SFT holding the output directory's lock (one run per `output_dir`). */
 export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   const { config } = options;
-  const outputDir = resolve(config.outputDir);
-  const checkpointDir = resolve(config.checkpoint.folder);
-  if (options.resume === true && !hasCheckpoint(checkpointDir)) {
-    throw new TypeError(`--resume: no checkpoint in ${checkpointDir}; run without --resume to start fresh, or use --resume=auto`);
-  }
-  mkdirSync(outputDir, { recursive: true });
-  const lock = acquireRunLock(outputDir, { log: options.log ?? ((l: string) => console.log(l)) });
-  try {
-    return await runSftLocked(options);
-  } finally {
-    lock.release();
-  }
+  const log = options.log ?? ((l: string) => console.log(l));
+  const where = { outputDir: config.outputDir, checkpointDir: config.checkpoint.folder, resume: options.resume, log };
+  return inRunDirectory({ ...where, error: (m) => new TypeError(m) }, () => runSftLocked(options));
 }
 
 async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
