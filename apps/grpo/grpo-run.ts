@@ -200,7 +200,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     // ---- continuousRollouts ------------------------------------------------------------------
     rollouts = gen.concurrent
       ? new BackgroundRollouts(buffer, task.collect, {
-          workers: config.grpo.rolloutWorkers * gen.parallelism,
+          workers: config.grpo.rolloutWorkers,
           maxBuffered: 2 * config.training.batchSize,
         })
       : new InlineRollouts(buffer, task.collect);
