@@ -46,7 +46,7 @@ export function rolloutSeed(config: GrpoConfig, tag: number, attempt: number): n
 export function promptTask(c: TaskContext & { rewards: RewardSet }): GrpoTask {
   const { config, tokenizer } = c;
   const encode = (ex: PromptExample) => {
-    const ids = encodePrompt(tokenizer, ex.prompt, config.dataset);
+    const ids = encodePrompt(tokenizer, ex, config.dataset);
     if (ids.length > config.grpo.maxPromptTokens) {
       throw new GrpoConfigError(`prompt '${ex.id}' has ${ids.length} tokens > grpo.max_prompt_tokens (${config.grpo.maxPromptTokens})`);
     }

@@ -10,20 +10,13 @@ import { torch } from "../../src/torch/index.ts";
 import { savePretrained } from "../../src/models/index.ts";
 import { GenerationEngine } from "../../src/generation/index.ts";
 import { Trainer, sftLossFn, trainStepMetrics, hasCheckpoint, type SftMicroBatch } from "../../src/trainer/index.ts";
-import {
-  SeededRandom,
-  packExamples,
-  readSftJsonl,
-  tokenizeSftRecord,
-  type SftRecord,
-  type TokenizedExample,
-} from "../../src/data/index.ts";
+import { SeededRandom, packExamples, tokenizeSftRecord, type SftRecord, type TokenizedExample } from "../../src/data/index.ts";
 import { MetricLogger, createRunBackends, recordMetric } from "../../src/observability/index.ts";
 import { saveConfig, type SftConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
 import { trainerOptionsFromConfig } from "../shared/trainer-options.ts";
 import { inRunDirectory } from "../shared/run-directory.ts";
-import { resolveDataset } from "../shared/resolve-dataset.ts";
+import { resolveDataset, resolveSftRecords, splitFiles } from "../shared/resolve-dataset.ts";
 import { encodePrompt } from "../shared/prompts.ts";
 import { evaluate, type EvalResult } from "../shared/evaluate.ts";
 
@@ -44,15 +37,6 @@ export interface SftRunResult {
   dashboardPath?: string;
 }
 
-async function readRecords(file: string, max: number | null): Promise<SftRecord[]> {
-  const out: SftRecord[] = [];
-  for await (const r of readSftJsonl(file)) {
-    out.push(r);
-    if (max && out.length >= max) break;
-  }
-  return out;
-}
-
 async function loadRecords(
   config: SftConfig,
 ): Promise<{ train: SftRecord[]; evalRecords: SftRecord[]; evalSet: Awaited<ReturnType<typeof resolveDataset>> | null }> {
@@ -71,15 +55,13 @@ async function loadRecords(
       evalSet: data,
     };
   }
-  const file = existsSync(join(ds.path, `${ds.split}.jsonl`)) ? join(ds.path, `${ds.split}.jsonl`) : ds.path;
-  const evalFile = ds.evalSplit ? join(ds.path, `${ds.evalSplit}.jsonl`) : null;
-  if (evalFile && !existsSync(evalFile)) throw new TypeError(`dataset.eval_split '${ds.evalSplit}': ${evalFile} not found`);
-  const train = await readRecords(file, ds.maxSamples);
+  const split = ds.dataSplit ?? ds.split;
+  const train = await resolveSftRecords(ds, split, ds.maxSamples ?? undefined);
   if (train.length === 0)
-    throw new TypeError(`dataset.path '${ds.path}': ${file} has no records (split '${ds.split}'); SFT needs at least one`);
+    throw new TypeError(`dataset.path '${ds.path}': ${splitFiles(ds, split)} has no records (split '${split}'); SFT needs at least one`);
   return {
     train,
-    evalRecords: evalFile ? await readRecords(evalFile, config.eval.numPrompts) : [],
+    evalRecords: ds.evalSplit ? await resolveSftRecords(ds, ds.evalSplit, config.eval.numPrompts) : [],
     evalSet: null,
   };
 }
@@ -142,7 +124,7 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
   const engine = evalExamples.length
     ? new GenerationEngine({ model, tokenizer, maxBatchSize: 64, maxSeqLen: Math.min(model.maxPositions, config.training.seqLen) })
     : null;
-  const evalIds = evalExamples.map((e) => encodePrompt(tokenizer, e.prompt, ds));
+  const evalIds = evalExamples.map((e) => encodePrompt(tokenizer, e, ds));
   const evals: SftRunResult["evals"] = [];
   // Held-out chat / prompt-response data: mean next-token loss on assistant tokens.
   const evalRows = evalRecords.map((r) =>

@@ -1,13 +1,27 @@
 /** How a dataset prompt becomes token ids: the tokenizer's chat template, or the raw text. */
 import type { Tokenizer } from "../../src/models/index.ts";
+import type { PromptExample } from "../../src/data/index.ts";
 
 export interface PromptFormat {
   promptFormat: "chat" | "raw";
   systemPrompt: string | null;
 }
 
-export function encodePrompt(tokenizer: Tokenizer, prompt: string, format: PromptFormat): number[] {
-  if (format.promptFormat === "raw") return tokenizer.encode(prompt, { addSpecialTokens: true });
-  const messages = [...(format.systemPrompt ? [{ role: "system", content: format.systemPrompt }] : []), { role: "user", content: prompt }];
-  return tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tokenize: true });
+/**
+ * A prompt text, or a dataset example (whose chat `messages`, when it has them, are used as
+ * given; `system_prompt` is put first only when they have no system message of their own).
+ */
+export function encodePrompt(tokenizer: Tokenizer, prompt: string | PromptExample, format: PromptFormat): number[] {
+  const text = typeof prompt === "string" ? prompt : prompt.prompt;
+  const chat = typeof prompt === "string" ? undefined : prompt.messages;
+  if (format.promptFormat === "raw") {
+    if (chat)
+      throw new TypeError(
+        `dataset.prompt_format 'raw' cannot encode the chat (messages) prompt of '${(prompt as PromptExample).id}'; use prompt_format: chat`,
+      );
+    return tokenizer.encode(text, { addSpecialTokens: true });
+  }
+  const turns = chat ?? [{ role: "user", content: text }];
+  const system = format.systemPrompt && turns[0]?.role !== "system" ? [{ role: "system", content: format.systemPrompt }] : [];
+  return tokenizer.applyChatTemplate([...system, ...turns], { addGenerationPrompt: true, tokenize: true });
 }

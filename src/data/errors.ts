@@ -53,6 +53,24 @@ export class DatasetNotFoundError extends DataError {
   }
 }
 
+/**
+ * One row of a dataset file is not what the field mapping expects. The message names the file,
+ * where in it (`line` for JSONL, `row` for Parquet and JSON arrays, both 1-based), the field and
+ * what was expected, e.g. `data/train.jsonl line 17: field "question" missing (have: q, a)`.
+ */
+export class DatasetRowError extends DataError {
+  override name = "DatasetRowError";
+  constructor(
+    readonly file: string,
+    readonly unit: "line" | "row",
+    readonly row: number,
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${file} ${unit} ${row}: ${field === "" ? "" : `field "${field}" `}${problem}`);
+  }
+}
+
 /** A sampler state does not fit the sampler it is loaded into. */
 export class SamplerStateError extends DataError {
   override name = "SamplerStateError";

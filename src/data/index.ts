@@ -1,4 +1,4 @@
-export { DataError, DataOptionError, DatasetFieldError, DatasetNotFoundError, JsonlParseError, SamplerStateError } from "./errors.ts";
+export { DataError, DataOptionError, DatasetFieldError, DatasetNotFoundError, DatasetRowError, JsonlParseError, SamplerStateError } from "./errors.ts";
 export * from "./example.ts";
 export * from "./jsonl.ts";
 export { SeededRandom, deriveSeed, mix32 } from "./random.ts";
@@ -9,3 +9,8 @@ export * from "./arithmetic-task.ts";
 export * from "./multiplication-task.ts";
 export * from "./sft-records.ts";
 export * from "./sft-tokenize.ts";
+export * from "./hub-cache.ts";
+export * from "./dataset-files.ts";
+export * from "./read-rows.ts";
+export * from "./row-mapping.ts";
+export * from "./dataset-loader.ts";

@@ -49,7 +49,7 @@ test("SFT errors: a missing eval split file is named", async () => {
   const { config, snake } = loadSftConfig({
     data: { output_dir: join(dir, "run"), model: { preset: "tiny" }, dataset: { path: dir, eval_split: "dev" }, training: { steps: 1 } },
   });
-  await assert.rejects(runSft({ config, rawConfig: snake, ...quiet }), /dataset.eval_split 'dev': .*dev.jsonl not found/);
+  await assert.rejects(runSft({ config, rawConfig: snake, ...quiet }), /dataset.eval_split 'dev': dataset not found at .*: no files for split 'dev' \(looked for dev.jsonl, dev.json, dev.parquet/);
   await assert.rejects(runSft({ config, rawConfig: snake, resume: true, ...quiet }), /--resume: no checkpoint in .*; run without --resume to start fresh, or use --resume=auto/);
   assert.equal(existsSync(join(dir, "run", ".lock")), false, "a failed run releases the output directory");
 });

@@ -36,12 +36,13 @@ export const modelSchema = z.union([
 ]);
 
 export const datasetSchema = z.strictObject({
-  /** Local JSONL/Parquet file or directory, hub id, or built-in task name (`arithmetic`). */
+  /** Local .jsonl/.json/.parquet file or folder of split files, a hub id in the local HF cache (`openai/gsm8k`), or a built-in task (`arithmetic`). */
   path: z.string(),
   /** @default "train" */
   split: z.string().default("train"),
   /** Seed's spelling of `split`. */
   data_split: z.string().optional(),
+  /** Hub cache revision: a branch/tag (`refs/`) or snapshot commit. @default refs/main, else the newest snapshot */
   revision: z.string().optional(),
   /** @default false */
   streaming: z.boolean().default(false),
@@ -49,8 +50,19 @@ export const datasetSchema = z.strictObject({
   model: z.string().optional(),
   /** Held-out split for evaluation; null disables. @default null */
   eval_split: z.string().nullable().default(null),
-  prompt_key: z.string().optional(),
-  answer_key: z.string().optional(),
+  /** Subset (HF config name) subfolder, e.g. `main` for `openai/gsm8k`; unset: top level, `data/`, `default/` or `main/`. */
+  config: z.string().min(1).optional(),
+  /** Field with the prompt: a string or an OpenAI-style `messages` list; unset: prompt, messages, question or problem. */
+  prompt_field: z.string().min(1).optional(),
+  /** Field with the reference answer; unset: answer, target or ground_truth. */
+  answer_field: z.string().min(1).optional(),
+  /** Older spellings of `prompt_field` / `answer_field`. */
+  prompt_key: z.string().min(1).optional(),
+  answer_key: z.string().min(1).optional(),
+  /** Answer → target: `gsm8k` (number after `####`), `boxed` (last `\boxed{}`), `raw`, or `auto` (by marker). @default "auto" */
+  answer_format: z.enum(["auto", "raw", "gsm8k", "boxed"]).default("auto"),
+  /** `path/to/module.ts[#export]`: a function row → { prompt | messages, answer } (SFT: { messages } or { prompt, response }); null skips the row. */
+  transform: z.string().min(1).optional(),
   /** Cap on examples read (null: all). @default null */
   max_samples: positiveInt().nullable().default(null),
   /** Shuffle seed. @default 0 */

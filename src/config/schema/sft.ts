@@ -27,8 +27,8 @@ export const sftDatasetSchema = datasetSchema.extend({
   format: z.enum(["auto", "messages", "prompt_response"]).default("auto"),
   /** @default "messages" */
   messages_key: z.string().default("messages"),
-  /** @default "response" */
-  response_key: z.string().default("response"),
+  /** Response field of prompt/response rows; unset: `response`, else `completion`. */
+  response_key: z.string().min(1).optional(),
 });
 
 export const sftTrainingSchema = z.strictObject({
