@@ -28,7 +28,7 @@ export async function* readRows(file: string): AsyncGenerator<DataRow> {
     try {
       rows = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, ""));
     } catch (error) {
-      throw new JsonlParseError(shown, 1, error);
+      throw new DatasetRowError(shown, "row", 1, "", `invalid JSON (${(error as Error).message})`);
     }
     if (!Array.isArray(rows)) throw new DatasetRowError(shown, "row", 1, "", "expected a JSON array of records");
     for (const [i, value] of rows.entries()) yield { value, file: shown, unit: "row", row: i + 1 };
@@ -36,8 +36,11 @@ export async function* readRows(file: string): AsyncGenerator<DataRow> {
     try {
       for await (const r of readJsonl(file)) yield { value: r.value, file: shown, unit: "line", row: r.line };
     } catch (error) {
-      // readJsonl names the absolute path; show the one the user wrote.
-      if (error instanceof JsonlParseError) throw new JsonlParseError(shown, error.line, error.cause);
+      // Same `file line N:` form as every other row error, with the path the user wrote.
+      if (error instanceof JsonlParseError) {
+        const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+        throw new DatasetRowError(shown, "line", error.line, "", `invalid JSON (${cause})`);
+      }
       throw error;
     }
   }
