@@ -17,7 +17,8 @@ export function encodePrompt(tokenizer: Tokenizer, prompt: string | PromptExampl
   if (format.promptFormat === "raw") {
     if (chat)
       throw new TypeError(
-        `dataset.prompt_format 'raw' cannot encode the chat (messages) prompt of '${(prompt as PromptExample).id}'; use prompt_format: chat`,
+        `dataset.prompt_format 'raw' cannot encode the chat (messages) prompt of '${(prompt as PromptExample).id}'; ` +
+          "use prompt_format: chat",
       );
     return tokenizer.encode(text, { addSpecialTokens: true });
   }

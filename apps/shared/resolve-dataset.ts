@@ -118,7 +118,8 @@ function evalSplitOf(spec: DatasetSpec): string {
     resolveDatasetFiles({ path: spec.path, config: spec.config, revision: spec.revision, split: spec.dataSplit ?? spec.split }).singleFile
   ) {
     throw new TypeError(
-      `dataset.eval_split '${split}' needs a folder of split files; dataset.path '${spec.path}' is one file (remove eval_split or point path at the folder)`,
+      `dataset.eval_split '${split}' needs a folder of split files; dataset.path '${spec.path}' is one file ` +
+        "(remove eval_split or point path at the folder)",
     );
   }
   return split;
@@ -148,7 +149,8 @@ async function promptMapping(spec: DatasetSpec) {
   const answerField = field(spec, "answer");
   if (spec.transform && (promptField || answerField)) {
     throw new TypeError(
-      `dataset.transform builds each record itself; remove dataset.${promptField ? "prompt" : "answer"}_field (the transform reads any field of the row)`,
+      `dataset.transform builds each record itself; remove dataset.${promptField ? "prompt" : "answer"}_field ` +
+        "(the transform reads any field of the row)",
     );
   }
   return { promptField, answerField, answerFormat: spec.answerFormat, ...(await loadTransform(spec)) };

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -14,12 +14,15 @@ import {
 } from "../../src/data/index.ts";
 import { MathReward } from "../../src/rewards/index.ts";
 
-const REAL_DIR = "/work/shared/datasets/gsm8k";
+import { GSM8K_DIR as REAL_DIR, gsm8kMissing } from "./helpers/gsm8k-dir.ts";
 
 test("parseGsm8kAnswer takes the number after ####, without commas or $", () => {
   assert.deepEqual(parseGsm8kAnswer("a\nb\n#### 1,234"), { solution: "a\nb", target: "1234", answer: 1234 });
   assert.deepEqual(parseGsm8kAnswer("x #### -3.5"), { solution: "x", target: "-3.5", answer: -3.5 });
-  assert.throws(() => parseGsm8kAnswer("no marker", "f:3"), (e: unknown) => e instanceof DatasetFieldError && /^f:3: field 'answer'/.test(e.message));
+  assert.throws(
+    () => parseGsm8kAnswer("no marker", "f:3"),
+    (e: unknown) => e instanceof DatasetFieldError && /^f:3: field 'answer'/.test(e.message),
+  );
   assert.throws(() => parseGsm8kAnswer("#### many"), /a number after '####'/);
   assert.throws(() => parseGsm8kAnswer(7), /must be a string/);
 });
@@ -46,11 +49,17 @@ test("loads a local JSONL split; record errors name file, line and field", async
     });
     assert.equal(train[1].target, "1000");
     assert.equal((await loadGsm8k({ dir, limit: 1 })).length, 1);
-    await assert.rejects(loadGsm8k({ dir, split: "test" }), (e: unknown) => e instanceof DatasetFieldError && e.message.includes("test.jsonl:1: field 'answer'"));
+    await assert.rejects(
+      loadGsm8k({ dir, split: "test" }),
+      (e: unknown) => e instanceof DatasetFieldError && e.message.includes("test.jsonl:1: field 'answer'"),
+    );
     await assert.rejects(loadGsm8k({ dir: join(dir, "nope") }), DatasetNotFoundError);
     rmSync(join(dir, "test.jsonl"));
     writeFileSync(join(dir, "test-00000-of-00001.parquet"), "");
-    await assert.rejects(loadGsm8k({ dir, split: "test" }), /test-00000-of-00001.parquet: not a readable Parquet file with 'question' and 'answer' columns/);
+    await assert.rejects(
+      loadGsm8k({ dir, split: "test" }),
+      /test-00000-of-00001.parquet: not a readable Parquet file with 'question' and 'answer' columns/,
+    );
     await assert.rejects(loadGsm8k({ dir, split: "dev" as never }), /'split'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -58,10 +67,8 @@ test("loads a local JSONL split; record errors name file, line and field", async
 });
 
 test("real GSM8K: every example loads, targets are numbers, the reference solution scores 1", async (t) => {
-  if (!existsSync(REAL_DIR)) {
-    t.skip(`GSM8K not found at ${REAL_DIR}; skipping the real-data loader check`);
-    return;
-  }
+  const missing = gsm8kMissing();
+  if (missing) return t.skip(missing);
   const testSplit = await loadGsm8k({ dir: REAL_DIR, split: "test" });
   assert.equal(testSplit.length, 1319);
   const reward = new MathReward();
