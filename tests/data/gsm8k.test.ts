@@ -13,16 +13,13 @@ import {
   streamGsm8k,
 } from "../../src/data/index.ts";
 import { MathReward } from "../../src/rewards/index.ts";
-
 import { GSM8K_DIR as REAL_DIR, gsm8kMissing } from "./helpers/gsm8k-dir.ts";
+
 
 test("parseGsm8kAnswer takes the number after ####, without commas or $", () => {
   assert.deepEqual(parseGsm8kAnswer("a\nb\n#### 1,234"), { solution: "a\nb", target: "1234", answer: 1234 });
   assert.deepEqual(parseGsm8kAnswer("x #### -3.5"), { solution: "x", target: "-3.5", answer: -3.5 });
-  assert.throws(
-    () => parseGsm8kAnswer("no marker", "f:3"),
-    (e: unknown) => e instanceof DatasetFieldError && /^f:3: field 'answer'/.test(e.message),
-  );
+  assert.throws(() => parseGsm8kAnswer("no marker", "f:3"), (e: unknown) => e instanceof DatasetFieldError && /^f:3: field 'answer'/.test(e.message));
   assert.throws(() => parseGsm8kAnswer("#### many"), /a number after '####'/);
   assert.throws(() => parseGsm8kAnswer(7), /must be a string/);
 });
@@ -49,17 +46,11 @@ test("loads a local JSONL split; record errors name file, line and field", async
     });
     assert.equal(train[1].target, "1000");
     assert.equal((await loadGsm8k({ dir, limit: 1 })).length, 1);
-    await assert.rejects(
-      loadGsm8k({ dir, split: "test" }),
-      (e: unknown) => e instanceof DatasetFieldError && e.message.includes("test.jsonl:1: field 'answer'"),
-    );
+    await assert.rejects(loadGsm8k({ dir, split: "test" }), (e: unknown) => e instanceof DatasetFieldError && e.message.includes("test.jsonl:1: field 'answer'"));
     await assert.rejects(loadGsm8k({ dir: join(dir, "nope") }), DatasetNotFoundError);
     rmSync(join(dir, "test.jsonl"));
     writeFileSync(join(dir, "test-00000-of-00001.parquet"), "");
-    await assert.rejects(
-      loadGsm8k({ dir, split: "test" }),
-      /test-00000-of-00001.parquet: not a readable Parquet file with 'question' and 'answer' columns/,
-    );
+    await assert.rejects(loadGsm8k({ dir, split: "test" }), /test-00000-of-00001.parquet: not a readable Parquet file with 'question' and 'answer' columns/);
     await assert.rejects(loadGsm8k({ dir, split: "dev" as never }), /'split'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
