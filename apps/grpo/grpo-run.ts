@@ -140,7 +140,9 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
 
   // ---- services ----------------------------------------------------------------------------
   // Started last: everything that can reject the config has run, so no process is left behind.
-  const gen: PolicyGenerator = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer });
+  const gen: PolicyGenerator = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer, log });
+  let genClosed: Promise<void> | undefined;
+  const closeGen = () => (genClosed ??= gen.close());
   let task: GrpoTask | undefined;
   let rollouts: RolloutDriver | undefined;
   try {
@@ -202,6 +204,9 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       ? new BackgroundRollouts(buffer, task.collect, {
           workers: config.grpo.rolloutWorkers,
           maxBuffered: 2 * config.training.batchSize,
+          progressTimeoutMs: config.grpo.progressTimeoutS * 1000,
+          maxPolicyAge: config.grpo.maxPolicyAge,
+          describe: gen.describe,
         })
       : new InlineRollouts(buffer, task.collect);
 
@@ -259,10 +264,14 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       stoppedEarly,
       generatorState,
     };
+  } catch (err) {
+    // Close the generator first: rollout loops blocked on a dead or stuck replica then end at once.
+    await closeGen();
+    throw err;
   } finally {
     await rollouts?.stop();
     await task?.close?.();
-    await gen.close();
+    await closeGen();
     trainer.dispose();
     policy.dispose();
     refModel?.dispose();

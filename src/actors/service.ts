@@ -202,10 +202,26 @@ export class ServiceImpl {
     for (let attempt = 0; ; attempt++) {
       const replica = await this.pick(sessionId);
       try {
-        return await replica.run(this.name, (mesh) => ServiceImpl.callReplica(mesh, endpoint, args));
+        return await this.callOn(replica, endpoint, args);
       } catch (err) {
         if (!this.retryable(err, endpoint) || attempt >= this.retries) throw err;
       }
+    }
+  }
+
+  /**
+   * A call on `replica`. A call that finds its process dead (e.g. `write EPIPE`) fails the replica
+   * at once: its exit may not have been noticed yet, and a retry must not pick it again.
+   */
+  private async callOn(replica: Replica, endpoint: string, args: unknown[]): Promise<unknown> {
+    let used: MeshImpl | undefined;
+    try {
+      return await replica.run(this.name, (mesh) => ServiceImpl.callReplica((used = mesh), endpoint, args));
+    } catch (err) {
+      if (err instanceof ActorDiedError && used !== undefined) {
+        this.onReplicaFailure(replica, used, { actorName: this.name, rank: err.rank, pid: err.pid, error: err });
+      }
+      throw err;
     }
   }
 
@@ -230,7 +246,7 @@ export class ServiceImpl {
   private async callUntilDone(replica: Replica, endpoint: string, args: unknown[]): Promise<{ value: unknown } | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return { value: await replica.run(this.name, (mesh) => ServiceImpl.callReplica(mesh, endpoint, args)) };
+        return { value: await this.callOn(replica, endpoint, args) };
       } catch (err) {
         if (!this.retryable(err, endpoint) || attempt >= this.retries) throw err;
       }

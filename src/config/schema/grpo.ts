@@ -90,6 +90,11 @@ export const grpoAlgorithmSchema = z.strictObject({
   max_policy_age: z.number().int().nonnegative().default(1),
   /** Concurrent rollout loops. @default 1 */
   rollout_workers: positiveInt().default(1),
+  /**
+   * Seconds the trainer waits for a fresh episode (separate placement) before the run fails with an
+   * error naming the generator replicas' states: a dead or stuck generator never hangs the run. @default 600
+   */
+  progress_timeout_s: z.number().positive().default(600),
 });
 
 /** A reward by built-in name (`math`, `thinking`, `format`, `length`) or user module (`./my-reward.ts#MyReward`). */
@@ -113,6 +118,11 @@ export const grpoServicesSchema = z.strictObject({
        * effect elsewhere). @default false
        */
       pack_weights: z.boolean().default(false),
+      /**
+       * Restarts each generator replica may have over the run (separate placement); one that dies
+       * after that stays down, and when none is left the run fails. null: no limit. @default null
+       */
+      restart_limit: z.number().int().nonnegative().nullable().default(null),
     })
     .prefault({}),
   trainer: serviceSchema.prefault({}),
