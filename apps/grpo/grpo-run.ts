@@ -130,12 +130,33 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   });
   const sampler = new ExampleSampler({ examples: data.train, seed: config.dataset.seed });
   const evalExamples = data.eval.slice(0, config.eval.numPrompts);
+  // Loaded before the logs open: a resumed run drops the records of steps after its checkpoint.
+  let policyVersion = 0;
+  let resumeStep: number | undefined;
+  if (options.resume && hasCheckpoint(checkpointDir)) {
+    const state = trainer.load(checkpointDir);
+    policyVersion = state.policyVersion;
+    resumeStep = state.step;
+    const extra = state.extra as {
+      replayBuffer?: Parameters<typeof buffer.loadStateDict>[0];
+      sampler?: Parameters<typeof sampler.loadStateDict>[0];
+    };
+    if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
+    if (extra.sampler) sampler.loadStateDict(extra.sampler);
+    log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
+  }
   const runBackends = createRunBackends({
     dir: outputDir,
     totalSteps: config.training.steps,
+    resumeStep,
     console: options.progress === false ? false : { keys: Object.keys(CONSOLE_KEYS), labels: CONSOLE_KEYS },
     title: "torchforge GRPO",
   });
+  const { metrics: droppedRows, tensorboard: droppedEvents } = runBackends.trimmed;
+  if (droppedRows + droppedEvents > 0)
+    log(
+      `resume: dropped ${droppedRows} metrics rows and ${droppedEvents} TensorBoard events of steps after ${resumeStep} (they are logged again)`,
+    );
   const logger = new MetricLogger({ backends: runBackends.backends });
 
   // ---- services ----------------------------------------------------------------------------
@@ -162,18 +183,6 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       ? await agentTask({ ...common, environment: env })
       : promptTask({ ...common, rewards: await resolveRewards(config.rewards) });
 
-    let policyVersion = 0;
-    if (options.resume && hasCheckpoint(checkpointDir)) {
-      const state = trainer.load(checkpointDir);
-      policyVersion = state.policyVersion;
-      const extra = state.extra as {
-        replayBuffer?: Parameters<typeof buffer.loadStateDict>[0];
-        sampler?: Parameters<typeof sampler.loadStateDict>[0];
-      };
-      if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
-      if (extra.sampler) sampler.loadStateDict(extra.sampler);
-      log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
-    }
     await gen.sync(policyVersion);
     // Written once the run has started: a launch that fails keeps the previous run's config.
     saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
