@@ -49,14 +49,14 @@ export interface RunBackends {
 
 export function createRunBackends(options: RunBackendsOptions): RunBackends {
   const jsonlPath = join(options.dir, "metrics.jsonl");
-  // JSONL first: the dashboard reads it (and merges in the current flush if it is not there yet).
-  const backends: MetricBackend[] = [new JsonlBackend({ path: jsonlPath })];
   const samplesPath = join(options.dir, "samples.jsonl");
   const tensorboardDir = join(options.dir, "tensorboard");
   const resumeStep = options.resumeStep;
-  // Before this run's TensorBoard file exists: it has nothing to trim.
+  // Before any backend opens its file: a trim replaces the file (rename), an open fd would keep the old one.
   const trimmed =
     resumeStep === undefined ? { metrics: 0, samples: 0, tensorboard: 0 } : trimRunLogs({ afterStep: resumeStep, jsonlPath, samplesPath, tensorboardDir });
+  // JSONL first: the dashboard reads it (and merges in the current flush if it is not there yet).
+  const backends: MetricBackend[] = [new JsonlBackend({ path: jsonlPath })];
   const out: RunBackends = { backends, jsonlPath, samplesPath, trimmed };
   if (options.tensorboard ?? true) {
     out.tensorboardDir = tensorboardDir;
