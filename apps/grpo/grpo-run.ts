@@ -209,7 +209,10 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       });
 
     // ---- continuousRollouts ------------------------------------------------------------------
-    rollouts = gen.concurrent
+    // Overlapped rollouts race the trainer (which version made an episode, which prompts each loop
+    // drew, what was in flight at a checkpoint depend on timing), so only lockstep runs reproduce.
+    const overlap = gen.concurrent && config.grpo.overlapRollouts;
+    rollouts = overlap
       ? new BackgroundRollouts(buffer, task.collect, {
           workers: config.grpo.rolloutWorkers,
           maxBuffered: 2 * config.training.batchSize,
@@ -240,7 +243,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
           torch.dispose(batch);
         }
         policyVersion += 1;
-        if (!gen.concurrent || trainer.step % config.training.syncInterval === 0) {
+        if (!overlap || trainer.step % config.training.syncInterval === 0) {
           const t0 = performance.now();
           await gen.sync(policyVersion);
           recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000, "sum");

@@ -7,8 +7,8 @@ import { loadGrpoConfig } from "../../src/config/index.ts";
 import { decodeEvent, decodeTfRecords, readMetricsJsonl } from "../../src/observability/index.ts";
 import { runGrpo } from "../../apps/grpo/grpo-run.ts";
 
-/** A few-step colocated GRPO run of a tiny random model on 1-digit addition, checkpoint every 2 steps. */
-function tinyConfig(dir: string, steps: number) {
+/** A few-step GRPO run of a tiny random model on 1-digit addition, checkpoint every 2 steps. */
+function tinyConfig(dir: string, steps: number, extra: Record<string, unknown> = {}) {
   return loadGrpoConfig({
     data: {
       output_dir: dir,
@@ -18,6 +18,7 @@ function tinyConfig(dir: string, steps: number) {
       grpo: { n_samples: 4, beta: 0, max_new_tokens: 10, max_prompt_tokens: 24, filter_zero_variance: false, max_policy_age: 1 },
       rewards: ["math"],
       checkpoint: { folder: "${output_dir}/ckpt", interval: 2 },
+      ...extra,
     },
   });
 }
@@ -40,22 +41,23 @@ function tensorboardSteps(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-test("colocated resume after a crash is exact and logs each step once: weights and every metric equal the uninterrupted run", async () => {
+/** Runs 4 steps straight, and 3 steps + a "crash" back to the step-2 checkpoint + a resume to 4; compares. */
+async function crashResumeMatchesStraight(extra: Record<string, unknown> = {}) {
   const quiet = { log: () => undefined, progress: false };
   const straight = mkdtempSync(join(tmpdir(), "tf-resume-a-"));
-  const a = tinyConfig(straight, 4);
+  const a = tinyConfig(straight, 4, extra);
   await runGrpo({ config: a.config, rawConfig: a.snake, ...quiet });
 
   // The "crash": step 3 was trained and logged, but the last checkpoint is step 2.
   const crashed = mkdtempSync(join(tmpdir(), "tf-resume-b-"));
-  const b1 = tinyConfig(crashed, 3);
+  const b1 = tinyConfig(crashed, 3, extra);
   await runGrpo({ config: b1.config, rawConfig: b1.snake, ...quiet });
   rmSync(join(crashed, "ckpt", "step-3"), { recursive: true });
   writeFileSync(join(crashed, "ckpt", "latest"), "step-2\n");
   assert.deepEqual(readMetricsJsonl(join(crashed, "metrics.jsonl")).map((r) => r.step), [1, 2, 3]);
 
   const lines: string[] = [];
-  const b2 = tinyConfig(crashed, 4);
+  const b2 = tinyConfig(crashed, 4, extra);
   await runGrpo({ config: b2.config, rawConfig: b2.snake, resume: true, progress: false, log: (l) => lines.push(l) });
   assert.ok(lines.some((l) => /^resume: dropped 1 metrics rows and 1 TensorBoard events of steps after 2/.test(l)), lines.join("\n"));
 
@@ -68,4 +70,16 @@ test("colocated resume after a crash is exact and logs each step once: weights a
   assert.ok(wa.size > 0);
   assert.deepEqual([...wb.keys()], [...wa.keys()]);
   for (const [f, bytes] of wa) assert.ok(bytes.equals(wb.get(f)!), `${f} differs between the resumed and the uninterrupted run`);
+}
+
+test("colocated resume after a crash is exact and logs each step once: weights and every metric equal the uninterrupted run", async () => {
+  await crashResumeMatchesStraight();
+});
+
+test("separate placement with overlap_rollouts: false resumes exactly too (seeded rollouts, whichever of 2 replicas serves them)", async () => {
+  await crashResumeMatchesStraight({
+    placement: "separate",
+    services: { generator: { procs: 1, num_replicas: 2 }, trainer: { procs: 1 } },
+    grpo: { n_samples: 4, beta: 0, max_new_tokens: 10, max_prompt_tokens: 24, filter_zero_variance: false, max_policy_age: 1, overlap_rollouts: false },
+  });
 });

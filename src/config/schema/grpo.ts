@@ -88,6 +88,12 @@ export const grpoAlgorithmSchema = z.strictObject({
   scale_advantages: z.boolean().default(true),
   /** How many policy versions old a trained episode may be (the seed's off_by_n). @default 1 */
   max_policy_age: z.number().int().nonnegative().default(1),
+  /**
+   * Separate placement: generate the next batches while the trainer steps (true), or between steps
+   * as colocated placement does (false: the generators idle during a train step, but a run is
+   * reproducible and its resume exact, whichever replica serves a rollout). @default true
+   */
+  overlap_rollouts: z.boolean().default(true),
   /** Concurrent rollout loops. @default 1 */
   rollout_workers: positiveInt().default(1),
   /**
