@@ -153,10 +153,10 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     title: "torchforge GRPO",
   });
   const { metrics: droppedRows, tensorboard: droppedEvents } = runBackends.trimmed;
-  if (droppedRows + droppedEvents > 0)
-    log(
-      `resume: dropped ${droppedRows} metrics rows and ${droppedEvents} TensorBoard events of steps after ${resumeStep} (they are logged again)`,
-    );
+  if (droppedRows + droppedEvents > 0) {
+    const what = `${droppedRows} metrics rows and ${droppedEvents} TensorBoard events`;
+    log(`resume: dropped ${what} of steps after ${resumeStep} (they are logged again)`);
+  }
   const logger = new MetricLogger({ backends: runBackends.backends });
 
   // ---- services ----------------------------------------------------------------------------
