@@ -32,7 +32,7 @@ import { resolveLoss } from "../shared/resolve-loss.ts";
 import type { EvalResult } from "../shared/evaluate.ts";
 import { weightsChecksum } from "./generator-actor.ts";
 import { startGenerator, type PolicyGenerator } from "./generator-placement.ts";
-import { BackgroundRollouts, InlineRollouts, type RolloutDriver } from "./rollout-driver.ts";
+import { BackgroundRollouts, InlineRollouts, untilAborted, type RolloutDriver } from "./rollout-driver.ts";
 import { promptTask, type GrpoTask } from "./prompt-task.ts";
 import { agentTask } from "./agent-task.ts";
 import { GrpoConfigError } from "./errors.ts";
@@ -220,7 +220,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
           maxPolicyAge: config.grpo.maxPolicyAge,
           describe: gen.describe,
         })
-      : new InlineRollouts(buffer, task.collect);
+      : new InlineRollouts(buffer, task.collect, { interruptible: gen.concurrent });
 
     // ---- continuousTraining ------------------------------------------------------------------
     const evalEvery = config.eval.evalEveryNSteps;
@@ -245,7 +245,8 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
         policyVersion += 1;
         if (!overlap || trainer.step % config.training.syncInterval === 0) {
           const t0 = performance.now();
-          await gen.sync(policyVersion);
+          // Ctrl-C need not wait for a replica being restarted: the checkpoint does not need the sync.
+          await untilAborted(gen.sync(policyVersion), options.signal);
           recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000, "sum");
         }
         for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);

@@ -50,6 +50,11 @@ export class InlineRollouts implements RolloutDriver {
   constructor(
     private readonly buffer: ReplayBuffer<Episode>,
     private readonly collect: CollectRollout,
+    /**
+     * A rollout may be abandoned when the signal aborts: its generator runs in other processes (a
+     * colocated engine must finish first: it is disposed right after). @default false
+     */
+    private readonly options: { interruptible?: boolean } = {},
   ) {}
 
   async nextBatch(policyVersion: number, tag: number, signal?: AbortSignal): Promise<Episode[][]> {
@@ -58,7 +63,8 @@ export class InlineRollouts implements RolloutDriver {
       if (batches) return batches;
       signal?.throwIfAborted();
       if (attempt >= MAX_EMPTY) throw new NoTrainableGroupsError(attempt);
-      for (const e of await this.collect(tag, attempt)) this.buffer.add(e);
+      const collecting = this.collect(tag, attempt);
+      for (const e of await (this.options.interruptible ? untilAborted(collecting, signal) : collecting)) this.buffer.add(e);
     }
   }
 
@@ -135,3 +141,17 @@ export class BackgroundRollouts implements RolloutDriver {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `p`, or the signal's AbortError as soon as it aborts; `p` then runs on and its failure is ignored. */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      p.catch(() => undefined);
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { replicaFaultCases } from "../../bench/fault-cases/replicas.ts";
-import { BackgroundRollouts, NoProgressError } from "../../apps/grpo/rollout-driver.ts";
+import { BackgroundRollouts, InlineRollouts, NoProgressError, untilAborted } from "../../apps/grpo/rollout-driver.ts";
 import { ReplayBuffer, type Episode } from "../../src/rl/index.ts";
 
 const faultCase = (name: string) => replicaFaultCases.find((c) => c.name === name)!;
@@ -65,4 +65,29 @@ test("BackgroundRollouts: a rollout that never returns still lets nextBatch end 
   await assert.rejects(a.nextBatch(0, 0, ac.signal), { name: "AbortError" });
   const b = new BackgroundRollouts(new ReplayBuffer<Episode>({ batchSize: 2 }), never, { workers: 1, maxBuffered: 4, progressTimeoutMs: 100 });
   await assert.rejects(b.nextBatch(0, 0), NoProgressError);
+});
+
+test("untilAborted: a wait for a remote generator ends on abort; an inline colocated rollout is not abandoned", async () => {
+  const never = () => new Promise<Episode[]>(() => undefined);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 30);
+  const remote = new InlineRollouts(new ReplayBuffer<Episode>({ batchSize: 2 }), never, { interruptible: true });
+  await assert.rejects(remote.nextBatch(0, 0, ac.signal), { name: "AbortError" });
+  // A failure after the abort is ignored (no unhandled rejection); a value before it passes through.
+  let fail!: (e: Error) => void;
+  const late = new Promise<number>((_, reject) => (fail = reject));
+  await assert.rejects(untilAborted(late, ac.signal), { name: "AbortError" });
+  fail(new Error("the service was shut down"));
+  assert.equal(await untilAborted(Promise.resolve(7), new AbortController().signal), 7);
+  // Not interruptible: the rollout finishes, then the abort is seen.
+  const ac2 = new AbortController();
+  let finished = false;
+  const local = new InlineRollouts(new ReplayBuffer<Episode>({ batchSize: 2 }), async () => {
+    ac2.abort();
+    await new Promise((r) => setTimeout(r, 30));
+    finished = true;
+    return [];
+  });
+  await assert.rejects(local.nextBatch(0, 0, ac2.signal), { name: "AbortError" });
+  assert.ok(finished);
 });
