@@ -61,6 +61,8 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
   }
   const store = SharedMemoryStore.create({ name: `grpo-${process.pid}` });
   const versions = new VersionedStore(store, { prefix: "policy", keepLast: 2 });
+  /** The newest version in the store that every replica must serve (set once it is published). */
+  let published: number | undefined;
   // One libtorch thread per generator process: several processes spinning 2 threads each on a
   // small machine would fight over the cores.
   const service = await GeneratorActor.options({
@@ -73,13 +75,12 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     unavailableTimeoutMs: config.grpo.progressTimeoutS * 1000,
     log: o.log,
     onRestart: async (replica) => {
-      // Load the newest version; if one was published meanwhile, load that too (the fanout of a
-      // version published while this replica is down does not reach it).
-      for (let loaded: number | undefined; ;) {
-        const latest = await versions.latestVersion();
-        if (latest === undefined || latest === loaded) return;
-        await replica.call("updateWeights", latest);
-        loaded = latest;
+      // Load the newest published version from the store; if one was published meanwhile, that
+      // too (the fanout of a version published while this replica is down does not reach it).
+      for (let loaded: number | undefined; published !== loaded;) {
+        const target: number = published!;
+        await replica.call("updateWeights", target);
+        loaded = target;
       }
     },
   }).asService({
@@ -89,13 +90,22 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     packWeights: spec.packWeights,
     storeRoot: store.root,
   });
+  const restartCount = () => service.replicas().reduce((n, r) => n + r.restarts, 0);
   return {
     parallelism: spec.numReplicas,
     concurrent: true,
     generate: (requests, sampling) => service.generate.route(requests, sampling),
     sync: async (version) => {
       await versions.publish(version, o.policy.stateDict());
-      await service.updateWeights.fanout(version);
+      published = version;
+      // A replica whose restart hook checked `published` just before this line becomes routable a
+      // few microtasks later, after the fanout chose its replicas: seeing its restart counted once
+      // the fanout is back (an IPC round trip later), call it again.
+      for (let restarts = restartCount(); ;) {
+        await service.updateWeights.fanout(version);
+        if (restartCount() === restarts) return;
+        restarts = restartCount();
+      }
     },
     close: async () => {
       await service.shutdown();
