@@ -25,7 +25,7 @@ test("separate placement: every replica killed with restart_limit 0 fails the ru
   const out = await faultCase("kill-all-no-restart").run({ dir: mkdtempSync(join(tmpdir(), "tf-fault-")) });
   assert.equal(out.outcome, "failed");
   assert.match(out.error!, /service GeneratorActor is unavailable: every replica is unhealthy/);
-  assert.ok(out.secondsAfterKill < 10, `failed ${out.secondsAfterKill} s after the kill`);
+  assert.ok(out.secondsAfterKill < 30, `failed ${out.secondsAfterKill} s after the kill`);
   assert.ok(out.stepsLost > 0);
 });
 
