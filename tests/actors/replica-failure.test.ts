@@ -40,7 +40,7 @@ describe("replica failure is a first-class event", () => {
     }).asService();
     const [pid0] = pidsOf(svc);
     process.kill(pid0!, "SIGKILL");
-    await waitFor(() => svc.replicas()[0]!.state === "healthy" && svc.replicas()[0]!.restarts === 1, "replica 0 to restart");
+    await waitFor(() => svc.replicas()[0]!.state === "healthy" && svc.replicas()[0]!.restarts === 1, "replica 0 to restart", 20_000);
     assert.equal(hooked, 1);
     assert.deepEqual(await svc.value.fanout(), [40, 0], "the restarted replica was brought up to date before it became routable");
     assert.equal(restartsMetric("HookedCounter"), 1);
@@ -63,7 +63,7 @@ describe("replica failure is a first-class event", () => {
     }).asService();
     const [pid0] = pidsOf(svc);
     process.kill(pid0!, "SIGKILL");
-    await waitFor(() => svc.replicas()[0]!.state === "unhealthy", "replica 0 to become unhealthy");
+    await waitFor(() => svc.replicas()[0]!.state === "unhealthy", "replica 0 to become unhealthy", 20_000);
     assert.ok(lines.some((l) => /replica 0 is unhealthy after 1 failed restarts: Error: no weights to load/.test(l)), lines.join("\n"));
     assert.deepEqual(await svc.incr.fanout(), [1], "fanout goes on without the unhealthy replica");
     pidsOf(svc);
@@ -90,7 +90,7 @@ describe("replica failure is a first-class event", () => {
     process.kill(pid0!, "SIGKILL");
     await assert.rejects(viaRoute, ActorDiedError);
     await assert.rejects(viaFanout, ActorDiedError);
-    await waitFor(() => svc.replicas()[0]!.state === "healthy", "replica 0 to restart");
+    await waitFor(() => svc.replicas()[0]!.state === "healthy", "replica 0 to restart", 20_000);
     pidsOf(svc);
   });
 
@@ -104,7 +104,7 @@ describe("replica failure is a first-class event", () => {
     const t0 = Date.now();
     await assert.rejects(inflight, (e: unknown) => e instanceof ServiceUnavailableError && /every replica is unhealthy/.test(e.message));
     await assert.rejects(svc.value.fanout(), ServiceUnavailableError);
-    assert.ok(Date.now() - t0 < 1000, `failed after ${Date.now() - t0} ms, not at once`);
+    assert.ok(Date.now() - t0 < 3000, `failed after ${Date.now() - t0} ms, not at once`);
     assert.deepEqual(svc.replicas().map((r) => r.state), ["unhealthy", "unhealthy"]);
     assert.ok(lines.some((l) => /restart limit \(0\) reached, the replica is unhealthy/.test(l)), lines.join("\n"));
   });

@@ -142,7 +142,7 @@ describe("services over child processes", () => {
       console.error = (...a: unknown[]) => errors.push(a);
       try {
         process.kill(pid0!, "SIGKILL");
-        await waitFor(() => svc.replicas()[0]!.state === "unhealthy", "replica 0 to become unhealthy");
+        await waitFor(() => svc.replicas()[0]!.state === "unhealthy", "replica 0 to become unhealthy", 20_000); // two failed child starts: slow on a loaded machine
       } finally {
         console.error = origError;
       }
