@@ -3,6 +3,11 @@
  * sharing the trainer's parameter tensors, so a weight sync only bumps the version) or `separate`
  * (a service of generator replicas in child processes that load each published version from the
  * shared-memory store). The GRPO loop calls `generate`, `sync` and `close` and never asks which.
+ *
+ * Separate replicas that die are restarted by the service; a restarted one loads the newest
+ * published version before it takes work (`onRestart`), so it never serves its starting weights
+ * as version 0. Every generator endpoint is idempotent (`generate` samples afresh, `updateWeights`
+ * sets a version, the rest read), so calls in flight on a dead replica are retried.
  */
 import { GenerationEngine } from "../../src/generation/index.ts";
 import type { CausalLM, Tokenizer } from "../../src/models/index.ts";
@@ -22,6 +27,8 @@ export interface PolicyGenerator extends BatchGenerator {
   close(): Promise<void>;
   /** Each replica's weight version, |w| checksum and pid (separate placement). */
   state?(): Promise<{ versions: number[]; checksums: number[]; pids: number[] }>;
+  /** One line on the replicas (state, restarts, pids) for errors; undefined in colocated placement. */
+  describe?(): string;
 }
 
 export interface StartGeneratorOptions {
@@ -30,6 +37,8 @@ export interface StartGeneratorOptions {
   maxSeqLen: number;
   policy: CausalLM;
   tokenizer: Tokenizer;
+  /** Restart and failure lines of the generator replicas. @default console.error */
+  log?: (line: string) => void;
 }
 
 export async function startGenerator(config: GrpoConfig, o: StartGeneratorOptions): Promise<PolicyGenerator> {
@@ -52,23 +61,61 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
   }
   const store = SharedMemoryStore.create({ name: `grpo-${process.pid}` });
   const versions = new VersionedStore(store, { prefix: "policy", keepLast: 2 });
+  /** The newest version in the store that every replica must serve (set once it is published). */
+  let published: number | undefined;
   // One libtorch thread per generator process: several processes spinning 2 threads each on a
   // small machine would fight over the cores.
-  const service = await GeneratorActor.options({ procs: 1, numReplicas: spec.numReplicas, env: { TORCHFORGE_NUM_THREADS: "1" } }).asService(
-    { model: o.modelSpec, maxBatchSize: o.maxBatchSize, maxSeqLen: o.maxSeqLen, packWeights: spec.packWeights, storeRoot: store.root },
-  );
+  const service = await GeneratorActor.options({
+    procs: 1,
+    numReplicas: spec.numReplicas,
+    env: { TORCHFORGE_NUM_THREADS: "1" },
+    idempotent: ["generate", "updateWeights", "version", "pid", "weightsChecksum"],
+    restartLimit: spec.restartLimit ?? Infinity,
+    // A restart loads a whole model: let calls wait for it as long as the run waits for episodes.
+    unavailableTimeoutMs: config.grpo.progressTimeoutS * 1000,
+    log: o.log,
+    onRestart: async (replica) => {
+      // Load the newest published version from the store; if one was published meanwhile, that
+      // too (the fanout of a version published while this replica is down does not reach it).
+      for (let loaded: number | undefined; published !== loaded;) {
+        const target: number = published!;
+        await replica.call("updateWeights", target);
+        loaded = target;
+      }
+    },
+  }).asService({
+    model: o.modelSpec,
+    maxBatchSize: o.maxBatchSize,
+    maxSeqLen: o.maxSeqLen,
+    packWeights: spec.packWeights,
+    storeRoot: store.root,
+  });
+  const restartCount = () => service.replicas().reduce((n, r) => n + r.restarts, 0);
   return {
     parallelism: spec.numReplicas,
     concurrent: true,
     generate: (requests, sampling) => service.generate.route(requests, sampling),
     sync: async (version) => {
       await versions.publish(version, o.policy.stateDict());
-      await service.updateWeights.fanout(version);
+      published = version;
+      // A replica whose restart hook checked `published` just before this line becomes routable a
+      // few microtasks later, after the fanout chose its replicas: seeing its restart counted once
+      // the fanout is back (an IPC round trip later), call it again.
+      for (let restarts = restartCount(); ;) {
+        await service.updateWeights.fanout(version);
+        if (restartCount() === restarts) return;
+        restarts = restartCount();
+      }
     },
     close: async () => {
       await service.shutdown();
       await store.close();
     },
+    describe: () =>
+      service
+        .replicas()
+        .map((r) => `replica ${r.index} ${r.state} (${r.restarts} restarts, pid ${r.pids.join("/") || "none"})`)
+        .join(", "),
     state: async () => ({
       versions: await service.version.fanout(),
       checksums: await service.weightsChecksum.fanout(),

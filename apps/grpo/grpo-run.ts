@@ -32,7 +32,7 @@ import { resolveLoss } from "../shared/resolve-loss.ts";
 import type { EvalResult } from "../shared/evaluate.ts";
 import { weightsChecksum } from "./generator-actor.ts";
 import { startGenerator, type PolicyGenerator } from "./generator-placement.ts";
-import { BackgroundRollouts, InlineRollouts, type RolloutDriver } from "./rollout-driver.ts";
+import { BackgroundRollouts, InlineRollouts, untilAborted, type RolloutDriver } from "./rollout-driver.ts";
 import { promptTask, type GrpoTask } from "./prompt-task.ts";
 import { agentTask } from "./agent-task.ts";
 import { GrpoConfigError } from "./errors.ts";
@@ -130,17 +130,40 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   });
   const sampler = new ExampleSampler({ examples: data.train, seed: config.dataset.seed });
   const evalExamples = data.eval.slice(0, config.eval.numPrompts);
+  // Loaded before the logs open: a resumed run drops the records of steps after its checkpoint.
+  let policyVersion = 0;
+  let resumeStep: number | undefined;
+  if (options.resume && hasCheckpoint(checkpointDir)) {
+    const state = trainer.load(checkpointDir);
+    policyVersion = state.policyVersion;
+    resumeStep = state.step;
+    const extra = state.extra as {
+      replayBuffer?: Parameters<typeof buffer.loadStateDict>[0];
+      sampler?: Parameters<typeof sampler.loadStateDict>[0];
+    };
+    if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
+    if (extra.sampler) sampler.loadStateDict(extra.sampler);
+    log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
+  }
   const runBackends = createRunBackends({
     dir: outputDir,
     totalSteps: config.training.steps,
+    resumeStep,
     console: options.progress === false ? false : { keys: Object.keys(CONSOLE_KEYS), labels: CONSOLE_KEYS },
     title: "torchforge GRPO",
   });
+  const { metrics: droppedRows, tensorboard: droppedEvents } = runBackends.trimmed;
+  if (droppedRows + droppedEvents > 0) {
+    const what = `${droppedRows} metrics rows and ${droppedEvents} TensorBoard events`;
+    log(`resume: dropped ${what} of steps after ${resumeStep} (they are logged again)`);
+  }
   const logger = new MetricLogger({ backends: runBackends.backends });
 
   // ---- services ----------------------------------------------------------------------------
   // Started last: everything that can reject the config has run, so no process is left behind.
-  const gen: PolicyGenerator = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer });
+  const gen: PolicyGenerator = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer, log });
+  let genClosed: Promise<void> | undefined;
+  const closeGen = () => (genClosed ??= gen.close());
   let task: GrpoTask | undefined;
   let rollouts: RolloutDriver | undefined;
   try {
@@ -160,18 +183,6 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       ? await agentTask({ ...common, environment: env })
       : promptTask({ ...common, rewards: await resolveRewards(config.rewards) });
 
-    let policyVersion = 0;
-    if (options.resume && hasCheckpoint(checkpointDir)) {
-      const state = trainer.load(checkpointDir);
-      policyVersion = state.policyVersion;
-      const extra = state.extra as {
-        replayBuffer?: Parameters<typeof buffer.loadStateDict>[0];
-        sampler?: Parameters<typeof sampler.loadStateDict>[0];
-      };
-      if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
-      if (extra.sampler) sampler.loadStateDict(extra.sampler);
-      log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
-    }
     await gen.sync(policyVersion);
     // Written once the run has started: a launch that fails keeps the previous run's config.
     saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
@@ -198,12 +209,18 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       });
 
     // ---- continuousRollouts ------------------------------------------------------------------
-    rollouts = gen.concurrent
+    // Overlapped rollouts race the trainer (which version made an episode, which prompts each loop
+    // drew, what was in flight at a checkpoint depend on timing), so only lockstep runs reproduce.
+    const overlap = gen.concurrent && config.grpo.overlapRollouts;
+    rollouts = overlap
       ? new BackgroundRollouts(buffer, task.collect, {
           workers: config.grpo.rolloutWorkers,
           maxBuffered: 2 * config.training.batchSize,
+          progressTimeoutMs: config.grpo.progressTimeoutS * 1000,
+          maxPolicyAge: config.grpo.maxPolicyAge,
+          describe: gen.describe,
         })
-      : new InlineRollouts(buffer, task.collect);
+      : new InlineRollouts(buffer, task.collect, { interruptible: gen.concurrent });
 
     // ---- continuousTraining ------------------------------------------------------------------
     const evalEvery = config.eval.evalEveryNSteps;
@@ -226,9 +243,10 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
           torch.dispose(batch);
         }
         policyVersion += 1;
-        if (!gen.concurrent || trainer.step % config.training.syncInterval === 0) {
+        if (!overlap || trainer.step % config.training.syncInterval === 0) {
           const t0 = performance.now();
-          await gen.sync(policyVersion);
+          // Ctrl-C need not wait for a replica being restarted: the checkpoint does not need the sync.
+          await untilAborted(gen.sync(policyVersion), options.signal);
           recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000, "sum");
         }
         for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
@@ -259,10 +277,14 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       stoppedEarly,
       generatorState,
     };
+  } catch (err) {
+    // Close the generator first: rollout loops blocked on a dead or stuck replica then end at once.
+    await closeGen();
+    throw err;
   } finally {
     await rollouts?.stop();
     await task?.close?.();
-    await gen.close();
+    await closeGen();
     trainer.dispose();
     policy.dispose();
     refModel?.dispose();

@@ -112,10 +112,17 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
     ...trainerOptionsFromConfig(config, log),
   });
   const checkpointDir = resolve(config.checkpoint.folder);
-  if (options.resume && hasCheckpoint(checkpointDir)) log(`resumed from ${trainer.load(checkpointDir).path}`);
+  let resumeStep: number | undefined;
+  if (options.resume && hasCheckpoint(checkpointDir)) {
+    const state = trainer.load(checkpointDir);
+    resumeStep = state.step;
+    log(`resumed from ${state.path}`);
+  }
+  // A resumed run drops the records of steps after its checkpoint (they are logged again).
   const runBackends = createRunBackends({
     dir: outputDir,
     totalSteps: config.training.steps,
+    resumeStep,
     console: options.progress === false ? false : {},
     title: "torchforge SFT",
   });

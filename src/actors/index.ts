@@ -20,7 +20,7 @@ export { endpoint, type ActorClass, type ActorLike } from "./endpoint.ts";
 export type { ActorContext } from "./actor-context.ts";
 export { Launcher, type LaunchOptions, type PlacementOptions } from "./launcher.ts";
 export type { ActorEndpoint, ActorMesh, ActorMeshControl, SupervisionEvent, EndpointKeys, EndpointArgs, EndpointResult } from "./mesh.ts";
-export type { Service, ServiceControl, ServiceEndpoint, ServiceOptions, ReplicaState, ReplicaStatus } from "./service-interface.ts";
+export type { Service, ServiceControl, ServiceEndpoint, ServiceOptions, ReplicaState, ReplicaStatus, RestartedReplica } from "./service-interface.ts";
 export {
   ActorError,
   ActorDiedError,

@@ -51,6 +51,7 @@ function validate(o: LaunchOptions): void {
   checkInt("maxConcurrency", o.maxConcurrency, 1);
   checkInt("retries", o.retries, 0);
   checkInt("maxRestarts", o.maxRestarts, 0);
+  if (o.restartLimit !== undefined && o.restartLimit !== Infinity) checkInt("restartLimit", o.restartLimit, 0);
   if ((o.hosts ?? 1) > 1 && o.cluster === undefined) {
     throw new ActorOptionsError("hosts", "placement on more than one host needs `cluster: await NatsCluster.connect({ servers })`");
   }

@@ -22,8 +22,37 @@ export interface ServiceOptions {
   healthCheckIntervalMs?: number;
   /** A ping not answered within this marks the replica failed (it is killed and restarted). @default 5000 */
   healthCheckTimeoutMs?: number;
-  /** How long `route` waits for a healthy replica before `ServiceUnavailableError`. @default 30000 */
+  /** How long `route` (and `fanout`, for a replica being restarted) waits for a healthy replica before `ServiceUnavailableError`. @default 30000 */
   unavailableTimeoutMs?: number;
+  /**
+   * Endpoints safe to run twice (reads, or writes that set rather than add): only their calls are
+   * retried when the replica died mid-call. A call to any other endpoint fails with the
+   * `ActorDiedError`, since it may have taken effect before the death. @default every endpoint
+   */
+  idempotent?: readonly string[];
+  /**
+   * Successful restarts each replica may have over the service's life; a replica that dies after
+   * that is marked unhealthy instead of restarted (0: never restart). @default Infinity
+   */
+  restartLimit?: number;
+  /**
+   * Runs on a restarted replica before it takes work (routable again), e.g. to load the current
+   * weights: a replica restarts from its constructor config, which may be long out of date.
+   * A hook that throws counts as a failed restart. @default none
+   */
+  onRestart?: (replica: RestartedReplica) => Promise<void>;
+  /** Where restart and failure lines go. @default console.error */
+  log?: (line: string) => void;
+}
+
+/** What `onRestart` gets: the replica, and a way to call it before anyone else can. */
+export interface RestartedReplica {
+  readonly serviceName: string;
+  readonly index: number;
+  /** Successful restarts so far, this one included. */
+  readonly restarts: number;
+  /** Calls `endpoint` on the new replica (every rank; rank 0's value). */
+  call(endpoint: string, ...args: unknown[]): Promise<unknown>;
 }
 
 export type ReplicaState = "healthy" | "recovering" | "unhealthy" | "stopped";
@@ -46,7 +75,11 @@ export interface ReplicaStatus {
 export interface ServiceEndpoint<A extends unknown[], R> {
   /** Call one healthy replica: the current session's, else round-robin. */
   route(...args: A): Promise<R>;
-  /** Call every healthy replica; values by replica. */
+  /**
+   * Call every healthy replica; values by replica. A replica that dies mid-call is waited for and
+   * called again once restarted (idempotent endpoints); one whose restarts are exhausted is left
+   * out of the values. Rejects with `ServiceUnavailableError` when no replica answered.
+   */
   fanout(...args: A): Promise<R[]>;
 }
 

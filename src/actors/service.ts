@@ -2,11 +2,15 @@
  * Services: `numReplicas` copies of an actor mesh behind one handle (`service-interface.ts`).
  *
  * A replica whose process dies (or fails a health check) goes healthy → recovering → healthy
- * again after a restart, or → unhealthy when restarts are exhausted. A request that was in flight
- * on a dead replica is retried on another healthy one (at most `retries` times); an endpoint that
- * throws is not retried and does not hurt the replica. Queues live in `replica.ts`, the choice of
+ * again after a restart (and the `onRestart` hook, which brings it up to date before it takes
+ * work), or → unhealthy when restarts fail or `restartLimit` is spent. Every death and restart is
+ * a console line and counts in the `actors/restarts/<service>` metric. A call in flight on a dead
+ * replica is retried (idempotent endpoints only, at most `retries` times): `route` on another
+ * healthy replica, `fanout` on the same replica once restarted. An endpoint that throws is not
+ * retried and does not hurt the replica. Queues live in `replica.ts`, the choice of
  * replica in `router.ts`, the session of an async context in `sessions.ts`.
  */
+import { recordMetric } from "../observability/metrics.ts";
 import type { ActorLike } from "./endpoint.ts";
 import { ActorDiedError, ServiceUnavailableError, UnknownEndpointError } from "./errors.ts";
 import type { MeshImpl, SupervisionEvent } from "./mesh.ts";
@@ -30,6 +34,9 @@ export class ServiceImpl {
   private readonly maxRestarts: number;
   private readonly unavailableTimeoutMs: number;
   private readonly healthCheckTimeoutMs: number;
+  private readonly idempotent: ReadonlySet<string>;
+  private readonly restartLimit: number;
+  private readonly log: (line: string) => void;
 
   constructor(
     readonly name: string,
@@ -46,6 +53,9 @@ export class ServiceImpl {
     this.maxRestarts = options.maxRestarts ?? 3;
     this.unavailableTimeoutMs = options.unavailableTimeoutMs ?? 30_000;
     this.healthCheckTimeoutMs = options.healthCheckTimeoutMs ?? 5000;
+    this.idempotent = new Set(options.idempotent ?? endpoints);
+    this.restartLimit = options.restartLimit ?? Infinity;
+    this.log = options.log ?? ((line) => console.error(line));
   }
 
   async start(): Promise<void> {
@@ -69,9 +79,17 @@ export class ServiceImpl {
 
   private onReplicaFailure(replica: Replica, mesh: MeshImpl, event: SupervisionEvent): void {
     if (this.stopped || replica.mesh !== mesh || replica.state !== "healthy") return; // stale or already handled
-    replica.state = "recovering";
+    const spent = replica.restarts >= this.restartLimit;
+    const what = `service ${this.name}: replica ${replica.index} failed (${event.error.message})`;
     replica.rejectQueued(event.error);
     void mesh.kill(); // the rest of a multi-rank replica is useless without the dead rank
+    if (spent) {
+      this.log(`${what}; restart limit (${this.restartLimit}) reached, the replica is unhealthy`);
+      replica.state = "unhealthy";
+      return;
+    }
+    this.log(`${what}; restarting it`);
+    replica.state = "recovering";
     void this.restart(replica);
   }
 
@@ -80,17 +98,40 @@ export class ServiceImpl {
       try {
         const mesh = await this.spawn(replica.index);
         if (this.stopped) return void (await mesh.shutdown());
+        await this.runRestartHook(replica, mesh);
+        if (this.stopped) return void (await mesh.shutdown());
         replica.restarts++;
+        recordMetric(`actors/restarts/${this.name}`, 1, "sum");
+        const pids = mesh.ranks.map((r) => r.pid ?? "in-process").join(", ");
+        this.log(`service ${this.name}: replica ${replica.index} restarted (pid ${pids}; restart ${replica.restarts} of this replica)`);
         this.install(replica, mesh);
         return;
       } catch (err) {
         if (attempt > this.maxRestarts) {
-          console.error(`service ${this.name}: replica ${replica.index} is unhealthy after ${attempt} failed restarts:`, err);
+          this.log(`service ${this.name}: replica ${replica.index} is unhealthy after ${attempt} failed restarts: ${(err as Error)?.stack ?? err}`);
           replica.state = "unhealthy";
           return;
         }
         await sleep(Math.min(100 * 2 ** attempt, 5000));
       }
+    }
+  }
+
+  /** `onRestart` before the replica is routable; a death meanwhile just fails the hook (and so the attempt). */
+  private async runRestartHook(replica: Replica, mesh: MeshImpl): Promise<void> {
+    const hook = this.options.onRestart;
+    if (hook === undefined) return;
+    mesh.owner = () => undefined; // not installed yet: the hook's call rejects instead
+    try {
+      await hook({
+        serviceName: this.name,
+        index: replica.index,
+        restarts: replica.restarts + 1,
+        call: (endpoint, ...args) => ServiceImpl.callReplica(mesh, endpoint, args),
+      });
+    } catch (err) {
+      await mesh.kill();
+      throw err;
     }
   }
 
@@ -161,17 +202,64 @@ export class ServiceImpl {
     for (let attempt = 0; ; attempt++) {
       const replica = await this.pick(sessionId);
       try {
-        return await replica.run(this.name, (mesh) => ServiceImpl.callReplica(mesh, endpoint, args));
+        return await this.callOn(replica, endpoint, args);
       } catch (err) {
-        if (!(err instanceof ActorDiedError) || this.stopped || attempt >= this.retries) throw err;
+        if (!this.retryable(err, endpoint) || attempt >= this.retries) throw err;
       }
     }
+  }
+
+  /**
+   * A call on `replica`. A call that finds its process dead (e.g. `write EPIPE`) fails the replica
+   * at once: its exit may not have been noticed yet, and a retry must not pick it again.
+   */
+  private async callOn(replica: Replica, endpoint: string, args: unknown[]): Promise<unknown> {
+    let used: MeshImpl | undefined;
+    try {
+      return await replica.run(this.name, (mesh) => ServiceImpl.callReplica((used = mesh), endpoint, args));
+    } catch (err) {
+      if (err instanceof ActorDiedError && used !== undefined) {
+        this.onReplicaFailure(replica, used, { actorName: this.name, rank: err.rank, pid: err.pid, error: err });
+      }
+      throw err;
+    }
+  }
+
+  private retryable(err: unknown, endpoint: string): boolean {
+    return err instanceof ActorDiedError && !this.stopped && this.idempotent.has(endpoint);
   }
 
   async fanout(endpoint: string, args: unknown[]): Promise<unknown[]> {
     this.check(endpoint);
     const healthy = await this.healthyReplicas();
-    return Promise.all(healthy.map((r) => r.run(this.name, (mesh) => ServiceImpl.callReplica(mesh, endpoint, args))));
+    const values = await Promise.all(healthy.map((r) => this.callUntilDone(r, endpoint, args)));
+    const answered = values.filter((v): v is { value: unknown } => v !== undefined);
+    if (answered.length === 0) throw new ServiceUnavailableError(this.name, `every replica failed during ${endpoint} fanout (restarts exhausted)`);
+    return answered.map((v) => v.value);
+  }
+
+  /**
+   * One replica's part of a fanout: retried on the same replica once it is restarted (its restart
+   * hook has brought it up to date; the call is idempotent). Undefined when the replica ended
+   * unhealthy: it takes no more work, so the fanout goes on without it.
+   */
+  private async callUntilDone(replica: Replica, endpoint: string, args: unknown[]): Promise<{ value: unknown } | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return { value: await this.callOn(replica, endpoint, args) };
+      } catch (err) {
+        if (!this.retryable(err, endpoint) || attempt >= this.retries) throw err;
+      }
+      const deadline = Date.now() + this.unavailableTimeoutMs;
+      for (;;) {
+        if (this.stopped) throw new ServiceUnavailableError(this.name, "the service was shut down");
+        if (replica.state === "healthy") break;
+        if (replica.state === "unhealthy" || replica.state === "stopped") return undefined;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new ServiceUnavailableError(this.name, `replica ${replica.index} was not back within ${this.unavailableTimeoutMs} ms for ${endpoint} fanout`);
+        await this.waitForChange(left);
+      }
+    }
   }
 
   startSession(): string {

@@ -28,5 +28,7 @@ export { Tracer, Span, tracer } from "./tracer.ts";
 export type { TracerOptions } from "./tracer.ts";
 export { createRunBackends } from "./run-backends.ts";
 export type { RunBackendsOptions, RunBackends } from "./run-backends.ts";
+export { trimRunLogs } from "./resume-trim.ts";
+export type { TrimRunLogsOptions, TrimmedLogs } from "./resume-trim.ts";
 export { appendTrajectorySamples, readLatestTrajectorySamples, trajectorySpans } from "./trajectory-samples.ts";
 export type { TrajectorySample, TrajectorySpan } from "./trajectory-samples.ts";

@@ -142,11 +142,11 @@ describe("services over child processes", () => {
       console.error = (...a: unknown[]) => errors.push(a);
       try {
         process.kill(pid0!, "SIGKILL");
-        await waitFor(() => svc.replicas()[0]!.state === "unhealthy", "replica 0 to become unhealthy");
+        await waitFor(() => svc.replicas()[0]!.state === "unhealthy", "replica 0 to become unhealthy", 20_000); // two failed child starts: slow on a loaded machine
       } finally {
         console.error = origError;
       }
-      assert.match(String((errors[0] as unknown[])[0]), /replica 0 is unhealthy after 2 failed restarts/);
+      assert.ok(errors.some((e) => /replica 0 is unhealthy after 2 failed restarts/.test(String((e as unknown[])[0]))), JSON.stringify(errors));
       assert.deepEqual(await Promise.all([svc.incr.route(), svc.incr.route()]), [1, 2]);
       assert.deepEqual(svc.replicas().map((r) => r.state), ["unhealthy", "healthy"]);
       pidsOf(svc);

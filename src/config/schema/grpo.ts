@@ -88,8 +88,19 @@ export const grpoAlgorithmSchema = z.strictObject({
   scale_advantages: z.boolean().default(true),
   /** How many policy versions old a trained episode may be (the seed's off_by_n). @default 1 */
   max_policy_age: z.number().int().nonnegative().default(1),
+  /**
+   * Separate placement: generate the next batches while the trainer steps (true), or between steps
+   * as colocated placement does (false: the generators idle during a train step, but a run is
+   * reproducible and its resume exact, whichever replica serves a rollout). @default true
+   */
+  overlap_rollouts: z.boolean().default(true),
   /** Concurrent rollout loops. @default 1 */
   rollout_workers: positiveInt().default(1),
+  /**
+   * Seconds the trainer waits for a fresh episode (separate placement) before the run fails with an
+   * error naming the generator replicas' states: a dead or stuck generator never hangs the run. @default 600
+   */
+  progress_timeout_s: z.number().positive().default(600),
 });
 
 /** A reward by built-in name (`math`, `thinking`, `format`, `length`) or user module (`./my-reward.ts#MyReward`). */
@@ -113,6 +124,11 @@ export const grpoServicesSchema = z.strictObject({
        * effect elsewhere). @default false
        */
       pack_weights: z.boolean().default(false),
+      /**
+       * Restarts each generator replica may have over the run (separate placement); one that dies
+       * after that stays down, and when none is left the run fails. null: no limit. @default null
+       */
+      restart_limit: z.number().int().nonnegative().nullable().default(null),
     })
     .prefault({}),
   trainer: serviceSchema.prefault({}),
