@@ -13,7 +13,8 @@ import { launchRanks, RankLauncherError } from "../../src/actors/rank-launcher.t
 import { siblingModule } from "../../src/util/package-root.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
 
-export const USAGE = `usage: forge launch --nproc-per-node N [--nnodes M] [--node-rank R] [--master-addr HOST] [--master-port PORT] [--] <script.ts|grpo|sft> [args...]`;
+export const USAGE = `usage: forge launch --nproc-per-node N [--nnodes M] [--node-rank R] [--master-addr HOST] [--master-port PORT]
+                    [--grace-s S] [--] <script.ts|grpo|sft> [args...]`;
 const FORGE_APPS = new Set(["grpo", "sft"]);
 
 function intOption(name: string, raw: string | undefined, fallback: number | undefined, min: number): number | undefined {
