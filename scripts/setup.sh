@@ -18,6 +18,9 @@ fi
 dpkg -s libopenblas0-openmp >/dev/null 2>&1 || need_apt+=(libopenblas0-openmp)
 # Debian's PyTorch for the same libtorch: golden values and side-by-side benchmarks.
 dpkg -s python3-torch >/dev/null 2>&1 || need_apt+=(python3-torch)
+# Gloo's headers: c10d's ProcessGroupGloo.hpp includes them (data-parallel training). Debian's
+# libtorch links the matching libgloo0; PyPI's torch has Gloo inside libtorch_cpu.
+dpkg -s libgloo-dev >/dev/null 2>&1 || need_apt+=(libgloo-dev)
 # Multi-host actor transport (its tests skip without it).
 command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++ make)

@@ -19,6 +19,7 @@ import { inRunDirectory } from "../shared/run-directory.ts";
 import { resolveDataset, resolveSftRecords, splitFiles } from "../shared/resolve-dataset.ts";
 import { encodePrompt } from "../shared/prompts.ts";
 import { evaluate, type EvalResult } from "../shared/evaluate.ts";
+import { joinDataParallel, rankShare, type DataParallelRank } from "../shared/data-parallel.ts";
 
 export interface SftRunOptions {
   config: SftConfig;
@@ -86,20 +87,28 @@ export async function runSft(options: SftRunOptions): Promise<SftRunResult> {
   const { config } = options;
   const log = options.log ?? ((l: string) => console.log(l));
   const where = { outputDir: config.outputDir, checkpointDir: config.checkpoint.folder, resume: options.resume, log };
-  return inRunDirectory({ ...where, error: (m) => new TypeError(m) }, () => runSftLocked(options));
+  const dp = joinDataParallel();
+  try {
+    // Only the main rank owns the output directory; the other ranks write nothing there.
+    if (dp && !dp.isMain) return await runSftLocked(options, dp);
+    return await inRunDirectory({ ...where, error: (m) => new TypeError(m) }, () => runSftLocked(options, dp));
+  } finally {
+    dp?.group.destroy();
+  }
 }
 
-async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
+async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null): Promise<SftRunResult> {
   const { config } = options;
-  const log = options.log ?? ((l: string) => console.log(l));
+  const isMain = dp?.isMain ?? true;
+  const log = isMain ? (options.log ?? ((l: string) => console.log(l))) : () => {};
   const outputDir = resolve(config.outputDir);
-  mkdirSync(outputDir, { recursive: true });
+  if (isMain) mkdirSync(outputDir, { recursive: true });
   torch.manualSeed(config.training.seed);
   const { model, tokenizer, source } = resolveModel({ ...config.model, dtype: config.training.dtype ?? config.model.dtype });
   const ds = config.dataset!;
   const { train, evalRecords, evalSet } = await loadRecords(config);
   // Written once the data loaded: a launch that fails keeps the previous run's config.
-  saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
+  if (isMain) saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
   let examples = train.map((r) =>
     tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }),
   );
@@ -110,6 +119,7 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
     model,
     loss: sftLossFn,
     ...trainerOptionsFromConfig(config, log),
+    ...(dp ? { processGroup: dp.group } : {}),
   });
   const checkpointDir = resolve(config.checkpoint.folder);
   let resumeStep: number | undefined;
@@ -119,22 +129,24 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
     log(`resumed from ${state.path}`);
   }
   // A resumed run drops the records of steps after its checkpoint (they are logged again).
-  const runBackends = createRunBackends({
-    dir: outputDir,
-    totalSteps: config.training.steps,
-    resumeStep,
-    console: options.progress === false ? false : {},
-    title: "torchforge SFT",
-  });
+  const runBackends = isMain
+    ? createRunBackends({
+        dir: outputDir,
+        totalSteps: config.training.steps,
+        resumeStep,
+        console: options.progress === false ? false : {},
+        title: "torchforge SFT",
+      })
+    : { backends: [], dashboardPath: undefined };
   const logger = new MetricLogger({ backends: runBackends.backends });
-  const evalExamples = evalSet ? evalSet.eval.slice(0, config.eval.numPrompts) : [];
+  const evalExamples = evalSet && isMain ? evalSet.eval.slice(0, config.eval.numPrompts) : [];
   const engine = evalExamples.length
     ? new GenerationEngine({ model, tokenizer, maxBatchSize: 64, maxSeqLen: Math.min(model.maxPositions, config.training.seqLen) })
     : null;
   const evalIds = evalExamples.map((e) => encodePrompt(tokenizer, e, ds));
   const evals: SftRunResult["evals"] = [];
   // Held-out chat / prompt-response data: mean next-token loss on assistant tokens.
-  const evalRows = evalRecords.map((r) =>
+  const evalRows = (isMain ? evalRecords : []).map((r) =>
     tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }),
   );
   const evalLoss = (): number => {
@@ -170,18 +182,22 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
   };
   log(
     `SFT: model ${source} (${model.numParameters().toLocaleString()} parameters), ` +
-      `${examples.length} training rows, batch ${batchSize} × ${accum}`,
+      `${examples.length} training rows, batch ${batchSize} × ${accum}` +
+      (dp ? ` per rank × ${dp.worldSize} data-parallel ranks` : ""),
   );
   const rng = new SeededRandom(config.training.seed);
   let order: number[] = [];
-  const nextRows = (): TokenizedExample[] =>
-    Array.from({ length: batchSize }, () => {
+  // Every rank draws the same global batch (local batch × ranks) and trains on its own slice.
+  const worldSize = dp?.worldSize ?? 1;
+  const nextGlobalRows = (): TokenizedExample[] =>
+    Array.from({ length: batchSize * worldSize }, () => {
       if (order.length === 0) order = rng.shuffle(examples.map((_, i) => i));
       return examples[order.pop()!]!;
     });
   // A resumed run replays the batches already trained on, so it continues the same data order
   // (with a constant LR, N steps resumed to M equal a fresh M-step run).
-  for (let i = 0; i < trainer.step * accum; i++) nextRows();
+  for (let i = 0; i < trainer.step * accum; i++) nextGlobalRows();
+  const nextRows = (): TokenizedExample[] => rankShare(nextGlobalRows(), dp?.rank ?? 0, worldSize);
   const evalEvery = config.eval.evalEveryNSteps;
   while (trainer.step < config.training.steps && !options.signal?.aborted) {
     const micro = Array.from({ length: accum }, () => toBatch(nextRows(), tokenizer.padTokenId));
@@ -193,18 +209,20 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
     const step = trainer.step;
     if (evalEvery && step % evalEvery === 0) await runEval(step);
     await logger.flush(step);
-    if (config.checkpoint.enable && step % config.checkpoint.interval === 0)
+    if (isMain && config.checkpoint.enable && step % config.checkpoint.interval === 0)
       trainer.save(checkpointDir, { keepLast: config.checkpoint.keepLast ?? undefined });
   }
   if (evalEvery && trainer.step % evalEvery !== 0) await runEval(trainer.step);
   const modelDir = join(outputDir, "model");
-  savePretrained(model, modelDir);
-  // The tokenizer travels with the weights, so the directory loads on its own (here or in HF).
-  for (const f of ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"]) {
-    const src = join(tokenizer.source, f);
-    if (existsSync(src)) copyFileSync(src, join(modelDir, f));
+  if (isMain) {
+    savePretrained(model, modelDir);
+    // The tokenizer travels with the weights, so the directory loads on its own (here or in HF).
+    for (const f of ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"]) {
+      const src = join(tokenizer.source, f);
+      if (existsSync(src)) copyFileSync(src, join(modelDir, f));
+    }
+    log(`model written to ${modelDir}`);
   }
-  log(`model written to ${modelDir}`);
   await logger.close?.();
   engine?.dispose();
   trainer.dispose();

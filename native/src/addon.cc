@@ -42,6 +42,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterSampling(env, exports);
   RegisterPackedLinear(env, exports);
   RegisterGguf(env, exports);
+  RegisterDistributed(env, exports);
   TF_EXPORT("opTable", OpTable);
   return exports;
 }

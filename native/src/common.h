@@ -66,6 +66,7 @@ void RegisterAllocator(Napi::Env env, Exports exports);
 void RegisterSampling(Napi::Env env, Exports exports);
 void RegisterPackedLinear(Napi::Env env, Exports exports);
 void RegisterGguf(Napi::Env env, Exports exports);
+void RegisterDistributed(Napi::Env env, Exports exports);
 
 #define TF_EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
 

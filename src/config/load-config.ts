@@ -12,6 +12,7 @@ import { readConfigFile } from "./read-config-file.ts";
 import { grpoConfigSchema } from "./schema/grpo.ts";
 import { sftConfigSchema } from "./schema/sft.ts";
 import { validateConfig } from "./validate.ts";
+import { grpoServiceShorthands, sftServiceShorthands } from "./service-shorthands.ts";
 
 export interface LoadConfigOptions {
   /** YAML file to start from; omitted: start from an empty mapping. */
@@ -32,9 +33,14 @@ export interface LoadedConfig<S extends z.ZodType> {
 }
 
 /** Loads a config against any schema. */
-export function loadConfig<S extends z.ZodType>(schema: S, opts: LoadConfigOptions = {}): LoadedConfig<S> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  opts: LoadConfigOptions = {},
+  /** App-specific rewriting after overrides (the seed's placement shorthands). */
+  normalize: (data: ConfigObject) => ConfigObject = (d) => d,
+): LoadedConfig<S> {
   const base = opts.data ?? (opts.path === undefined ? {} : readConfigFile(opts.path));
-  const withOverrides = applyOverrides(base, parseOverrides(opts.overrides ?? []));
+  const withOverrides = normalize(applyOverrides(base, parseOverrides(opts.overrides ?? [])));
   const resolved = resolveInterpolations(withOverrides, { env: opts.env });
   const snake = validateConfig(schema, resolved);
   return { config: camelizeKeys(snake), snake };
@@ -44,11 +50,11 @@ export type GrpoConfig = Camelized<z.output<typeof grpoConfigSchema>>;
 export type SftConfig = Camelized<z.output<typeof sftConfigSchema>>;
 
 export function loadGrpoConfig(opts: LoadConfigOptions = {}): LoadedConfig<typeof grpoConfigSchema> {
-  return loadConfig(grpoConfigSchema, opts);
+  return loadConfig(grpoConfigSchema, opts, grpoServiceShorthands);
 }
 
 export function loadSftConfig(opts: LoadConfigOptions = {}): LoadedConfig<typeof sftConfigSchema> {
-  return loadConfig(sftConfigSchema, opts);
+  return loadConfig(sftConfigSchema, opts, sftServiceShorthands);
 }
 
 /**

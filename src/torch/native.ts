@@ -157,6 +157,23 @@ export interface NativeAddon {
   /** One GGUF tensor's ggml block data → float32 [numel] (native/src/gguf-dequant.cc). */
   ggufDequantize(data: ArrayBufferView, ggmlType: number, numel: number): H;
 
+  /** c10d (native/src/distributed.cc): ids of stores, groups and work handles; reduce ops 0 sum, 1 product, 2 min, 3 max. */
+  distStoreCreate(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number): number;
+  distStoreSet(store: number, key: string, value: string): void;
+  distStoreGet(store: number, key: string): string;
+  distStoreAdd(store: number, key: string, delta: number): number;
+  distStoreDestroy(store: number): boolean;
+  distGlooCreate(store: number, prefix: string, rank: number, worldSize: number, timeoutMs: number, hostname: string): number;
+  distGroupDestroy(group: number): boolean;
+  distAllReduce(group: number, tensors: H[], op: number): number;
+  distBroadcast(group: number, tensors: H[], src: number): number;
+  distAllGather(group: number, outputs: H[], input: H): number;
+  distBarrier(group: number): number;
+  distWorkIsCompleted(work: number): boolean;
+  distWorkWait(work: number, timeoutMs: number): void;
+  distWorkWaitAsync(work: number, timeoutMs: number): Promise<void>;
+  distWorkRelease(work: number): boolean;
+
   requiresGrad_(t: H, flag: boolean): H;
   grad(t: H): H | null;
   setGrad(t: H, g: H | null): void;

@@ -16,3 +16,4 @@ export type { SaveCheckpointOptions, LoadCheckpointOptions, LoadCheckpointResult
 export { TrainerError, TrainerOptionError, NonFiniteLossError, CheckpointError } from "./errors.ts";
 export { sftLossFn, countSftTokens } from "./sft-loss-fn.ts";
 export type { SftMicroBatch } from "./sft-loss-fn.ts";
+export { GradientAllReducer, broadcastTensors, allReduceNumbers, DEFAULT_BUCKET_BYTES } from "./data-parallel.ts";

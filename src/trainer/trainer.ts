@@ -9,10 +9,17 @@
  * master weights with float32 state, which are then copied into the parameters in place; float16
  * adds dynamic loss scaling.
  *
+ * Data parallelism (data-parallel.ts): with a `processGroup`, each rank runs this step on its
+ * share of the batch; the token and sequence counts are summed across ranks first (so every
+ * rank's loss is normalised by the GLOBAL counts), then the loss and the gradients are summed,
+ * which makes a step over N ranks equal to one rank's step over the concatenated batch. Rank 0's
+ * initial weights are broadcast at construction. Collectives block (they are the step's critical
+ * path, as in PyTorch); a rank that dies fails the others' next collective with a DistributedError.
+ *
  * Deliberately not here: data loading, metrics recording (the caller passes
- * `trainStepMetrics(result)` to `recordMetric`), data parallelism.
+ * `trainStepMetrics(result)` to `recordMetric`).
  */
-import { torch, optim, type Tensor } from "../torch/index.ts";
+import { torch, optim, type Tensor, type distributed } from "../torch/index.ts";
 import type { Loss, TrainingBatch } from "../rl/index.ts";
 import { NonFiniteLossError, TrainerOptionError } from "./errors.ts";
 import { countPolicyTokens, maskCounts, policyLossFn, policyMicroBatches, type PolicyMicroBatch } from "./policy-loss-fn.ts";
@@ -21,6 +28,7 @@ import { combineMicroBatchMetrics, type TrainStepResult } from "./step-metrics.t
 import type { ForwardModel, LossFn } from "./types.ts";
 import { loadCheckpoint, saveCheckpoint, type LoadCheckpointResult, type SaveCheckpointOptions } from "./checkpoint.ts";
 import { LossScaler, MasterWeights, isLowPrecision, type LossScalerOptions } from "./mixed-precision.ts";
+import { GradientAllReducer, allReduceNumbers, broadcastTensors } from "./data-parallel.ts";
 
 type AnyOptimizer = optim.Optimizer<{ lr: number }>;
 
@@ -68,6 +76,10 @@ export interface TrainerOptions<B, M extends ForwardModel> {
    * @default the model's own setting
    */
   activationCheckpointing?: boolean;
+  /** Data-parallel training over this c10d group (see data-parallel.ts). @default one process */
+  processGroup?: distributed.ProcessGroup;
+  /** Gradient all-reduce bucket size in bytes. @default 25 MiB (PyTorch DDP's) */
+  bucketBytes?: number;
 }
 
 export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel> {
@@ -83,6 +95,8 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   readonly #params: Tensor[];
   readonly #mixed: MasterWeights;
   readonly #scaler: LossScaler | null;
+  readonly #group: distributed.ProcessGroup | null;
+  readonly #gradReducer: GradientAllReducer | null;
   #step = 0;
   #badSteps = 0;
 
@@ -102,6 +116,9 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       }
       o.model.activationCheckpointing = o.activationCheckpointing;
     }
+    this.#group = o.processGroup ?? null;
+    // Identical starting weights on every rank, before any master copy is taken of them.
+    if (this.#group) broadcastTensors(this.#group, o.model.parameters());
     if (o.optimizer instanceof optim.Optimizer) {
       this.optimizer = o.optimizer;
       this.#ownsOptimizer = false;
@@ -119,10 +136,24 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
     }
     // What clipping and the optimizer see: the float32 masters when there are any.
     this.#params = [...this.#mixed.masters];
+    this.#gradReducer = this.#group && this.#group.worldSize > 1 ? new GradientAllReducer(this.#group, this.#params, { bucketBytes: o.bucketBytes }) : null;
     const fp16 = this.#mixed.params.some((p) => p.dtype === "float16");
     const ls = o.lossScaling ?? fp16;
     this.#scaler = ls === false ? null : new LossScaler(ls === true ? {} : ls);
     this.scheduler = new optim.LRScheduler(this.optimizer, o.schedule ?? {});
+  }
+
+  /** This process's rank in the data-parallel group (0 without one). */
+  get rank(): number {
+    return this.#group?.rank ?? 0;
+  }
+  /** Ranks training together (1 without a group). */
+  get worldSize(): number {
+    return this.#group?.worldSize ?? 1;
+  }
+  /** The rank that writes checkpoints and logs (the others hold the same weights). */
+  get isMainRank(): boolean {
+    return this.rank === 0;
   }
 
   /** Optimizer steps taken (skipped steps do not count). */
@@ -153,6 +184,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       tokens += c.tokens;
       sequences += c.sequences;
     }
+    if (this.#gradReducer) [tokens, sequences] = allReduceNumbers(this.#gradReducer.group, [tokens, sequences]) as [number, number];
     this.#zeroGrad();
     const scale = this.#scaler?.scale ?? 1;
     let loss = 0;
@@ -180,11 +212,18 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       this.#zeroGrad();
       throw err;
     }
+    if (this.#gradReducer) {
+      // Every rank learns of a bad loss anywhere (NaN/inf survive the sum), so all skip together.
+      const [globalLoss] = allReduceNumbers(this.#gradReducer.group, [loss]);
+      if (reason === undefined && !Number.isFinite(globalLoss)) reason = `loss is ${globalLoss} on another rank`;
+      loss = globalLoss!;
+    }
     let gradNorm = NaN;
     let overflow = false;
     if (reason === undefined) {
       // float32 gradients on the masters, divided by the loss scale, before clipping.
       if (this.#mixed.active || scale !== 1) this.#mixed.gradsToMasters(1 / scale);
+      this.#gradReducer?.allReduce();
       gradNorm = optim.clipGradNorm(this.#params, this.maxNorm ?? Infinity);
       if (!Number.isFinite(gradNorm)) {
         reason = `gradient norm is ${gradNorm}`;

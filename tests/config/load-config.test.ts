@@ -66,12 +66,13 @@ describe("loading YAML files", () => {
     assert.equal(config.dataset.model, "Qwen/Qwen3-1.7B");
   });
 
-  test("seed-style SFT layout validates", () => {
-    const { config } = loadSftConfig({ path: join(fixtures, "sft-seed-style.yaml"), env });
+  test("seed-style SFT layout validates (its FSDP sharding refused by name until replaced by replication)", () => {
+    assert.throws(() => loadSftConfig({ path: join(fixtures, "sft-seed-style.yaml"), env }), /parallelism\.data_parallel_shard_degree: -1: sharded data parallelism/);
+    const { config } = loadSftConfig({ path: join(fixtures, "sft-seed-style.yaml"), env, overrides: ["parallelism.data_parallel_shard_degree=1"] });
     assert.equal(config.model.hfAssetsPath, "hf://Qwen/Qwen3-8B");
     assert.equal(config.training.localBatchSize, 1);
     assert.equal(config.training.datasets?.[0].split, "train[:95%]");
-    assert.equal(config.parallelism.dataParallelShardDegree, -1);
+    assert.equal(config.parallelism.dataParallelShardDegree, 1);
     assert.equal(config.processes.procs, 8);
     assert.equal(config.eval.maxEvalSteps, null);
   });
@@ -117,10 +118,10 @@ describe("overrides through loadGrpoConfig", () => {
     const { config } = loadGrpoConfig({
       path,
       env,
-      overrides: ["training.learning_rate=3e-6", "--services.trainer.procs", "4", "--grpo.beta=0", "~services.ref_model", "training.seq_len=64", "rewards=[math,format]"],
+      overrides: ["training.learning_rate=3e-6", "--services.generator.num_replicas", "4", "--grpo.beta=0", "~services.ref_model", "training.seq_len=64", "rewards=[math,format]"],
     });
     assert.equal(config.training.learningRate, 3e-6);
-    assert.equal(config.services.trainer.procs, 4);
+    assert.equal(config.services.generator.numReplicas, 4);
     assert.equal(config.grpo.beta, 0);
     assert.equal(config.services.refModel, undefined);
     assert.equal(config.grpo.maxNewTokens, 64, "${training.seq_len} resolves after overrides");

@@ -96,6 +96,27 @@ export const parallelismSchema = z.strictObject({
   disable_loss_parallel: z.boolean().default(false),
 });
 
+type Parallelism = z.output<typeof parallelismSchema>;
+
+/**
+ * Parallelism degrees this project implements: data-parallel replication over the trainer's
+ * `procs` ranks. Tensor, pipeline, context, expert and sharded data parallelism are refused with
+ * an issue naming the key, never silently ignored.
+ */
+export function checkParallelism(p: Parallelism | undefined, trainerProcs: number, path: string[], procsKey: string, ctx: z.RefinementCtx): void {
+  if (!p) return;
+  for (const key of ["tensor_parallel_degree", "pipeline_parallel_degree", "context_parallel_degree", "expert_parallel_degree"] as const) {
+    if (p[key] > 1) ctx.addIssue({ code: "custom", path: [...path, key], message: `${p[key]}: ${key.replace(/_degree$/, "").replaceAll("_", " ")} is not implemented (only data-parallel replication over ${procsKey}); set it to 1` });
+  }
+  const shard = p.data_parallel_shard_degree;
+  if (shard > 1 || (shard === -1 && trainerProcs > 1)) {
+    ctx.addIssue({ code: "custom", path: [...path, "data_parallel_shard_degree"], message: `${shard}: sharded data parallelism (FSDP/ZeRO) is not implemented; use data_parallel_replicate_degree with ${procsKey}` });
+  }
+  if (p.data_parallel_replicate_degree > 1 && p.data_parallel_replicate_degree !== trainerProcs) {
+    ctx.addIssue({ code: "custom", path: [...path, "data_parallel_replicate_degree"], message: `${p.data_parallel_replicate_degree} must equal ${procsKey} (${trainerProcs}): each data-parallel replica is one trainer process` });
+  }
+}
+
 export const checkpointSchema = z.strictObject({
   /** @default true */
   enable: z.boolean().default(true),

@@ -19,6 +19,7 @@ import {
   modelSchema,
   optimizerSchema,
   parallelismSchema,
+  checkParallelism,
   serviceSchema,
 } from "./common.ts";
 
@@ -267,6 +268,16 @@ export const grpoConfigSchema = z.strictObject({
   if (c.grpo.beta > 0 && !c.services.ref_model) {
     ctx.addIssue({ code: "custom", path: ["grpo", "beta"], message: "grpo.beta > 0 needs a reference model: add services.ref_model or set grpo.beta: 0" });
   }
+  if (c.services.trainer.procs > 1) {
+    ctx.addIssue({ code: "custom", path: ["services", "trainer", "procs"], message: `${c.services.trainer.procs}: data-parallel GRPO is not implemented yet; data parallelism runs in the SFT app (processes.procs) and in your own loops (forge launch + Trainer({ processGroup }))` });
+  }
+  for (const role of ["generator", "ref_model"] as const) {
+    const procs = c.services[role]?.procs ?? 1;
+    if (procs > 1) ctx.addIssue({ code: "custom", path: ["services", role, "procs"], message: `${procs}: more than one process per ${role} replica (tensor-parallel inference) is not implemented; scale with services.${role}.num_replicas` });
+  }
+  checkParallelism(c.parallelism, c.services.trainer.procs, ["parallelism"], "services.trainer.procs", ctx);
+  checkParallelism(c.trainer?.parallelism, c.services.trainer.procs, ["trainer", "parallelism"], "services.trainer.procs", ctx);
+  checkParallelism(c.ref_model?.parallelism, 1, ["ref_model", "parallelism"], "services.ref_model.num_replicas", ctx);
   const { warmup_steps: warmup, decay_type: decay } = c.lr_scheduler;
   if (decay !== "constant" && c.training.steps <= warmup) {
     ctx.addIssue({ code: "custom", path: ["lr_scheduler", "warmup_steps"], message: `lr_scheduler.decay_type '${decay}' needs training.steps (${c.training.steps}) > lr_scheduler.warmup_steps (${warmup})` });

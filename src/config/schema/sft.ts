@@ -17,6 +17,7 @@ import {
   modelSchema,
   optimizerSchema,
   parallelismSchema,
+  checkParallelism,
   serviceSchema,
 } from "./common.ts";
 
@@ -88,4 +89,6 @@ export const sftConfigSchema = z.strictObject({
   compile: compileSchema.optional(),
   activation_checkpoint: activationCheckpointSchema.optional(),
   comm: commSchema.optional(),
+}).superRefine((c, ctx) => {
+  checkParallelism(c.parallelism, c.processes.procs, ["parallelism"], "processes.procs", ctx);
 });

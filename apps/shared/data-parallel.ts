@@ -1,0 +1,45 @@
+/**
+ * Data-parallel apps: the trainer placement's `procs` ranks. A run asked for N > 1 ranks that is
+ * not yet inside a launcher re-launches itself as N ranks (src/actors/rank-launcher.ts, the same
+ * launcher as `forge launch`); inside a rank, torchrun's environment joins the Gloo group. Rank 0
+ * is the main rank: it alone takes the output directory's lock, writes logs, evaluations,
+ * checkpoints and the final model; every rank trains on its own share of each global batch.
+ */
+import { fileURLToPath } from "node:url";
+import { distributed } from "../../src/torch/index.ts";
+import { launchRanks } from "../../src/actors/rank-launcher.ts";
+import { siblingModule } from "../../src/util/package-root.ts";
+
+export interface DataParallelRank {
+  group: distributed.ProcessGroup;
+  rank: number;
+  worldSize: number;
+  isMain: boolean;
+}
+
+/** True when this process is one rank of a launched job (torchrun's WORLD_SIZE is set). */
+export function insideLauncher(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.WORLD_SIZE !== undefined && env.WORLD_SIZE !== "";
+}
+
+/** Joins the job's process group when launched with more than one rank; null for a single process. */
+export function joinDataParallel(): DataParallelRank | null {
+  const env = distributed.readTorchrunEnv();
+  if (env.worldSize === 1) return null;
+  const group = distributed.initProcessGroup();
+  return { group, rank: group.rank, worldSize: group.worldSize, isMain: group.rank === 0 };
+}
+
+/** Runs `forge <app> argv` as `procs` ranks on this host and returns the job's exit code. */
+export async function relaunchAsRanks(app: string, argv: readonly string[], procs: number): Promise<number> {
+  const forge = fileURLToPath(siblingModule("../../src/cli/forge.ts", import.meta.url));
+  const job = await launchRanks({ script: forge, args: [app, ...argv], nprocPerNode: procs });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => job.stop(`${signal}: stopping ${procs} rank(s)`));
+  return (await job.result).exitCode;
+}
+
+/** This rank's rows of a global batch: the contiguous slice `[rank·n/W, (rank+1)·n/W)`. */
+export function rankShare<T>(rows: readonly T[], rank: number, worldSize: number): T[] {
+  const per = rows.length / worldSize;
+  return rows.slice(Math.round(rank * per), Math.round((rank + 1) * per));
+}
