@@ -77,7 +77,7 @@ for (const [app, schema] of [["grpo", grpoConfigSchema], ["sft", sftConfigSchema
 
 test("help shows schema facts: defaults, enum values, bounds and descriptions from the schema comments", () => {
   const grpo = formatConfigHelp(grpoConfigSchema);
-  assert.match(grpo, /^training\n/m);
+  assert.match(grpo, /^training — Optimizer steps, batch and trainer numerics\.\n/m);
   assert.match(grpo, /  batch_size: int > 0 = 16\n      Episodes \(completions\) per optimizer step/);
   assert.match(grpo, /  kl_estimator: k1 \| k2 \| k3 = k3/);
   assert.match(grpo, /  top_p: number > 0, <= 1 = 1/);
