@@ -133,7 +133,7 @@ export abstract class PolicyLoss implements Loss {
       }
       let entropy: Tensor | undefined;
       if (input.entropy !== undefined) entropy = clean(input.entropy.to(dtype));
-      else if (input.logits !== undefined) entropy = clean(entropyFromLogits(torch.where(on.unsqueeze(-1), input.logits, 0)).to(dtype));
+      else if (input.logits !== undefined) entropy = entropyOfTrained(input.logits, on, dtype);
       if (this.entropyCoef !== 0) {
         if (entropy === undefined) throw new RLOptionError("logits", `a (B, T, V) tensor (or 'entropy') when entropyCoef=${this.entropyCoef}`, undefined);
         perToken = perToken.sub(entropy.mul(this.entropyCoef));
@@ -150,6 +150,18 @@ export abstract class PolicyLoss implements Loss {
       return { loss, metrics };
     });
   }
+}
+
+/**
+ * Entropy from logits with padded slots zeroed. A non-finite padded logit would leak NaN into the
+ * logits' gradient, but copying the (B, T, V) logits to select them costs a lot of memory: so the
+ * copy is made only when a padded slot's entropy actually comes out non-finite.
+ */
+function entropyOfTrained(logits: Tensor, on: Tensor, dtype: Tensor["dtype"]): Tensor {
+  const entropy = entropyFromLogits(logits).to(dtype);
+  const poisoned = Boolean(torch.tidy(() => entropy.detach().isfinite().logicalOr(on).logicalNot().any().item()));
+  if (!poisoned) return torch.where(on, entropy, 0);
+  return torch.where(on, entropyFromLogits(torch.where(on.unsqueeze(-1), logits, 0)).to(dtype), 0);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
