@@ -23,6 +23,10 @@ export interface DashboardBackendOptions extends Omit<RenderDashboardOptions, "g
   jsonlPath: string;
   /** Rewrite the live data every N flushes (the first flush always). @default 10 */
   every?: number;
+  /** Also rewrite it at a flush when this long has passed since the last write, so slow steps still show up. @default 5000 */
+  maxIntervalMs?: number;
+  /** Milliseconds clock. @default performance.now */
+  now?: () => number;
   /** Trajectory samples JSONL (`appendTrajectorySamples`); the latest step's are shown. @default none */
   samplesPath?: string;
 }
@@ -41,6 +45,7 @@ export class DashboardBackend implements MetricBackend {
   #flushes = 0;
   #records: MetricRecord[] | undefined;
   #pageWritten = false;
+  #lastWrite = -Infinity;
 
   constructor(options: DashboardBackendOptions) {
     for (const f of ["path", "jsonlPath"] as const) {
@@ -61,7 +66,8 @@ export class DashboardBackend implements MetricBackend {
     const i = records.findIndex((r) => r.step === step);
     if (i >= 0) records[i] = { ...records[i], ...record };
     else records.push(record);
-    if (this.#flushes === 1 || this.#flushes % this.#every === 0) this.write();
+    const due = this.#now() - this.#lastWrite >= (this.#o.maxIntervalMs ?? 5000);
+    if (this.#flushes === 1 || this.#flushes % this.#every === 0 || due) this.write();
   }
 
   /** Rewrites the live data now (and the page, the first time). */
@@ -75,6 +81,7 @@ export class DashboardBackend implements MetricBackend {
       done,
     };
     writeFileAtomic(this.dataPath, renderDashboardDataScript(dashboardData(records, options)));
+    this.#lastWrite = this.#now();
     if (!this.#pageWritten || done) {
       writeFileAtomic(this.path, renderDashboard(records, options));
       this.#pageWritten = true;
@@ -83,6 +90,10 @@ export class DashboardBackend implements MetricBackend {
 
   close(): void {
     this.write(true);
+  }
+
+  #now(): number {
+    return this.#o.now ? this.#o.now() : performance.now();
   }
 
   #load(): MetricRecord[] {

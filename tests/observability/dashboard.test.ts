@@ -90,7 +90,8 @@ test("backend: the page and its data exist after the first step, refresh live, a
   const path = join(dir, "dashboard.html");
   const jsonl = new JsonlBackend({ path: jsonlPath });
   jsonl.log(0, { "reward/mean": 0 }); // a resumed run's earlier step, already in the JSONL
-  const dash = new DashboardBackend({ path, jsonlPath, every: 3, samplesPath: join(dir, "samples.jsonl"), refreshSeconds: 2 });
+  let now = 0;
+  const dash = new DashboardBackend({ path, jsonlPath, every: 3, samplesPath: join(dir, "samples.jsonl"), refreshSeconds: 2, now: () => now, maxIntervalMs: 60_000 });
   const liveData = (): DashboardData => JSON.parse(/^forgeDashboardData\((.*)\);\n$/s.exec(readFileSync(dash.dataPath, "utf8"))![1]!);
   appendTrajectorySamples(join(dir, "samples.jsonl"), [{ step: 1, title: "e0", reward: 1, spans: [{ text: "42", trained: true }] }]);
   dash.log(1, { "reward/mean": 0.1, "loss/value": 2 });
@@ -105,13 +106,16 @@ test("backend: the page and its data exist after the first step, refresh live, a
   assert.deepEqual(liveData().series["reward/mean"]![0], [0, 1], "every 3 flushes after the first");
   dash.log(3, { "reward/mean": 0.3 });
   assert.deepEqual(liveData().series["reward/mean"]![0], [0, 1, 2, 3]);
+  now = 60_000; // a slow step: written although flush 4 is not a multiple of 3
+  dash.log(4, { "reward/mean": 0.4 });
+  assert.deepEqual(liveData().series["reward/mean"]![0], [0, 1, 2, 3, 4]);
   assert.equal(readFileSync(path, "utf8"), page, "the page itself is not rewritten while live");
   dash.close();
   jsonl.close();
   assert.equal(liveData().done, true, "the open page stops polling");
   const final = readFileSync(path, "utf8");
   assert.ok(!/data-live=/.test(final), "the finished page stands alone");
-  assert.deepEqual(embedded(final).series["reward/mean"]![0], [0, 1, 2, 3]);
+  assert.deepEqual(embedded(final).series["reward/mean"]![0], [0, 1, 2, 3, 4]);
   assert.deepEqual(readdirSync(dir).sort(), ["dashboard-data.js", "dashboard.html", "metrics.jsonl", "samples.jsonl"], "no temp files left");
   writeDashboard(jsonlPath, join(dir, "again.html"));
   assert.deepEqual(embedded(readFileSync(join(dir, "again.html"), "utf8")).series["reward/mean"]![0], [0]);
