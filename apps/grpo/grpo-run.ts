@@ -149,7 +149,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     dir: outputDir,
     totalSteps: config.training.steps,
     resumeStep,
-    console: options.progress === false ? false : { keys: Object.keys(CONSOLE_KEYS), labels: CONSOLE_KEYS },
+    console: options.progress === false ? false : {}, // reward, accuracy, KL, grad norm, lr, phase split
     title: "torchforge GRPO",
   });
   const { metrics: droppedRows, tensorboard: droppedEvents } = runBackends.trimmed;
@@ -312,19 +312,6 @@ async function continuousTraining(o: {
   }
   return false;
 }
-
-/** The console line: reward, accuracy when known, loss, grad norm, lr and where the step's time went. */
-const CONSOLE_KEYS: Record<string, string> = {
-  "reward/mean": "reward",
-  "eval/accuracy": "eval_acc",
-  "loss/value": "loss",
-  "trainer/grad_norm": "grad_norm",
-  "trainer/lr": "lr",
-  "main_perf/generate_s": "gen_s",
-  "main_perf/score_s": "score_s",
-  "main_perf/train_step_s": "train_s",
-  "main_perf/weight_sync_s": "sync_s",
-};
 
 function splitEvenly<T>(xs: T[], parts: number): T[][] {
   const k = Math.min(parts, xs.length);

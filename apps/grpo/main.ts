@@ -5,17 +5,36 @@
  * spelling: `training.learning_rate=3e-6` or `--grpo.loss dapo`; `~services.ref_model` removes a
  * section. Ctrl-C writes a checkpoint and stops cleanly; `--resume` continues from it.
  */
-import { loadGrpoConfig } from "../../src/config/index.ts";
+import { grpoConfigSchema, loadGrpoConfig } from "../../src/config/index.ts";
 import { packagePath } from "../../src/util/package-root.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
-import { parseCommandLine, withCtrlC } from "../shared/cli.ts";
+import { appHelp, parseCommandLine, runCli, wantsHelp, withCtrlC } from "../shared/cli.ts";
 import { runGrpo } from "./grpo-run.ts";
 
 export const DEFAULT_GRPO_CONFIG = packagePath("apps", "grpo", "default.yaml"); // from sources and from dist/ alike
 
+export function grpoHelp(): string {
+  return appHelp({
+    app: "grpo",
+    summary:
+      "Trains a language model with GRPO (or any configured policy loss: grpo.loss)." +
+      " Ctrl-C writes a checkpoint and stops; --resume continues.",
+    schema: grpoConfigSchema,
+    defaultConfig: "apps/grpo/default.yaml",
+    example: "forge grpo --config apps/grpo/qwen3_1_7b.yaml grpo.loss=dapo training.steps=200 --training.learning_rate 1e-6",
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    console.log(grpoHelp());
+    return 0;
+  }
+  return runCli("grpo", () => run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
   const cli = parseCommandLine(argv, DEFAULT_GRPO_CONFIG, loadGrpoConfig);
-  if (!cli) return 2;
   const { config, snake } = cli.loaded;
   const stopMessage = "Ctrl-C: finishing the current step, writing a checkpoint, then stopping (Ctrl-C again to quit now)";
   return withCtrlC(async (signal) => {

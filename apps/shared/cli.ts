@@ -1,11 +1,89 @@
 /**
- * What both apps' command lines share: `--config` + overrides + `--resume`, config errors as
- * exit code 2 with the message, and Ctrl-C as a clean stop (a second Ctrl-C quits at once).
+ * What both apps' command lines share: `--config` + overrides + `--resume`, `--help` generated
+ * from the config schema, one error style and exit code per error class (`runCli`), and Ctrl-C
+ * as a clean stop (a second Ctrl-C quits at once).
  * Running `main` when the file is executed directly is `runIfMain` in `src/util` (the `forge` CLI
  * uses it too, and the library must not import apps/).
  */
-import { ConfigError, extractConfigPath, type LoadConfigOptions } from "../../src/config/index.ts";
+import type { z } from "zod";
+import { ConfigError, ConfigOverrideError, extractConfigPath, type LoadConfigOptions } from "../../src/config/index.ts";
+import { formatConfigHelp } from "../../src/config/help.ts";
+import { DataError, DataOptionError } from "../../src/data/errors.ts";
+import { EnvOptionError } from "../../src/envs/errors.ts";
+import { ModelConfigError, ModelLoadError } from "../../src/models/errors.ts";
+import { TokenizerError } from "../../src/models/tokenizer/tokenizer-error.ts";
+import { RewardOptionError } from "../../src/rewards/errors.ts";
+import { RLOptionError } from "../../src/rl/errors.ts";
+import { CheckpointError, TrainerOptionError } from "../../src/trainer/errors.ts";
+import { EXIT_CODES, type ErrorClass } from "../../src/util/exit-codes.ts";
 import { resolveShipped } from "../../src/util/package-root.ts";
+
+/** `forge <app> --help`: usage, what the app does, every config key (from the schema), an example, exit codes. */
+export function appHelp(o: { app: string; summary: string; schema: z.ZodType; defaultConfig: string; example: string }): string {
+  return [
+    `usage: forge ${o.app} [--config file.yaml] [key=value | --key value | ~key]... [--resume | --resume=auto]`,
+    "",
+    o.summary,
+    "",
+    `--config defaults to ${o.defaultConfig}. Overrides use the dotted YAML path (training.steps=20 or --training.steps 20);`,
+    "~key removes a key or section. Config keys (type = default):",
+    "",
+    formatConfigHelp(o.schema),
+    "",
+    "example:",
+    `  ${o.example}`,
+    "",
+    exitCodeHelp(),
+  ].join("\n");
+}
+
+export function exitCodeHelp(): string {
+  const c = EXIT_CODES;
+  const classes = `${c.runtime} runtime error, ${c.usage} usage error, ${c.config} config error, ${c.load} load error`;
+  return `exit codes: ${c.ok} done, ${classes}, ${c.interrupted} interrupted`;
+}
+
+/** True for `--help` / `-h` anywhere on the command line. */
+export const wantsHelp = (argv: readonly string[]): boolean => argv.includes("--help") || argv.includes("-h");
+
+const hasCode = (err: unknown, codes: string[]) => {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && codes.includes(code);
+};
+
+/** Which class of error this is, and so which exit code it gets (see `EXIT_CODES`). */
+export function classifyError(err: unknown): ErrorClass {
+  if (err instanceof ConfigOverrideError || (err instanceof Error && err.name === "UsageError")) return "usage";
+  if (err instanceof DataOptionError) return "config";
+  const loadErrors = [ModelLoadError, TokenizerError, DataError, CheckpointError];
+  if (loadErrors.some((C) => err instanceof C)) return "load";
+  if (hasCode(err, ["ENOENT", "EACCES", "EISDIR", "ENOTDIR"])) return "load";
+  // ModelNotFoundError (apps/shared/resolve-model.ts) and the like.
+  if (err instanceof Error && /NotFoundError$/.test(err.name)) return "load";
+  const configErrors = [ConfigError, ModelConfigError, RLOptionError, TrainerOptionError, RewardOptionError, EnvOptionError];
+  if (configErrors.some((C) => err instanceof C)) return "config";
+  // App-level config errors (apps/grpo's GrpoConfigError) sit above this folder: matched by name.
+  if (err instanceof Error && /ConfigError$/.test(err.name)) return "config";
+  return "runtime";
+}
+
+/** Prints `forge <app>: <class> error: <message>` to stderr and returns the class's exit code. */
+export function reportError(app: string, err: unknown): number {
+  const kind = classifyError(err);
+  const message = err instanceof Error ? (kind === "runtime" ? `${err.name}: ${err.message}` : err.message) : String(err);
+  console.error(`forge ${app}: ${kind === "runtime" ? "error" : `${kind} error`}: ${message}`);
+  if (kind === "runtime" && process.env.TORCHFORGE_DEBUG && err instanceof Error && err.stack) console.error(err.stack);
+  return EXIT_CODES[kind];
+}
+
+/** Runs an app's body; any error it throws becomes one stderr line and its class's exit code. */
+export async function runCli(app: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    return reportError(app, err);
+  }
+}
 
 export interface ParsedCommandLine<L> {
   loaded: L;
@@ -14,27 +92,19 @@ export interface ParsedCommandLine<L> {
 }
 
 /**
- * Loads the config named on the command line (or `defaultPath`); null after printing a config
- * error. A relative `--config` missing from the working directory is looked up in the package
- * (`forge grpo --config apps/grpo/qwen3_1_7b.yaml` from an installed package).
+ * Loads the config named on the command line (or `defaultPath`); throws `ConfigError`s (run it
+ * inside `runCli`). A relative `--config` missing from the working directory is looked up in the
+ * package (`forge grpo --config apps/grpo/qwen3_1_7b.yaml` from an installed package).
  */
-export function parseCommandLine<L>(argv: string[], defaultPath: string, load: (o: LoadConfigOptions) => L): ParsedCommandLine<L> | null {
+export function parseCommandLine<L>(argv: string[], defaultPath: string, load: (o: LoadConfigOptions) => L): ParsedCommandLine<L> {
   const { configPath, rest } = extractConfigPath(argv);
-  try {
-    return {
-      loaded: load({
-        path: configPath !== undefined ? resolveShipped(configPath) : defaultPath,
-        overrides: rest.filter((a) => a !== "--resume" && a !== "--resume=auto"),
-      }),
-      resume: rest.includes("--resume") ? true : rest.includes("--resume=auto") ? "auto" : false,
-    };
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`config error: ${err.message}`);
-      return null;
-    }
-    throw err;
-  }
+  return {
+    loaded: load({
+      path: configPath !== undefined ? resolveShipped(configPath) : defaultPath,
+      overrides: rest.filter((a) => a !== "--resume" && a !== "--resume=auto"),
+    }),
+    resume: rest.includes("--resume") ? true : rest.includes("--resume=auto") ? "auto" : false,
+  };
 }
 
 /** Runs `fn` with an AbortSignal that the first Ctrl-C aborts. */

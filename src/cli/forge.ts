@@ -4,7 +4,12 @@
  *   forge sft  --config apps/sft/llama3_8b.yaml --training.steps 100
  *   forge serve --model /models/Qwen3-1.7B --port 8000   (OpenAI-compatible API; see apps/serve)
  *   forge launch --nproc-per-node 2 train.ts             (torchrun-style data-parallel ranks; see apps/launch)
+ * `forge --help` lists the apps and their config keys (generated from the schemas); `forge <app>
+ * --help` documents every key. Exit codes: `EXIT_CODES` (src/util/exit-codes.ts, README).
  */
+import { formatConfigHelp } from "../config/help.ts";
+import { grpoConfigSchema, sftConfigSchema } from "../config/index.ts";
+import { EXIT_CODES } from "../util/exit-codes.ts";
 import { siblingModule } from "../util/package-root.ts";
 import { runIfMain } from "../util/run-if-main.ts";
 
@@ -21,7 +26,37 @@ const APPS: Record<string, string> = {
   launch: "../../apps/launch/main.ts",
 };
 
+const SUMMARIES: Record<string, string> = {
+  grpo: "RL post-training with GRPO / DAPO / GSPO / CISPO / SAPO / REINFORCE / PPO-clip (grpo.loss)",
+  sft: "supervised fine-tuning on chat or prompt/response JSONL",
+  serve: "serve a model behind an OpenAI-compatible HTTP API (forge serve --help)",
+};
+
 export const USAGE = `usage: forge <${Object.keys(APPS).join("|")}> [--config file.yaml] [key=value | --key value | ~key]... [--resume]`;
+
+/** `forge --help`: the apps, each config section with its keys and defaults, examples, exit codes. */
+export function forgeHelp(): string {
+  const c = EXIT_CODES;
+  return [
+    USAGE,
+    "",
+    "apps:",
+    ...Object.keys(APPS).map((a) => `  ${a.padEnd(6)} ${SUMMARIES[a] ?? ""}`),
+    "",
+    "forge grpo config sections (key=default; `forge grpo --help` describes each key):",
+    formatConfigHelp(grpoConfigSchema, { brief: true }),
+    "",
+    "forge sft config sections (key=default; `forge sft --help` describes each key):",
+    formatConfigHelp(sftConfigSchema, { brief: true }),
+    "",
+    "examples:",
+    "  forge grpo --config apps/grpo/qwen3_1_7b.yaml grpo.loss=dapo --training.learning_rate 1e-6",
+    "  forge sft --config apps/sft/llama3_8b.yaml model.path=/models/Llama-3.1-8B-Instruct dataset.path=chat.jsonl",
+    "  forge serve --model /models/Qwen3-1.7B --port 8000",
+    "",
+    `exit codes: ${c.ok} done, ${c.runtime} runtime error, ${c.usage} usage error, ${c.config} config error, ${c.load} load error, ${c.interrupted} interrupted`,
+  ].join("\n");
+}
 
 /** What an app's entry module exports. */
 interface AppEntry {
@@ -36,16 +71,26 @@ async function loadApp(name: string, path: string): Promise<AppEntry> {
 
 export async function main(argv: string[]): Promise<number> {
   const [app, ...rest] = argv;
-  if (!app || app === "--help" || app === "-h") {
-    console.log(USAGE);
-    return app ? 0 : 2;
+  if (app === "--help" || app === "-h" || app === "help") {
+    console.log(forgeHelp());
+    return EXIT_CODES.ok;
+  }
+  if (!app) {
+    console.error(`forge: usage error: no app given\n${USAGE}\n(forge --help lists the apps and their config keys)`);
+    return EXIT_CODES.usage;
   }
   const path = Object.hasOwn(APPS, app) ? APPS[app] : undefined;
   if (path === undefined) {
-    console.error(`forge: unknown app '${app}'\n${USAGE}`);
-    return 2;
+    console.error(`forge: usage error: unknown app '${app}' (one of ${Object.keys(APPS).join(", ")})\n${USAGE}`);
+    return EXIT_CODES.usage;
   }
-  return (await loadApp(app, path)).main(rest);
+  try {
+    return await (await loadApp(app, path)).main(rest);
+  } catch (err) {
+    // The apps report their own errors (apps/shared/cli.ts runCli); this catches what escapes one.
+    console.error(`forge ${app}: error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    return EXIT_CODES.runtime;
+  }
 }
 
 runIfMain(import.meta.url, main);

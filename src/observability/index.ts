@@ -22,8 +22,8 @@ export type { EventInit, DecodedEvent, ScalarValue, ProtoField } from "./event-p
 export { crc32c, maskedCrc32c } from "./crc32c.ts";
 export { DashboardBackend, writeDashboard } from "./dashboard-backend.ts";
 export type { DashboardBackendOptions } from "./dashboard-backend.ts";
-export { renderDashboard, seriesOf, DASHBOARD_SECTIONS } from "./dashboard-html.ts";
-export type { RenderDashboardOptions, DashboardSection } from "./dashboard-html.ts";
+export { renderDashboard, renderDashboardDataScript, dashboardData, planCharts, renderSamplesTable, seriesOf, DASHBOARD_CHARTS, DASHBOARD_SECTIONS } from "./dashboard-html.ts";
+export type { RenderDashboardOptions, DashboardSection, DashboardChartSpec, ChartPlan, DashboardData } from "./dashboard-html.ts";
 export { Tracer, Span, tracer } from "./tracer.ts";
 export type { TracerOptions } from "./tracer.ts";
 export { createRunBackends } from "./run-backends.ts";

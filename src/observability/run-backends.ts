@@ -3,7 +3,8 @@
  *
  *     <dir>/metrics.jsonl    JSONL, one object per flush
  *     <dir>/tensorboard/     TensorBoard event file (`tensorboard --logdir <dir>/tensorboard`)
- *     <dir>/dashboard.html   self-contained dashboard, regenerated every `dashboardEvery` flushes
+ *     <dir>/dashboard.html   self-contained dashboard (uPlot), written at the first flush and on close
+ *     <dir>/dashboard-data.js  its live data, rewritten every `dashboardEvery` flushes (the open page re-loads it)
  *     <dir>/samples.jsonl    trajectory samples the app appends (shown on the dashboard)
  *     console                progress bar + ETA
  *
@@ -70,7 +71,8 @@ export function createRunBackends(options: RunBackendsOptions): RunBackends {
     backends.push(dashboard);
   }
   if (options.console !== false) {
-    backends.push(new ProgressConsoleBackend({ totalSteps: options.totalSteps, startStep: resumeStep, ...(options.console ?? {}) }));
+    // The pace is measured from the first flushed step, so after a resume the ETA counts from there.
+    backends.push(new ProgressConsoleBackend({ totalSteps: options.totalSteps, ...(options.console ?? {}) }));
   }
   return out;
 }

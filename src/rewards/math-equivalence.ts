@@ -4,24 +4,34 @@
  * `(1, 2)` ≡ `(1,2)` but not `[1, 2]`, `x^2+2x+1` ≡ `(x+1)^2`.
  *
  * Strategy: notation is cleaned by `normalizeLatexAnswer`; tuples, intervals, sets and unions are
- * compared part by part; each scalar goes through the compute engine (`@cortex-js/compute-engine`)
- * and is compared numerically within a tolerance. Expressions with free variables are compared by
- * evaluating both at fixed sample points (deterministic, no randomness). Anything the engine cannot
- * parse falls back to exact string equality of the normalised text, so the check is conservative.
+ * compared part by part. Each scalar is compared by the first rule that applies:
  *
- * It does not prove identities symbolically, and does not compare equations (`y = 2x` vs `2x = y`).
- * The engine rounds magnitudes below about 1e-10 to 0, so tiny answers compare as 0.
+ * 1. EXACT — both sides are plain rational arithmetic (integers, fractions, written-out decimals,
+ *    `a\times10^{k}`; see `exact-rational.ts`): compared as exact rationals, no tolerance. So
+ *    1000000 ≠ 1000001, 1e-12 ≠ 3e-12, 0.5 ≡ \frac{1}{2}, and a decimal is the number it writes:
+ *    0.3333 ≠ \frac{1}{3} (a rounded answer to a rational question is wrong).
+ * 2. EXACT (engine) — the compute engine (`@cortex-js/compute-engine`) evaluates both to rationals
+ *    (e.g. \sqrt{4} vs 2): compared for exact equality of their double values.
+ * 3. TOLERANCE — otherwise a side is irrational or symbolic (√2, π, logs), so any decimal is an
+ *    approximation: both are evaluated numerically and compared within `relativeTolerance` /
+ *    `absoluteTolerance`. Expressions with free variables are compared this way at fixed sample
+ *    points (deterministic, no randomness).
+ *
+ * Anything the engine cannot parse falls back to exact string equality of the normalised text, so
+ * the check is conservative. It does not prove identities symbolically, and does not compare
+ * equations (`y = 2x` vs `2x = y`). In rule 3 the engine rounds magnitudes below about 1e-10 to 0.
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
+import { exactRational, rational, rationalEquals, type Rational } from "./exact-rational.ts";
 import { extractBoxed, normalizeLatexAnswer, splitTopLevel, type NormalizedAnswer } from "./latex-answer.ts";
 import type { Reward } from "./reward.ts";
 import { RewardOptionError } from "./errors.ts";
 import { checkNumberOption } from "./validate.ts";
 
 export interface MathEquivalenceOptions {
-  /** Relative tolerance for numeric comparison. @default 1e-6 */
+  /** Relative tolerance where a side is irrational/symbolic (rule 3; exact rationals use none). @default 1e-6 */
   relativeTolerance?: number;
-  /** Absolute tolerance for numeric comparison (matters near 0). @default 1e-9 */
+  /** Absolute tolerance where a side is irrational/symbolic (rule 3; matters near 0). @default 1e-9 */
   absoluteTolerance?: number;
   /** Answers longer than this (after normalisation) are only compared as strings, to bound CAS time. @default 400 */
   maxLength?: number;
@@ -142,7 +152,17 @@ interface Value {
 // Sample points for free variables; irrational-looking so coincidences are unlikely.
 const SAMPLE_POINTS = [0.6180339887, 1.4142135624, 2.7182818285];
 
+// A percentage may be graded as either its number (50) or its fraction (0.5).
+function rationalCandidates(v: Rational, percent: boolean): Rational[] {
+  return percent ? [v, rational(v.n, v.d * 100n)] : [v];
+}
+
 function scalarsEqual(a: NormalizedAnswer, b: NormalizedAnswer, tol: Tolerance): boolean {
+  const ra = exactRational(a.latex);
+  const rb = exactRational(b.latex);
+  if (ra !== undefined && rb !== undefined) {
+    return rationalCandidates(ra, a.percent).some((x) => rationalCandidates(rb, b.percent).some((y) => rationalEquals(x, y)));
+  }
   try {
     const ce = computeEngine();
     const ea = ce.parse(a.latex);
@@ -153,7 +173,10 @@ function scalarsEqual(a: NormalizedAnswer, b: NormalizedAnswer, tol: Tolerance):
       const va = toValue(ea.N());
       const vb = toValue(eb.N());
       if (!va || !vb) return false;
-      return candidates(va, a.percent).some((x) => candidates(vb, b.percent).some((y) => valuesClose(x, y, tol)));
+      // Both provably rational (e.g. \sqrt{4} vs 2): no tolerance either.
+      const exact = ea.evaluate().isRational === true && eb.evaluate().isRational === true;
+      const same = exact ? (x: Value, y: Value) => x.re === y.re && x.im === y.im : (x: Value, y: Value) => valuesClose(x, y, tol);
+      return candidates(va, a.percent).some((x) => candidates(vb, b.percent).some((y) => same(x, y)));
     }
     let compared = 0;
     for (const [k, base] of SAMPLE_POINTS.entries()) {

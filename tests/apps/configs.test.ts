@@ -32,7 +32,7 @@ test("forge dispatches to the apps and rejects unknown ones", async () => {
   assert.equal(await forge([]), 2);
   assert.equal(await forge(["--help"]), 0);
   assert.equal(await forge(["rlhf"]), 2);
-  assert.equal(await forge(["grpo", "training.not_a_key=1"]), 2);
+  assert.equal(await forge(["grpo", "training.not_a_key=1"]), 3); // config error (README "exit codes")
 });
 
 test("model.tokenizer_path may name a bare tokenizer directory (no config.json) beside a model path", () => {

@@ -4,8 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  JsonlBackend, readMetricsJsonl, ProgressConsoleBackend, DashboardBackend, renderDashboard, createRunBackends, formatDuration,
-  MetricLogger, recordMetric, type MetricRecord,
+  JsonlBackend, readMetricsJsonl, ProgressConsoleBackend, createRunBackends, formatDuration, MetricLogger, recordMetric,
 } from "../../src/observability/index.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "tf-obs-"));
@@ -37,21 +36,41 @@ function fakeStream(isTTY: boolean) {
 test("console (non-TTY): plain lines with step, bar, pace, ETA and the chosen metrics", () => {
   let now = 0;
   const { out, stream } = fakeStream(false);
-  const c = new ProgressConsoleBackend({ totalSteps: 10, stream, now: () => now, barWidth: 10 });
+  const c = new ProgressConsoleBackend({ totalSteps: 10, stream, now: () => now, barWidth: 10, keys: ["reward/mean", "loss/value", "trainer/lr"] });
   now = 2000;
   c.log(1, { "loss/value": 0.123456, "reward/mean": 0.5, "trainer/lr": 1e-5, "generator/samples": [1] });
   now = 8000;
   c.log(4, { "reward/mean": 0.625 });
   c.close();
   assert.deepEqual(out, [
-    "step 1/10 [#.........]  10% 2.00s/step ETA 18s | reward/mean=0.5 loss/value=0.1235 trainer/lr=1.00e-5\n",
+    "step 1/10 [#.........]  10% | reward/mean=0.5 loss/value=0.1235 trainer/lr=1.00e-5\n",
     "step 4/10 [####......]  40% 2.00s/step ETA 12s | reward/mean=0.625\n",
   ]);
   const plain = new ProgressConsoleBackend({ stream, keys: ["a"], now: () => 0 });
-  assert.equal(plain.format(3, { a: 1, b: 2 }), "step 3 0.00s/step | a=1");
+  assert.equal(plain.format(3, { a: 1, b: 2 }), "step 3 | a=1");
   assert.equal(formatDuration(75), "1m15s");
   assert.equal(formatDuration(3725), "1h02m");
   assert.throws(() => new ProgressConsoleBackend({ totalSteps: 0 }), /'totalSteps' must be an integer > 0/);
+});
+
+test("console default line: reward, accuracy once known, KL, grad norm, lr and the phase split; ETA ignores startup", () => {
+  let now = 0;
+  const c = new ProgressConsoleBackend({ totalSteps: 100, stream: fakeStream(false).stream, now: () => now, barWidth: 4 });
+  const step = (extra: Record<string, number> = {}) => ({
+    "reward/mean": 0.52, "loss/kl_ref": 0.0012, "trainer/grad_norm": 0.83, "trainer/lr": 1e-5, "loss/value": 0.3,
+    "main_perf/generate_s": 0.8, "main_perf/train_step_s": 0.3, "main_perf/weight_sync_s": 0.1, "main_perf/score_s": 0.05, "main_perf/step_s": 1.25, ...extra,
+  });
+  now = 60_000; // a minute of startup (model load, first eval) before the first flush
+  assert.equal(
+    c.format(0, step({ "eval/accuracy": 0.41 })),
+    "step 0/100 [....]   0% 1.25s/step ETA 2m05s | reward 0.52 acc 41.0% kl 0.0012 gnorm 0.83 lr 1.00e-5 | gen 0.80s train 0.30s sync 0.10s",
+  );
+  now = 62_000;
+  // Pace from the first flush (2 s / step), not from construction (62 s / 1 step); accuracy stays known.
+  assert.equal(c.format(1, step()), "step 1/100 [....]   1% 2.00s/step ETA 3m18s | reward 0.52 acc 41.0% kl 0.0012 gnorm 0.83 lr 1.00e-5 | gen 0.80s train 0.30s sync 0.10s");
+  // No reward (SFT): the loss takes its place; no accuracy until an eval.
+  const sft = new ProgressConsoleBackend({ stream: fakeStream(false).stream, now: () => 0 });
+  assert.equal(sft.format(5, { "loss/value": 1.5, "trainer/lr": 2e-5, "trainer/grad_norm": 4 }), "step 5 | loss 1.5 gnorm 4 lr 2.00e-5");
 });
 
 test("console (TTY): one line redrawn in place, newline on close", () => {
@@ -66,67 +85,7 @@ test("console (TTY): one line redrawn in place, newline on close", () => {
   assert.equal(out[2], "\n");
 });
 
-function records(n: number): MetricRecord[] {
-  return Array.from({ length: n }, (_, i) => ({
-    step: i + 1,
-    "reward/mean": i / n,
-    "eval/accuracy": 0.2 + i / (2 * n),
-    "loss/value": 1 / (i + 1),
-    "loss/kl_ref": 0.01 * i,
-    "loss/entropy": 2 - i / n,
-    "loss/clip_fraction": 0.1,
-    "generator/response_length": 20 + i,
-    "trainer/tokens_per_s": 1000 + i,
-    "main_perf/generate_s": 1.5,
-    "main_perf/train_step_s": 0.5,
-    "buffer/size": i,
-    "weird<key>": 1,
-  }));
-}
-
-test("dashboard: valid self-contained HTML with every series, grouped into the standard charts", () => {
-  const html = renderDashboard(records(5), { title: "run <1>", generatedAt: new Date(0) });
-  assert.ok(html.startsWith("<!DOCTYPE html>\n<html lang=\"en\">"));
-  assert.ok(html.trimEnd().endsWith("</html>"));
-  for (const tag of ["html", "head", "body", "title", "style", "svg", "section", "script", "ul", "h2"]) {
-    const open = html.match(new RegExp(`<${tag}[\\s>]`, "g"))?.length ?? 0;
-    const close = html.match(new RegExp(`</${tag}>`, "g"))?.length ?? 0;
-    assert.equal(open, close, `<${tag}> opened ${open} times, closed ${close}`);
-  }
-  assert.ok(!/https?:\/\//.test(html) && !/\bsrc=/.test(html), "no network references");
-  for (const t of ["Reward", "Accuracy", "Loss", "KL", "Entropy", "Clip fraction", "Response length", "Tokens/s", "Time per phase (s)", "buffer"]) {
-    assert.ok(html.includes(`<h2>${t}</h2>`), `section ${t}`);
-  }
-  for (const k of ["reward/mean", "eval/accuracy", "loss/kl_ref", "main_perf/generate_s", "trainer/tokens_per_s"]) assert.ok(html.includes(`>${k} <b>`), `legend ${k}`);
-  assert.ok(html.includes("run &lt;1&gt;") && html.includes("weird&lt;key&gt;") && !html.includes("weird<key>"), "escaped");
-  const data = JSON.parse(/<script id="metrics-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!);
-  assert.deepEqual(data["reward/mean"], [[1, 0], [2, 0.2], [3, 0.4], [4, 0.6], [5, 0.8]]);
-  assert.equal((html.match(/<polyline /g) ?? []).length, 12, "one line per numeric series");
-  const empty = renderDashboard([]);
-  assert.ok(empty.includes("no metrics yet"));
-});
-
-test("dashboard backend regenerates atomically from the JSONL every N flushes and on close", () => {
-  const dir = tmp();
-  const jsonlPath = join(dir, "metrics.jsonl");
-  const path = join(dir, "dashboard.html");
-  const jsonl = new JsonlBackend({ path: jsonlPath });
-  const dash = new DashboardBackend({ path, jsonlPath, every: 2 });
-  jsonl.log(1, { "reward/mean": 0.1 });
-  dash.log(1, { "reward/mean": 0.1 });
-  assert.equal(existsSync(path), false, "not yet: every 2 flushes");
-  dash.log(2, { "reward/mean": 0.2 }); // before the JSONL has step 2: merged in
-  jsonl.log(2, { "reward/mean": 0.2 });
-  const data = () => JSON.parse(/<script id="metrics-data" type="application\/json">(.*?)<\/script>/s.exec(readFileSync(path, "utf8"))![1]!);
-  assert.deepEqual(data()["reward/mean"], [[1, 0.1], [2, 0.2]]);
-  jsonl.log(3, { "reward/mean": 0.3 });
-  dash.log(3, { "reward/mean": 0.3 });
-  dash.close();
-  jsonl.close();
-  assert.deepEqual(data()["reward/mean"], [[1, 0.1], [2, 0.2], [3, 0.3]]);
-  assert.deepEqual(readdirSync(dir).sort(), ["dashboard.html", "metrics.jsonl"], "no temp files left");
-  rmSync(dir, { recursive: true, force: true });
-});
+// The dashboard page and backend are tested in dashboard.test.ts.
 
 test("createRunBackends wires JSONL, TensorBoard, dashboard and console under one run directory via MetricLogger", async () => {
   const dir = tmp();

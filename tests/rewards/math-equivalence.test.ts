@@ -110,8 +110,9 @@ test("answers that would stall the engine are compared as text, quickly", () => 
 test("tolerance options widen or narrow numeric comparison", () => {
   assert.equal(isMathEquivalent("3.14", "\\pi"), false);
   assert.equal(isMathEquivalent("3.14", "\\pi", { relativeTolerance: 1e-3 }), true);
-  assert.equal(isMathEquivalent("0.001", "0"), false);
-  assert.equal(isMathEquivalent("0.001", "0", { absoluteTolerance: 0.01 }), true);
+  assert.equal(isMathEquivalent("\\frac{\\pi}{1000}", "0"), false);
+  assert.equal(isMathEquivalent("\\frac{\\pi}{1000}", "0", { absoluteTolerance: 0.01 }), true);
+  assert.equal(isMathEquivalent("0.001", "0", { absoluteTolerance: 0.01 }), false); // both exact: no tolerance
   assert.throws(() => isMathEquivalent("1", "1", { relativeTolerance: -1 }), RewardOptionError);
 });
 
@@ -152,4 +153,33 @@ test("MathEquivalenceReward scores responses against boxed or plain targets", ()
     () => new MathEquivalenceReward({ answerSource: "last" as never }),
     (e: unknown) => e instanceof RewardOptionError && /answerSource/.test(e.message),
   );
+});
+
+test("integers and rationals compare exactly: no relative tolerance lets a wrong answer through", () => {
+  assert.equal(isMathEquivalent("1000000", "1000001"), false);
+  assert.equal(isMathEquivalent("1000001", "1000001"), true);
+  assert.equal(isMathEquivalent("12345678901234567890", "12345678901234567891"), false);
+  assert.equal(isMathEquivalent("2^{100}", "1267650600228229401496703205377"), false);
+  assert.equal(isMathEquivalent("2^{100}", "1267650600228229401496703205376"), true);
+  // Tiny values that differ by a factor are different answers.
+  assert.equal(isMathEquivalent("1e-12", "3e-12"), false);
+  assert.equal(isMathEquivalent("10^{-12}", "3\\times10^{-12}"), false);
+  assert.equal(isMathEquivalent("3\\times10^{-12}", "0.000000000003"), true);
+  // A decimal is the exact number it writes (documented rule 1): a rounding of 1/3 is not 1/3.
+  assert.equal(isMathEquivalent("\\frac{1}{3}", "0.3333"), false);
+  assert.equal(isMathEquivalent("\\frac{1}{3}", "0.333333"), false);
+  assert.equal(isMathEquivalent("\\frac{1}{4}", "0.25"), true);
+  assert.equal(isMathEquivalent("2+\\frac{1}{2}", "\\frac{5}{2}"), true);
+  assert.equal(isMathEquivalent("25\\%", "\\frac{1}{4}"), true);
+  // Even an explicit tolerance does not loosen exact comparison.
+  assert.equal(isMathEquivalent("1000000", "1000001", { relativeTolerance: 1e-3 }), false);
+  // Engine-proved rationals (rule 2) are exact too.
+  assert.equal(isMathEquivalent("\\sqrt{4}", "2"), true);
+  assert.equal(isMathEquivalent("\\sqrt{1000002000001}", "1000000"), false);
+});
+
+test("tolerance applies where a side is irrational: a decimal is then an approximation", () => {
+  assert.equal(isMathEquivalent("1.41421356237", "\\sqrt{2}"), true);
+  assert.equal(isMathEquivalent("1.4142", "\\sqrt{2}"), false);
+  assert.equal(isMathEquivalent("1.4142", "\\sqrt{2}", { relativeTolerance: 1e-4 }), true);
 });

@@ -25,7 +25,9 @@ export const modelObjectSchema = z.strictObject({
   dtype: dtypeSchema.default("float32"),
   /** Seed's torchtitan-style fields, accepted for compatibility. */
   name: z.string().optional(),
+  /** Seed's torchtitan model flavor; accepted, not read. */
   flavor: z.string().optional(),
+  /** Seed's torchtitan asset directory; accepted, not read. */
   hf_assets_path: z.string().optional(),
   /** Seed for randomly initialised presets. @default 0 */
   seed: z.number().int().default(0),
@@ -38,13 +40,13 @@ export const modelSchema = z.union([
 export const datasetSchema = z.strictObject({
   /** Local .jsonl/.json/.parquet file or folder of split files, a hub id in the local HF cache (`openai/gsm8k`), or a built-in task (`arithmetic`). */
   path: z.string(),
-  /** @default "train" */
+  /** Split to train on: `<path>/<split>.jsonl` (or `.parquet`) for a directory. @default "train" */
   split: z.string().default("train"),
   /** Seed's spelling of `split`. */
   data_split: z.string().optional(),
   /** Hub cache revision: a branch/tag (`refs/`) or snapshot commit. @default refs/main, else the newest snapshot */
   revision: z.string().optional(),
-  /** @default false */
+  /** Seed key, accepted for compatibility; not read. @default false */
   streaming: z.boolean().default(false),
   /** Seed passes the model id to the dataset actor for its tokenizer. */
   model: z.string().optional(),
@@ -139,14 +141,20 @@ export const checkpointSchema = z.strictObject({
 
 const loggingMode = z.enum(["global_reduce", "per_rank_reduce", "per_rank_no_reduce"]);
 const backendCommon = {
+  /** Seed's multi-rank reduction switch; accepted, not read (one controller logs). */
   reduce_across_ranks: z.boolean().optional(),
+  /** Seed's multi-rank logging mode; accepted, not read. */
   logging_mode: loggingMode.optional(),
 };
 /** Metric backends by name; each present key enables that backend. */
 export const metricLoggingSchema = z.strictObject({
+  /** Seed backend section; accepted, not read (see `metric_logging`). */
   console: z.strictObject({ ...backendCommon, progress_bar: z.boolean().default(true) }).optional(),
+  /** Seed backend section; accepted, not read (see `metric_logging`). */
   jsonl: z.strictObject({ ...backendCommon, path: z.string().optional() }).optional(),
+  /** Seed backend section; accepted, not read (see `metric_logging`). */
   tensorboard: z.strictObject({ ...backendCommon, log_dir: z.string().optional() }).optional(),
+  /** Seed backend section; accepted, not read (see `metric_logging`). */
   dashboard: z.strictObject({ ...backendCommon, path: z.string().optional() }).optional(),
   wandb: z
     .strictObject({ ...backendCommon, project: z.string().optional(), group: z.string().optional(), entity: z.string().optional() })
@@ -154,28 +162,33 @@ export const metricLoggingSchema = z.strictObject({
 });
 
 export const optimizerSchema = z.strictObject({
-  /** @default "AdamW" */
+  /** Optimizer (torch.optim semantics). @default "AdamW" */
   name: z.enum(["AdamW", "Adam", "SGD"]).default("AdamW"),
   /** Overrides `training.learning_rate` when set. */
   lr: z.number().positive().optional(),
-  /** @default 1e-8 */
+  /** Adam's denominator epsilon. @default 1e-8 */
   eps: z.number().positive().default(1e-8),
-  /** @default 0 */
+  /** Weight decay (decoupled for AdamW). @default 0 */
   weight_decay: z.number().nonnegative().default(0),
-  /** @default [0.9, 0.999] */
+  /** Adam's moment decay rates (β1, β2). @default [0.9, 0.999] */
   betas: z.tuple([z.number(), z.number()]).default([0.9, 0.999]),
 });
 
 export const lrSchedulerSchema = z.strictObject({
-  /** @default 0 */
+  /** Steps of linear warmup from 0 to the peak learning rate. @default 0 */
   warmup_steps: nonNegativeInt().default(0),
-  /** @default "constant" */
+  /** Schedule after warmup. @default "constant" */
   decay_type: z.enum(["constant", "linear", "cosine"]).default("constant"),
   /** Final LR as a fraction of the peak. @default 0 */
   lr_min: z.number().nonnegative().default(0),
 });
 
-export const evalDatasetSchema = z.strictObject({ path: z.string(), split: z.string().default("train") });
+export const evalDatasetSchema = z.strictObject({
+  /** Dataset file or directory (as `dataset.path`). */
+  path: z.string(),
+  /** Split in that directory. @default "train" */
+  split: z.string().default("train"),
+});
 
 export const evalSchema = z.strictObject({
   /** Evaluate every N training steps; null disables. @default null */

@@ -28,7 +28,7 @@ const positiveInt = () => z.number().int().positive();
 export const grpoTrainingSchema = z.strictObject({
   /** Episodes (completions) per optimizer step, per data-parallel rank. @default 16 */
   batch_size: positiveInt().default(16),
-  /** @default 1e-5 */
+  /** Peak learning rate (after warmup). @default 1e-5 */
   learning_rate: z.number().positive().default(1e-5),
   /** Max prompt + response tokens per sequence in a training batch. @default 2048 */
   seq_len: positiveInt().default(2048),
@@ -63,15 +63,15 @@ export const grpoAlgorithmSchema = z.strictObject({
   beta: z.number().nonnegative().default(0.1),
   /** KL estimator. @default "k3" */
   kl_estimator: z.enum(["k1", "k2", "k3"]).default("k3"),
-  /** @default 1.0 */
+  /** Sampling temperature of the rollouts (the loss uses the same). @default 1.0 */
   temperature: z.number().positive().default(1.0),
-  /** @default 1.0 */
+  /** Nucleus sampling: keep the smallest token set with this much probability. @default 1.0 */
   top_p: z.number().gt(0).lte(1).default(1.0),
   /** 0 disables. @default 0 */
   top_k: z.number().int().nonnegative().default(0),
   /** 0 disables. @default 0 */
   min_p: z.number().min(0).max(1).default(0),
-  /** @default 512 */
+  /** Most tokens sampled per completion. @default 512 */
   max_new_tokens: positiveInt().default(512),
   /** Longer prompts are an error. @default 512 */
   max_prompt_tokens: positiveInt().default(512),
@@ -108,8 +108,9 @@ export const grpoAlgorithmSchema = z.strictObject({
 export const rewardSpecSchema = z.union([
   z.string().min(1),
   z.strictObject({
+    /** Built-in reward name or `./module.ts#Export`. */
     name: z.string().min(1),
-    /** @default 1 */
+    /** Factor of this reward in the summed reward. @default 1 */
     weight: z.number().default(1),
     /** Options passed to the reward's constructor. @default {} */
     options: z.record(z.string(), z.unknown()).default({}),
@@ -231,21 +232,28 @@ export const grpoConfigSchema = z.strictObject({
   output_dir: z.string().default("./outputs"),
   /** `colocated`: every service in the controller process (generator and trainer share weights); `separate`: processes per `services`. @default "colocated" */
   placement: z.enum(["colocated", "separate"]).default("colocated"),
+  /** The policy model (also the reference model's weights). */
   model: modelSchema,
+  /** Prompts and targets. */
   dataset: datasetSchema,
+  /** Optimizer steps, batch and trainer numerics. */
   training: grpoTrainingSchema.prefault({}),
+  /** The algorithm: sampling, loss, clipping, KL, group filtering. */
   grpo: grpoAlgorithmSchema.prefault({}),
-  /** @default ["math"] */
+  /** Reward functions, summed with their weights: names, `{ name, weight, options }` or module paths. @default ["math"] */
   rewards: z.array(rewardSpecSchema).default(["math"]),
+  /** Where each service runs (with `placement: separate`). */
   services: grpoServicesSchema.prefault({}),
   /** Multi-turn agentic episodes; absent: single-turn prompts from `dataset`. */
   environment: environmentSchema.optional(),
   optimizer: optimizerSchema.prefault({}),
+  /** Learning-rate warmup and decay. */
   lr_scheduler: lrSchedulerSchema.prefault({}),
   parallelism: parallelismSchema.prefault({}),
   checkpoint: checkpointSchema.prefault({}),
-  /** @default { console: {} } */
+  /** Seed's metric backends; accepted, not read: the app always writes metrics.jsonl, TensorBoard events and dashboard.html under output_dir. @default { console: {} } */
   metric_logging: metricLoggingSchema.prefault({ console: {} }),
+  /** Held-out evaluation. */
   eval: evalSchema.prefault({}),
   replay_buffer: replayBufferSchema.prefault({}),
   // Seed globals, mostly interpolation sources (`n: ${group_size}`).

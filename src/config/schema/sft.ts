@@ -26,7 +26,7 @@ const positiveInt = () => z.number().int().positive();
 export const sftDatasetSchema = datasetSchema.extend({
   /** `messages` (chat), `prompt_response`, or `auto` (detect per file). @default "auto" */
   format: z.enum(["auto", "messages", "prompt_response"]).default("auto"),
-  /** @default "messages" */
+  /** Seed key, accepted for compatibility; not read. @default "messages" */
   messages_key: z.string().default("messages"),
   /** Response field of prompt/response rows; unset: `response`, else `completion`. */
   response_key: z.string().min(1).optional(),
@@ -37,25 +37,25 @@ export const sftTrainingSchema = z.strictObject({
   batch_size: positiveInt().default(8),
   /** Seed spelling of `batch_size`; wins when set. */
   local_batch_size: positiveInt().optional(),
-  /** @default 1e-5 */
+  /** Peak learning rate (after warmup). @default 1e-5 */
   learning_rate: z.number().positive().default(1e-5),
-  /** @default 2048 */
+  /** Max tokens per training sequence (longer examples are cut). @default 2048 */
   seq_len: positiveInt().default(2048),
-  /** @default "float32" */
+  /** Trainer compute dtype. @default "float32" */
   dtype: dtypeSchema.default("float32"),
-  /** @default 1 */
+  /** Micro-batches per optimizer step. @default 1 */
   gradient_accumulation_steps: positiveInt().default(1),
-  /** @default 1000 */
+  /** Total optimizer steps. @default 1000 */
   steps: positiveInt().default(1000),
   /** Stop after this many epochs (null: only `steps`). @default null */
   epochs: positiveInt().nullable().default(null),
-  /** @default 1.0 */
+  /** Gradient clipping norm (null: off). @default 1.0 */
   max_norm: z.number().positive().nullable().default(1.0),
   /** Pack several examples into one `seq_len` row. @default false */
   packing: z.boolean().default(false),
-  /** @default 0 */
+  /** Seed for init and data order. @default 0 */
   seed: z.number().int().default(0),
-  /** @default 3 */
+  /** Consecutive NaN/inf losses tolerated (each skipped with a warning) before aborting. @default 3 */
   max_bad_steps: positiveInt().default(3),
   /** Recompute each decoder block in backward instead of storing its activations (less memory, ~1/3 more compute). @default false */
   activation_checkpointing: z.boolean().default(false),
@@ -67,20 +67,24 @@ export const sftTrainingSchema = z.strictObject({
 });
 
 export const sftConfigSchema = z.strictObject({
-  /** @default "./outputs" */
+  /** Where runs write the resolved config, metrics, dashboard, checkpoints and the final model. @default "./outputs" */
   output_dir: z.string().default("./outputs"),
+  /** The model to fine-tune. */
   model: modelSchema,
   /** Seed global, interpolation source (`hf://${model_name}`). */
   model_name: z.string().optional(),
   /** Absent when the seed's `training.datasets` is used. */
   dataset: sftDatasetSchema.optional(),
+  /** Optimizer steps, batch and trainer numerics. */
   training: sftTrainingSchema.prefault({}),
   optimizer: optimizerSchema.prefault({}),
+  /** Learning-rate warmup and decay. */
   lr_scheduler: lrSchedulerSchema.prefault({}),
+  /** Held-out evaluation (loss on `dataset.eval_split`). */
   eval: evalSchema.prefault({}),
   parallelism: parallelismSchema.prefault({}),
   checkpoint: checkpointSchema.prefault({}),
-  /** @default { console: {} } */
+  /** Seed's metric backends; accepted, not read: the app always writes metrics.jsonl, TensorBoard events and dashboard.html under output_dir. @default { console: {} } */
   metric_logging: metricLoggingSchema.prefault({ console: {} }),
   /** Trainer placement (the seed's `processes`). @default { procs: 1 } */
   processes: serviceSchema.prefault({}),

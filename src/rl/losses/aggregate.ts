@@ -8,6 +8,8 @@
  * - seq-mean-token-sum:       Σ_i Σ_t m·x / N_seqs
  * - seq-mean-token-sum-norm:  Σ_i Σ_t m·x / (N_seqs · maxTokens)         (Dr.GRPO: constant normaliser)
  *
+ * Padded positions are removed by selection (`where`), so they may hold NaN or ±inf.
+ *
  * With no global counts given, each micro-batch normalises by its own counts (correct for a
  * single micro-batch only).
  */
@@ -33,7 +35,8 @@ export function aggregate(values: Tensor, mask: Tensor, options: AggregateOption
   const mode = options.mode ?? "token-mean";
   const [B, T] = values.shape as [number, number];
   return torch.tidy(() => {
-    const masked = values.mul(mask);
+    // Selection, not just multiplication: NaN·0 is NaN, so a non-finite padded value would poison the sum.
+    const masked = torch.where(mask.gt(0), values.mul(mask), 0);
     const seqs = options.globalSequenceCount ?? B;
     switch (mode) {
       case "token-mean": {

@@ -9,7 +9,7 @@
 import { torch } from "../../torch/index.ts";
 import { checkClip } from "./grpo-loss.ts";
 import { PolicyLoss, type ObjectiveContext, type PolicyLossOptions, type PolicyObjective } from "./policy-loss.ts";
-import { tokenRatio } from "./ratio.ts";
+import { clampedTokenRatio } from "./ratio.ts";
 
 export interface CISPOLossOptions extends PolicyLossOptions {
   /** Weight lower bound is 1−clipLow. @default 1 (no lower bound) */
@@ -33,12 +33,13 @@ export class CISPOLoss extends PolicyLoss {
 
   protected objective({ logprobs, oldLogprobs, advantages }: ObjectiveContext): PolicyObjective {
     return torch.tidy(() => {
-      const ratio = tokenRatio(logprobs, oldLogprobs).detach();
+      const { ratio: live, ratioClamped } = clampedTokenRatio(logprobs, oldLogprobs);
+      const ratio = live.detach();
       const lo = 1 - this.clipLow;
       const hi = 1 + this.clipHigh;
       const weight = ratio.clamp(lo, hi);
       const clipped = ratio.lt(lo).logicalOr(ratio.gt(hi));
-      return { perToken: weight.mul(advantages).mul(logprobs).neg(), ratio, clipped };
+      return { perToken: weight.mul(advantages).mul(logprobs).neg(), ratio, clipped, ratioClamped };
     });
   }
 }

@@ -17,7 +17,7 @@ export interface ClippedObjectiveOptions {
 }
 
 /** Clipped surrogate per token from a ratio (B, T) or (B, 1) and advantages (B, 1) or (B, T). */
-export function clippedObjective(ratio: Tensor, advantages: Tensor, options: ClippedObjectiveOptions): PolicyObjective {
+export function clippedObjective(ratio: Tensor, advantages: Tensor, options: ClippedObjectiveOptions, ratioClamped?: Tensor): PolicyObjective {
   return torch.tidy(() => {
     const unclipped = ratio.mul(advantages).neg();
     const clippedLoss = ratio.clamp(1 - options.clipLow, 1 + options.clipHigh).mul(advantages).neg();
@@ -31,6 +31,8 @@ export function clippedObjective(ratio: Tensor, advantages: Tensor, options: Cli
       perToken = torch.where(dual, bound, perToken);
       clipped = clipped.logicalOr(dual);
     }
-    return { perToken, ratio, clipped };
+    // A ratio held at the ±LOG_RATIO_CLAMP bound has no gradient either: count it as clipped.
+    if (ratioClamped !== undefined) clipped = clipped.logicalOr(ratioClamped);
+    return { perToken, ratio, clipped, ratioClamped };
   });
 }

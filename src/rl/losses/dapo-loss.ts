@@ -8,7 +8,7 @@ import { torch } from "../../torch/index.ts";
 import { clippedObjective } from "./clipped-objective.ts";
 import { checkClip } from "./grpo-loss.ts";
 import { PolicyLoss, type ObjectiveContext, type PolicyLossOptions, type PolicyObjective } from "./policy-loss.ts";
-import { tokenRatio } from "./ratio.ts";
+import { clampedTokenRatio } from "./ratio.ts";
 
 export interface DAPOLossOptions extends PolicyLossOptions {
   /** @default 0.2 */
@@ -34,6 +34,9 @@ export class DAPOLoss extends PolicyLoss {
   }
 
   protected objective({ logprobs, oldLogprobs, advantages }: ObjectiveContext): PolicyObjective {
-    return torch.tidy(() => clippedObjective(tokenRatio(logprobs, oldLogprobs), advantages, this));
+    return torch.tidy(() => {
+      const { ratio, ratioClamped } = clampedTokenRatio(logprobs, oldLogprobs);
+      return clippedObjective(ratio, advantages, this, ratioClamped);
+    });
   }
 }

@@ -7,7 +7,7 @@
 import { torch } from "../../torch/index.ts";
 import { clippedObjective } from "./clipped-objective.ts";
 import { checkNumber, PolicyLoss, type ObjectiveContext, type PolicyLossOptions, type PolicyObjective } from "./policy-loss.ts";
-import { tokenRatio } from "./ratio.ts";
+import { clampedTokenRatio } from "./ratio.ts";
 
 export interface GRPOLossOptions extends PolicyLossOptions {
   /** Lower clip: ratios below 1−clipLow stop pushing down. @default 0.2 */
@@ -41,6 +41,9 @@ export class GRPOLoss extends PolicyLoss {
   }
 
   protected objective({ logprobs, oldLogprobs, advantages }: ObjectiveContext): PolicyObjective {
-    return torch.tidy(() => clippedObjective(tokenRatio(logprobs, oldLogprobs), advantages, this));
+    return torch.tidy(() => {
+      const { ratio, ratioClamped } = clampedTokenRatio(logprobs, oldLogprobs);
+      return clippedObjective(ratio, advantages, this, ratioClamped);
+    });
   }
 }

@@ -10,7 +10,7 @@ import { torch } from "../../torch/index.ts";
 import { clippedObjective } from "./clipped-objective.ts";
 import { checkClip } from "./grpo-loss.ts";
 import { PolicyLoss, type ObjectiveContext, type PolicyLossOptions, type PolicyObjective } from "./policy-loss.ts";
-import { LOG_RATIO_CLAMP, sequenceLogRatio } from "./ratio.ts";
+import { LOG_RATIO_CLAMP, outsideRatioClamp, sequenceLogRatio } from "./ratio.ts";
 
 export interface GSPOLossOptions extends PolicyLossOptions {
   /** @default 3e-4 (the paper's value) */
@@ -36,7 +36,8 @@ export class GSPOLoss extends PolicyLoss {
     return torch.tidy(() => {
       const seqLog = sequenceLogRatio(logprobs, oldLogprobs, mask).detach(); // (B, 1)
       const logS = logprobs.sub(logprobs.detach()).add(seqLog).clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP); // (B, T)
-      return clippedObjective(logS.exp(), advantages, { clipLow: this.clipLow, clipHigh: this.clipHigh });
+      // A whole sequence past the clamp has no gradient; counted per token in ratioClampedFraction.
+      return clippedObjective(logS.exp(), advantages, { clipLow: this.clipLow, clipHigh: this.clipHigh }, outsideRatioClamp(seqLog).expandAs(logS));
     });
   }
 }

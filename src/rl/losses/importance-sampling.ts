@@ -8,6 +8,7 @@
  */
 import { torch, type Tensor } from "../../torch/index.ts";
 import { RLOptionError } from "../errors.ts";
+import { LOG_RATIO_CLAMP } from "./ratio.ts";
 
 export interface ImportanceSamplingOptions {
   /** @default "truncate" */
@@ -22,7 +23,7 @@ export function mismatchWeights(oldLogprobs: Tensor, generatorLogprobs: Tensor, 
   const cap = options.cap ?? 2;
   if (!(cap > 0)) throw new RLOptionError("importanceSampling.cap", "a number > 0", cap);
   return torch.tidy(() => {
-    const w = oldLogprobs.detach().sub(generatorLogprobs).clamp(-20, 20).exp();
+    const w = oldLogprobs.detach().sub(generatorLogprobs).clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP).exp();
     if (mode === "truncate") return { weights: w.clampMax(cap), masked: torch.zerosLike(w) };
     if (mode === "mask") {
       const over = w.gt(cap);

@@ -26,7 +26,7 @@ export { PPOClipLoss } from "./ppo-clip-loss.ts";
 export type { PPOClipLossOptions } from "./ppo-clip-loss.ts";
 export { clippedObjective } from "./clipped-objective.ts";
 export type { ClippedObjectiveOptions } from "./clipped-objective.ts";
-export { tokenLogRatio, tokenRatio, sequenceLogRatio, sequenceRatio, LOG_RATIO_CLAMP } from "./ratio.ts";
+export { tokenLogRatio, tokenRatio, clampedTokenRatio, outsideRatioClamp, sequenceLogRatio, sequenceRatio, LOG_RATIO_CLAMP } from "./ratio.ts";
 export { klPenalty } from "./kl.ts";
 export type { KLEstimator } from "./kl.ts";
 export { aggregate, globalCounts, AGGREGATION_MODES } from "./aggregate.ts";

@@ -53,6 +53,8 @@ export interface PolicyObjective {
   perToken: Tensor;
   ratio: Tensor;
   clipped: Tensor;
+  /** Bool, (B, T) or (B, 1): tokens whose log-ratio hit the ±LOG_RATIO_CLAMP bound (see ratio.ts). @default none */
+  ratioClamped?: Tensor;
 }
 
 interface ResolvedOptions {
@@ -98,12 +100,20 @@ export abstract class PolicyLoss implements Loss {
 
   forward(input: PolicyLossInput): LossOutput {
     return torch.tidy(() => {
-      const { mask, advantages } = checkLossInput(input);
-      const { logprobs } = input;
-      const dtype = logprobs.dtype;
-      const oldLogprobs = input.oldLogprobs !== undefined ? input.oldLogprobs.to(dtype).detach() : logprobs.detach();
-      const generatorLogprobs = input.generatorLogprobs?.to(dtype);
-      const { perToken: pg, ratio, clipped } = this.objective({ logprobs, oldLogprobs, advantages, mask, generatorLogprobs });
+      const checked = checkLossInput(input);
+      const { mask } = checked;
+      const dtype = input.logprobs.dtype;
+      // Padding is removed by SELECTION before any arithmetic: a NaN/inf/-100 in a padded slot
+      // would otherwise survive `x·0` (NaN) or overflow (exp(100) in float32) and poison the loss,
+      // and even a value masked at the end leaks NaN into the gradient (0·inf) through the ops
+      // before the mask. After this, padded slots hold 0 (ratio 1, KL 0) and get zero gradient.
+      const on = mask.gt(0);
+      const clean = (t: Tensor) => torch.where(on, t, 0);
+      const logprobs = clean(input.logprobs);
+      const oldLogprobs = input.oldLogprobs !== undefined ? clean(input.oldLogprobs.to(dtype).detach()) : logprobs.detach();
+      const generatorLogprobs = input.generatorLogprobs !== undefined ? clean(input.generatorLogprobs.to(dtype)) : undefined;
+      const advantages = checked.advantages.shape[1] === 1 ? torch.where(mask.sum(-1, { keepdim: true }).gt(0), checked.advantages, 0) : clean(checked.advantages);
+      const { perToken: pg, ratio, clipped, ratioClamped } = this.objective({ logprobs, oldLogprobs, advantages, mask, generatorLogprobs });
 
       let perToken = pg;
       let isWeights: { weights: Tensor; masked: Tensor } | undefined;
@@ -114,7 +124,7 @@ export abstract class PolicyLoss implements Loss {
         isWeights = mismatchWeights(oldLogprobs, generatorLogprobs, this.importanceSampling);
         perToken = perToken.mul(isWeights.weights);
       }
-      const refLogprobs = input.refLogprobs?.to(dtype);
+      const refLogprobs = input.refLogprobs !== undefined ? clean(input.refLogprobs.to(dtype)) : undefined;
       if (this.beta > 0) {
         if (refLogprobs === undefined) {
           throw new RLOptionError("refLogprobs", `a (B, T) tensor when beta=${this.beta} > 0 (or set beta: 0 to train without a reference model)`, undefined);
@@ -122,8 +132,8 @@ export abstract class PolicyLoss implements Loss {
         perToken = perToken.add(klPenalty(logprobs, refLogprobs, this.klEstimator).mul(this.beta));
       }
       let entropy: Tensor | undefined;
-      if (input.entropy !== undefined) entropy = input.entropy.to(dtype);
-      else if (input.logits !== undefined) entropy = entropyFromLogits(input.logits).to(dtype);
+      if (input.entropy !== undefined) entropy = clean(input.entropy.to(dtype));
+      else if (input.logits !== undefined) entropy = entropyOfTrained(input.logits, on, dtype);
       if (this.entropyCoef !== 0) {
         if (entropy === undefined) throw new RLOptionError("logits", `a (B, T, V) tensor (or 'entropy') when entropyCoef=${this.entropyCoef}`, undefined);
         perToken = perToken.sub(entropy.mul(this.entropyCoef));
@@ -135,11 +145,23 @@ export abstract class PolicyLoss implements Loss {
         maxTokens: this.maxTokens,
       });
       const metrics = torch.noGrad(() =>
-        computeMetrics({ loss, logprobs, mask, advantages, ratio, clipped, refLogprobs, generatorLogprobs, entropy, isWeights }),
+        computeMetrics({ loss, logprobs, mask, advantages, ratio, clipped, ratioClamped, refLogprobs, generatorLogprobs, entropy, isWeights }),
       );
       return { loss, metrics };
     });
   }
+}
+
+/**
+ * Entropy from logits with padded slots zeroed. A non-finite padded logit would leak NaN into the
+ * logits' gradient, but copying the (B, T, V) logits to select them costs a lot of memory: so the
+ * copy is made only when a padded slot's entropy actually comes out non-finite.
+ */
+function entropyOfTrained(logits: Tensor, on: Tensor, dtype: Tensor["dtype"]): Tensor {
+  const entropy = entropyFromLogits(logits).to(dtype);
+  const poisoned = Boolean(torch.tidy(() => entropy.detach().isfinite().logicalOr(on).logicalNot().any().item()));
+  if (!poisoned) return torch.where(on, entropy, 0);
+  return torch.where(on, entropyFromLogits(torch.where(on.unsqueeze(-1), logits, 0)).to(dtype), 0);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -153,17 +175,18 @@ interface MetricInputs {
   advantages: Tensor;
   ratio: Tensor;
   clipped: Tensor;
+  ratioClamped?: Tensor;
   refLogprobs?: Tensor;
   generatorLogprobs?: Tensor;
   entropy?: Tensor;
   isWeights?: { weights: Tensor; masked: Tensor };
 }
 
-/** Mean over trained tokens (0 when there are none). */
+/** Mean over trained tokens (0 when there are none); padded slots are dropped by selection, so they may hold NaN/inf. */
 export function maskedMean(x: Tensor, mask: Tensor): number {
   return torch.tidy(() => {
     const n = mask.sum().item();
-    return n > 0 ? x.mul(mask).sum().item() / n : 0;
+    return n > 0 ? torch.where(mask.gt(0), x.mul(mask), 0).sum().item() / n : 0;
   });
 }
 
@@ -175,17 +198,21 @@ export function computeMetrics(m: MetricInputs): LossMetrics {
     const lp = m.logprobs.detach();
     const ratio = m.ratio.detach().expand(mask.shape);
     const on = mask.gt(0);
+    const ratioClamped = m.ratioClamped !== undefined ? m.ratioClamped.to(mask.dtype).expand(mask.shape) : undefined;
     const metrics: LossMetrics = {
       loss: m.loss.item(),
       ratioMean: tokens > 0 ? maskedMean(ratio, mask) : 1,
       ratioMin: tokens > 0 ? ratio.maskedFill(on.logicalNot(), Infinity).amin().item() : 1,
       ratioMax: tokens > 0 ? ratio.maskedFill(on.logicalNot(), -Infinity).amax().item() : 1,
       clipFraction: maskedMean(m.clipped.to(mask.dtype).expand(mask.shape), mask),
+      ratioClampedFraction: ratioClamped !== undefined ? maskedMean(ratioClamped, mask) : 0,
       ...advantageStats(m.advantages.detach(), mask),
       tokens,
     };
-    if (m.refLogprobs !== undefined) metrics.klRef = maskedMean(klPenalty(lp, m.refLogprobs, "k3"), mask);
-    if (m.generatorLogprobs !== undefined) metrics.klGenerator = maskedMean(klPenalty(lp, m.generatorLogprobs, "k3"), mask);
+    // The KL metrics in float64: k3's exp(ref − logπ) overflows float32 past a gap of ~88 nats.
+    const lp64 = lp.to("float64");
+    if (m.refLogprobs !== undefined) metrics.klRef = maskedMean(klPenalty(lp64, m.refLogprobs.to("float64"), "k3"), mask);
+    if (m.generatorLogprobs !== undefined) metrics.klGenerator = maskedMean(klPenalty(lp64, m.generatorLogprobs.to("float64"), "k3"), mask);
     if (m.entropy !== undefined) metrics.entropy = maskedMean(m.entropy.detach(), mask);
     if (m.isWeights !== undefined) {
       metrics.isWeightMean = maskedMean(m.isWeights.weights, mask);

@@ -6,7 +6,7 @@ import { torch } from "../../torch/index.ts";
 import { clippedObjective } from "./clipped-objective.ts";
 import { checkClip } from "./grpo-loss.ts";
 import { checkNumber, PolicyLoss, type ObjectiveContext, type PolicyLossOptions, type PolicyObjective } from "./policy-loss.ts";
-import { tokenRatio } from "./ratio.ts";
+import { clampedTokenRatio } from "./ratio.ts";
 
 export interface PPOClipLossOptions extends PolicyLossOptions {
   /** ε of clip(r, 1−ε, 1+ε). @default 0.2 */
@@ -35,6 +35,9 @@ export class PPOClipLoss extends PolicyLoss {
   }
 
   protected objective({ logprobs, oldLogprobs, advantages }: ObjectiveContext): PolicyObjective {
-    return torch.tidy(() => clippedObjective(tokenRatio(logprobs, oldLogprobs), advantages, this));
+    return torch.tidy(() => {
+      const { ratio, ratioClamped } = clampedTokenRatio(logprobs, oldLogprobs);
+      return clippedObjective(ratio, advantages, this, ratioClamped);
+    });
   }
 }

@@ -10,7 +10,7 @@
  */
 import { torch } from "../../torch/index.ts";
 import { checkNumber, PolicyLoss, type ObjectiveContext, type PolicyLossOptions, type PolicyObjective } from "./policy-loss.ts";
-import { tokenRatio } from "./ratio.ts";
+import { clampedTokenRatio } from "./ratio.ts";
 
 export interface SAPOLossOptions extends PolicyLossOptions {
   /** Gate temperature for positive advantages. @default 1.0 */
@@ -35,10 +35,10 @@ export class SAPOLoss extends PolicyLoss {
 
   protected objective({ logprobs, oldLogprobs, advantages }: ObjectiveContext): PolicyObjective {
     return torch.tidy(() => {
-      const ratio = tokenRatio(logprobs, oldLogprobs);
+      const { ratio, ratioClamped } = clampedTokenRatio(logprobs, oldLogprobs);
       const tau = advantages.gt(0).to(ratio.dtype).mul(this.tauPos - this.tauNeg).add(this.tauNeg); // (B, 1) or (B, T)
       const gate = ratio.sub(1).mul(tau).sigmoid().mul(tau.rdiv(4));
-      return { perToken: gate.mul(advantages).neg(), ratio, clipped: torch.zerosLike(ratio, { dtype: "bool" }) };
+      return { perToken: gate.mul(advantages).neg(), ratio, clipped: ratioClamped, ratioClamped };
     });
   }
 }

@@ -45,6 +45,12 @@ export interface LossMetrics {
   ratioMax: number;
   /** Fraction of trained tokens whose objective was clipped (gradient cut or weight capped). */
   clipFraction: number;
+  /**
+   * Fraction of trained tokens whose log-ratio lay beyond ±LOG_RATIO_CLAMP (20): their ratio is
+   * clamped to e^±20 and, in the ratio-differentiating losses, they get no gradient (also counted
+   * in `clipFraction` there). Non-zero means the data is far off-policy or a logprob is broken.
+   */
+  ratioClampedFraction: number;
   /** Mean k3 estimate of KL(π ‖ π_ref) per trained token; absent without `refLogprobs`. */
   klRef?: number;
   /** Mean k3 estimate of KL(π ‖ π_generator) per trained token; absent without `generatorLogprobs`. */
