@@ -3,6 +3,7 @@
  *   forge grpo --config apps/grpo/qwen3_1_7b.yaml training.learning_rate=3e-6
  *   forge sft  --config apps/sft/llama3_8b.yaml --training.steps 100
  *   forge serve --model /models/Qwen3-1.7B --port 8000   (OpenAI-compatible API; see apps/serve)
+ *   forge export --model runs/sft/model --out model.gguf --type q8_0 --ollama   (GGUF for llama.cpp / Ollama)
  */
 import { siblingModule } from "../util/package-root.ts";
 import { runIfMain } from "../util/run-if-main.ts";
@@ -17,6 +18,7 @@ const APPS: Record<string, string> = {
   grpo: "../../apps/grpo/main.ts",
   sft: "../../apps/sft/main.ts",
   serve: "../../apps/serve/main.ts",
+  export: "../../apps/export/main.ts",
 };
 
 export const USAGE = `usage: forge <${Object.keys(APPS).join("|")}> [--config file.yaml] [key=value | --key value | ~key]... [--resume]`;
