@@ -77,6 +77,9 @@ export function ggufModelMetadata(config: ModelConfig, options: { type: GgufExpo
     [`${arch}.rope.freq_base`, f32(config.ropeTheta)],
     [`${arch}.rope.dimension_count`, u32(config.headDim)],
   );
+  // Llama 3.1 scaling is the rope_freqs tensor; the original context length is only for our loader
+  // (llama.cpp reads it for YaRN alone). Not rope.scaling.factor: llama.cpp would add linear scaling.
+  if (config.ropeScaling) out.push([`${arch}.rope.scaling.original_context_length`, u32(config.ropeScaling.originalMaxPositionEmbeddings)]);
   // llama.cpp assumes head size = embedding / heads unless told (Qwen3 differs).
   if (config.headDim * config.numHeads !== config.hiddenSize) out.push([`${arch}.attention.key_length`, u32(config.headDim)], [`${arch}.attention.value_length`, u32(config.headDim)]);
   return out;

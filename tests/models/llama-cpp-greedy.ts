@@ -1,6 +1,6 @@
 // Greedy decoding in llama.cpp (the node-llama-cpp package, CPU build shipped with it, never
 // compiled here) next to ours, for the GGUF export tests and bench/gguf-export.ts.
-import type { Llama } from "node-llama-cpp";
+import type { Llama, Token } from "node-llama-cpp";
 import { loadGguf } from "../../src/models/index.ts";
 import { GenerationEngine } from "../../src/generation/index.ts";
 
@@ -33,18 +33,22 @@ export async function llamaCppGreedy(path: string, prompts: number[][], maxToken
   try {
     const promptIds = texts.map((t) => [...model.tokenize(t, true)]);
     const tokens: number[][] = [];
-    for (const prompt of prompts) {
-      const context = await model.createContext({ contextSize: Math.max(64, prompt.length + maxTokens + 8), threads: 2 });
-      try {
+    // One context for all prompts (creating one costs seconds); one thread: the CI box is small and ggml's
+    // worker threads spin-wait, which only slows a tiny model down.
+    const context = await model.createContext({ contextSize: Math.max(64, Math.max(...prompts.map((p) => p.length)) + maxTokens + 8), threads: 1 });
+    try {
+      const sequence = context.getSequence();
+      for (const prompt of prompts) {
+        await sequence.clearHistory();
         const out: number[] = [];
-        for await (const t of context.getSequence().evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+        for await (const t of sequence.evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
           out.push(t);
           if (out.length >= maxTokens) break;
         }
         tokens.push(out);
-      } finally {
-        await context.dispose();
       }
+    } finally {
+      await context.dispose();
     }
     return { promptIds, tokens };
   } finally {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { torch } from "../../src/torch/index.ts";
+import { torch, type Tensor } from "../../src/torch/index.ts";
 import { GgufError, GgufFile } from "../../src/torch/gguf.ts";
 import { encodeTensor, quantizeQ8_0, writeGguf, type GgufTypedValue } from "../../src/torch/gguf-write.ts";
 
@@ -63,7 +63,7 @@ test("a written file reads back in our reader and in node-llama-cpp's GGUF parse
     for (const [k, v] of metadata) assert.deepEqual(file.get(k), v.value, k);
     for (const info of file.tensors.values()) assert.equal(info.fileOffset % 64, 0, info.name);
     assert.deepEqual(file.loadTensor("b.f32").toFlatArray(), b.toFlatArray());
-    const close = (name: string, ref: torch.Tensor): number => torch.tidy(() => file.loadTensor(name).sub(ref).abs().max().item() as number);
+    const close = (name: string, ref: Tensor): number => torch.tidy(() => file.loadTensor(name).sub(ref).abs().max().item() as number);
     assert.equal(close("a.f16", a.to("float16").float()), 0);
     assert.equal(close("a.bf16", a.to("bfloat16").float()), 0);
     // Half a step of d = amax/127, plus d's own fp16 rounding times the largest |q| (127 * 2^-11 d).
