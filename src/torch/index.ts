@@ -41,3 +41,4 @@ export * as nn from "./nn/index.ts";
 export * as optim from "./optim/index.ts";
 export * as safetensors from "./safetensors.ts";
 export * as gguf from "./gguf.ts";
+export * as ggufWrite from "./gguf-write.ts";
