@@ -18,8 +18,8 @@ import { exportGguf, GGUF_EXPORT_TYPES, type ExportGgufResult, type GgufExportTy
 import { ollamaModelfile } from "../../src/models/ollama-modelfile.ts";
 import { expandHome, findModelDir, isGgufPath, ModelNotFoundError, resolveTokenizer } from "../shared/resolve-model.ts";
 
-export const USAGE = `usage: forge export --model <dir|hub id|file.gguf|checkpoint dir> --out <file.gguf> [--type ${GGUF_EXPORT_TYPES.join("|")}]
-                    [--tokenizer <dir|file.gguf>] [--name NAME] [--ollama]`;
+export const USAGE = `usage: forge export --model <dir|hub id|file.gguf|checkpoint dir> --out <file.gguf>
+                    [--type ${GGUF_EXPORT_TYPES.join("|")}] [--tokenizer <dir|file.gguf>] [--name NAME] [--ollama]`;
 
 export class UsageError extends Error {
   override name = "UsageError";
