@@ -4,6 +4,7 @@
  *   forge sft  --config apps/sft/llama3_8b.yaml --training.steps 100
  *   forge serve --model /models/Qwen3-1.7B --port 8000   (OpenAI-compatible API; see apps/serve)
  *   forge launch --nproc-per-node 2 train.ts             (torchrun-style data-parallel ranks; see apps/launch)
+ *   forge export --model runs/sft/model --out model.gguf --type q8_0 --ollama   (GGUF for llama.cpp / Ollama)
  * `forge --help` lists the apps and their config keys (generated from the schemas); `forge <app>
  * --help` documents every key. Exit codes: `EXIT_CODES` (src/util/exit-codes.ts, README).
  */
@@ -24,12 +25,15 @@ const APPS: Record<string, string> = {
   sft: "../../apps/sft/main.ts",
   serve: "../../apps/serve/main.ts",
   launch: "../../apps/launch/main.ts",
+  export: "../../apps/export/main.ts",
 };
 
 const SUMMARIES: Record<string, string> = {
   grpo: "RL post-training with GRPO / DAPO / GSPO / CISPO / SAPO / REINFORCE / PPO-clip (grpo.loss)",
   sft: "supervised fine-tuning on chat or prompt/response JSONL",
   serve: "serve a model behind an OpenAI-compatible HTTP API (forge serve --help)",
+  launch: "start N data-parallel ranks of a script or app, torchrun-style (forge launch --help)",
+  export: "write a model as GGUF for llama.cpp / Ollama, with a Modelfile (forge export --help)",
 };
 
 export const USAGE = `usage: forge <${Object.keys(APPS).join("|")}> [--config file.yaml] [key=value | --key value | ~key]... [--resume]`;

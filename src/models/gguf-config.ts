@@ -103,7 +103,8 @@ export function ggufModelConfig(src: GgufConfigSource): ModelConfig {
  * Llama 3.1 RoPE scaling from the `rope_freqs` factors llama.cpp stores (each frequency is divided
  * by its factor). The file keeps only the factors; the standard llama3 parameters (with the file's
  * `rope.scaling.factor` / `original_context_length` when present) are tried and must reproduce
- * them, else the model is rejected rather than run with wrong positions.
+ * them, else the model is rejected rather than run with wrong positions. Without
+ * `rope.scaling.factor` (llama.cpp's converter does not write it) the factor is the largest divisor.
  */
 export function llama3ScalingFromFactors(config: ModelConfig, factors: ArrayLike<number>, metadata: ReadonlyMap<string, GgufValue>, source?: string): Llama3RopeScaling {
   const arch = config.family;
@@ -111,7 +112,8 @@ export function llama3ScalingFromFactors(config: ModelConfig, factors: ArrayLike
   const orig = metadata.get(`${arch}.rope.scaling.original_context_length`);
   const candidate: Llama3RopeScaling = {
     type: "llama3",
-    factor: typeof f === "number" && f > 0 ? f : 8,
+    // Without the key, the largest divisor is the factor (the lowest frequencies are divided by exactly it).
+    factor: typeof f === "number" && f > 0 ? f : Math.max(...Array.from(factors)),
     lowFreqFactor: 1,
     highFreqFactor: 4,
     originalMaxPositionEmbeddings: typeof orig === "number" && orig > 0 ? orig : 8192,

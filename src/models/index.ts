@@ -20,3 +20,8 @@ export type { LoadGgufOptions, LoadedGguf } from "./gguf-load.ts";
 export { ggufModelConfig, llama3ScalingFromFactors, GGUF_ARCHITECTURES } from "./gguf-config.ts";
 export { ggufTokenizer, ggufTokenizerFiles, GGUF_PRE_TOKENIZERS } from "./gguf-tokenizer.ts";
 export { hfKeyFor, ggufNameFor, isRopePermuted, permuteRope, unpermuteRope, GGUF_DERIVED_TENSORS } from "./gguf-keys.ts";
+export { exportGguf, ggufModelMetadata, ggufTensorsOf, GgufExportError, GGUF_EXPORT_TYPES } from "./gguf-export.ts";
+export type { ExportGgufOptions, ExportGgufResult, GgufExportType } from "./gguf-export.ts";
+export { ggufTokenizerMetadata, ggufPreTokenizerName, GGUF_TOKEN_TYPES } from "./gguf-tokenizer-export.ts";
+export { ollamaModelfile, ollamaTemplate, chatTemplateFamily, defaultSystemPrompt } from "./ollama-modelfile.ts";
+export type { ChatTemplateFamily, OllamaModelfileOptions } from "./ollama-modelfile.ts";

@@ -106,10 +106,12 @@ export class Tokenizer {
   readonly modelMaxLength: number | undefined;
   private readonly hf: HfTokenizer;
   private readonly template: ChatTemplate | undefined;
+  private readonly files: { tokenizerJson: Json; tokenizerConfig: Json };
 
   private constructor(opts: { source: string; tokenizerJson: Json; tokenizerConfig: Json; chatTemplate?: string; generationConfig?: Json; configPath: string }) {
     const { source, tokenizerJson, tokenizerConfig, configPath } = opts;
     this.source = source;
+    this.files = { tokenizerJson, tokenizerConfig };
     try {
       this.hf = new HfTokenizer(tokenizerJson, tokenizerConfig);
     } catch (err) {
@@ -180,6 +182,11 @@ export class Tokenizer {
   static fromJson(opts: { tokenizerJson: Json; tokenizerConfig: Json; chatTemplate?: string; generationConfig?: Json; source?: string }): Tokenizer {
     const source = opts.source ?? "<in-memory tokenizer>";
     return new Tokenizer({ ...opts, source, configPath: join(source, "tokenizer_config.json") });
+  }
+
+  /** The parsed `tokenizer.json` and `tokenizer_config.json` it was built from (read-only; exporters read the vocabulary from them). */
+  toJson(): { readonly tokenizerJson: Readonly<Json>; readonly tokenizerConfig: Readonly<Json> } {
+    return this.files;
   }
 
   encode(text: string, { addSpecialTokens = true }: EncodeOptions = {}): number[] {

@@ -42,3 +42,4 @@ export * as optim from "./optim/index.ts";
 export * as safetensors from "./safetensors.ts";
 export * as gguf from "./gguf.ts";
 export * as distributed from "./distributed.ts";
+export * as ggufWrite from "./gguf-write.ts";
