@@ -10,7 +10,7 @@ export { loadPretrained, savePretrained, readModelConfig, loadHfStateDict } from
 export type { LoadPretrainedOptions, SavePretrainedOptions } from "./checkpoint.ts";
 export { debugConfig, debugModel, randomModel } from "./presets.ts";
 export type { RandomModelOptions } from "./presets.ts";
-export { ModelConfigError, ModelLoadError } from "./errors.ts";
+export { ModelConfigError, ModelLoadError, LoraConfigError } from "./errors.ts";
 export { Tokenizer, TokenizerError } from "./tokenizer.ts";
 export type { ChatMessage } from "./tokenizer.ts";
 export { detectToolCallFormat, parseToolCalls, toTemplateMessages, HERMES_OPEN, HERMES_CLOSE, LLAMA_PYTHON_TAG } from "./tool-calls.ts";
@@ -20,3 +20,7 @@ export type { LoadGgufOptions, LoadedGguf } from "./gguf-load.ts";
 export { ggufModelConfig, llama3ScalingFromFactors, GGUF_ARCHITECTURES } from "./gguf-config.ts";
 export { ggufTokenizer, ggufTokenizerFiles, GGUF_PRE_TOKENIZERS } from "./gguf-tokenizer.ts";
 export { hfKeyFor, ggufNameFor, isRopePermuted, permuteRope, unpermuteRope, GGUF_DERIVED_TENSORS } from "./gguf-keys.ts";
+export { LoraAdapters, LoraLayer, applyLora, resolveLoraConfig, loraScaling, isLoraTarget } from "./lora.ts";
+export type { LoraConfig, ResolvedLoraConfig, ApplyLoraOptions } from "./lora.ts";
+export { saveLoraAdapter, loadLoraAdapter, readLoraAdapterConfig, saveMergedPretrained, peftAdapterConfig, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "./lora-checkpoint.ts";
+export type { SaveLoraAdapterOptions } from "./lora-checkpoint.ts";
