@@ -12,6 +12,7 @@ import {
   dtypeSchema,
   evalDatasetSchema,
   evalSchema,
+  loraSchema,
   lrSchedulerSchema,
   metricLoggingSchema,
   modelSchema,
@@ -74,6 +75,8 @@ export const sftConfigSchema = z.strictObject({
   /** Absent when the seed's `training.datasets` is used. */
   dataset: sftDatasetSchema.optional(),
   training: sftTrainingSchema.prefault({}),
+  /** LoRA adapters over a frozen base; absent: full fine-tuning. */
+  lora: loraSchema.optional(),
   optimizer: optimizerSchema.prefault({}),
   lr_scheduler: lrSchedulerSchema.prefault({}),
   eval: evalSchema.prefault({}),
