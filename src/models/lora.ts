@@ -180,8 +180,10 @@ export class LoraAdapters extends nn.Module {
     torch.noGrad(() => {
       for (const layer of this.layers.values()) {
         const w = layer.base.weight;
-        saved.set(layer.base, torch.keep(w.detach().clone()));
-        torch.tidy(() => void w.add_(layer.deltaWeight().to(w.dtype)));
+        torch.tidy(() => {
+          saved.set(layer.base, torch.keep(w.clone()));
+          w.add_(layer.deltaWeight().to(w.dtype));
+        });
         layer.base.adapter = null;
       }
     });

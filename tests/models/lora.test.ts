@@ -87,11 +87,13 @@ test("unmerged forward equals merged forward (random non-zero B); unmerge restor
     randomizeAdapters(lora, 7);
     const unmerged = logitsOf(model, IDS);
     assert.ok(maxAbsDiff(unmerged, baseLogits) > 1e-2, "the adapters must change the logits");
+    const live = torch.memory().numTensors;
     lora.merge();
     assert.ok(lora.merged);
     const merged = logitsOf(model, IDS);
     assert.ok(maxAbsDiff(unmerged, merged) < 1e-4, `merged vs unmerged: ${maxAbsDiff(unmerged, merged)}`);
     lora.unmerge();
+    assert.equal(torch.memory().numTensors, live, "merge + unmerge leave no tensor behind");
     for (const [k, t] of model.stateDict()) assert.deepEqual(t.toFlatArray(), base.get(k), `${k} changed after merge/unmerge`);
     assert.deepEqual(logitsOf(model, IDS), unmerged);
     // Merged weights as a plain HF model directory load without any LoRA code.
