@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigValidationError, loadGrpoConfig, loadSftConfig } from "../../src/config/index.ts";
-import { torch } from "../../src/torch/index.ts";
+import { torch, safetensors } from "../../src/torch/index.ts";
 import { loadLoraAdapter, loadPretrained, randomModel } from "../../src/models/index.ts";
 import { presetConfig } from "../../apps/shared/resolve-model.ts";
 import { runGrpo } from "../../apps/grpo/grpo-run.ts";
@@ -119,4 +119,15 @@ test("SFT with LoRA: held-out loss falls; PEFT adapter and merged model written"
   assert.equal(cfg.lora_dropout, 0.05);
   assert.ok(existsSync(join(dir, "ckpt", "step-16", "model", "adapter_model.safetensors")));
   for (const f of ["config.json", "model.safetensors", "tokenizer.json"]) assert.ok(existsSync(join(r.modelDir, f)), f);
+});
+
+test("lora.base_dtype bfloat16 (QLoRA-style): bf16 frozen base, float32 adapters, GRPO colocated runs", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-lora-bf16-"));
+  const { config, snake } = grpoConfig(dir, ["lora.base_dtype=bfloat16", "training.steps=1", "checkpoint.enable=false"]);
+  const r = await runGrpo({ config, rawConfig: snake, ...quiet });
+  assert.equal(r.steps, 1);
+  const adapter = safetensors.readSafetensorsHeader(join(r.adapterDir!, "adapter_model.safetensors"));
+  assert.ok([...adapter.tensors.values()].every((t) => t.dtype === "float32"), "adapters stay float32");
+  const merged = safetensors.readSafetensorsHeader(join(dir, "model", "model.safetensors"));
+  assert.ok([...merged.tensors.values()].every((t) => t.dtype === "bfloat16"), "the base (and the merged export) is bf16");
 });
