@@ -33,9 +33,10 @@ export function attachLora(model: CausalLM, section: LoraSection | undefined, lo
   if (!section) return null;
   const lora = applyLora(model, loraConfigFrom(section));
   const { trainable, total } = lora.parameterCounts();
+  const share = ((100 * trainable) / total).toFixed(2);
   log(
     `LoRA r=${section.r} alpha=${section.alpha} on ${lora.layers.size} layers (${JSON.stringify(section.targetModules)}): ` +
-      `${trainable.toLocaleString()} trainable of ${total.toLocaleString()} parameters (${((100 * trainable) / total).toFixed(2)} %), base ${model.dtype} frozen`,
+      `${trainable.toLocaleString()} trainable of ${total.toLocaleString()} parameters (${share} %), base ${model.dtype} frozen`,
   );
   return lora;
 }
