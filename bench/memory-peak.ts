@@ -8,7 +8,8 @@
  * `CausalLM.sequenceLogprobs`; theirs: `model(ids).logits` + float32 log_softmax + gather, as TRL
  * scores); `forward` — the logits alone (theirs only); `train` — forward, token logprobs,
  * mean NLL, backward, AdamW step (the step's optimizer state included on both sides);
- * `train-ckpt` — the same with activation checkpointing (theirs: gradient_checkpointing_enable).
+ * `train-ckpt` — the same with activation checkpointing (theirs: gradient_checkpointing_enable);
+ * `train-lora` — ours only: the train step with LoRA r=16 on every linear layer (frozen base).
  *
  *   node --import tsx bench/memory-peak.ts [--model smollm2|100m] [--batch 16] [--seq 256] [--dtype float32|bfloat16] [--threads 2] [--cases score,train,...] [--python]
  *   (one case, ours only: add --case score)
@@ -18,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { torch, type DType } from "../src/torch/index.ts";
-import { debugConfig, randomModel, type ModelConfig } from "../src/models/index.ts";
+import { applyLora, debugConfig, randomModel, type ModelConfig } from "../src/models/index.ts";
 import { Trainer, sftLossFn, type SftMicroBatch } from "../src/trainer/index.ts";
 
 const args = process.argv.slice(2);
@@ -78,6 +79,10 @@ function runCase(name: string): void {
     torch.noGrad(() => torch.tidy(() => void model.sequenceLogprobs(ids).sum().item()));
   } else if (name === "forward") {
     torch.noGrad(() => torch.tidy(() => void model.forward(ids).sum().item()));
+  } else if (name === "train-lora") {
+    const lora = applyLora(model, { r: 16, alpha: 32, targetModules: "all-linear" });
+    const trainer = new Trainer<SftMicroBatch>({ model, trainable: lora, loss: sftLossFn, optimizer: { lr: 1e-5 }, warn: () => {} });
+    trainer.trainStep([{ inputIds: ids, lossMask: torch.ones([B, T]) }]);
   } else if (name === "train" || name === "train-ckpt") {
     const trainer = new Trainer<SftMicroBatch>({ model, loss: sftLossFn, optimizer: { lr: 1e-5 }, activationCheckpointing: name === "train-ckpt", warn: () => {} });
     const mask = torch.ones([B, T]);

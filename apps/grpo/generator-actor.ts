@@ -8,7 +8,8 @@ import { Actor, endpoint } from "../../src/actors/index.ts";
 import { torch } from "../../src/torch/index.ts";
 import { GenerationEngine, type Completion, type SamplingParams } from "../../src/generation/index.ts";
 import { SharedMemoryStore, VersionedStore } from "../../src/store/index.ts";
-import type { CausalLM } from "../../src/models/index.ts";
+import { applyLora, type CausalLM, type LoraAdapters, type LoraConfig } from "../../src/models/index.ts";
+import type { nn } from "../../src/torch/index.ts";
 import { resolveModel, type ModelSpec } from "../shared/resolve-model.ts";
 
 export interface GeneratorActorConfig {
@@ -21,11 +22,17 @@ export interface GeneratorActorConfig {
   storeRoot: string;
   /** Key prefix of the versioned weights. @default "policy" */
   prefix?: string;
+  /**
+   * LoRA: the base stays as loaded and only adapter weights come from the store, applied
+   * unmerged or merged into the base once per version (`lora.generator`).
+   */
+  lora?: { config: LoraConfig; generator: "merged" | "unmerged" } | null;
 }
 
 export class GeneratorActor extends Actor {
   static module = import.meta.url;
   #model: CausalLM | null = null;
+  #lora: LoraAdapters | null = null;
   #engine: GenerationEngine | null = null;
   #versions: VersionedStore | null = null;
   // Weight loads must not land in the middle of a generation (the load writes the parameters
@@ -45,6 +52,7 @@ export class GeneratorActor extends Actor {
   override async setup(): Promise<void> {
     const { model, tokenizer } = resolveModel(this.config.model);
     this.#model = model;
+    if (this.config.lora) this.#lora = applyLora(model, this.config.lora.config);
     this.#engine = new GenerationEngine({
       model,
       tokenizer,
@@ -64,7 +72,15 @@ export class GeneratorActor extends Actor {
   /** Loads `version` straight into the parameters (between generate calls) and stamps it. */
   @endpoint async updateWeights(version: number): Promise<number> {
     return this.#exclusive(async () => {
-      await this.#versions!.get(version, { into: this.#model!.stateDict() });
+      const lora = this.#lora;
+      if (lora) {
+        // Only the adapters travel: restore the exact base, load them, merge again if asked.
+        lora.unmerge();
+        await this.#versions!.get(version, { into: lora.stateDict() });
+        if (this.config.lora!.generator === "merged") lora.merge();
+      } else {
+        await this.#versions!.get(version, { into: this.#model!.stateDict() });
+      }
       this.#engine!.generatorVersion = version;
       return version;
     });
@@ -78,18 +94,19 @@ export class GeneratorActor extends Actor {
     return process.pid;
   }
 
-  /** Sum of |w| over all parameters (float64): lets a test compare weights across processes. */
+  /** Sum of |w| over the trained parameters (the adapters under LoRA; float64): lets a test compare weights across processes. */
   @endpoint async weightsChecksum(): Promise<number> {
-    return weightsChecksum(this.#model!);
+    return weightsChecksum(this.#lora ?? this.#model!);
   }
 
   override async shutdown(): Promise<void> {
     this.#engine?.dispose();
+    this.#lora?.dispose();
     this.#model?.dispose();
     await this.#versions?.store.close();
   }
 }
 
-export function weightsChecksum(model: CausalLM): number {
+export function weightsChecksum(model: nn.Module): number {
   return torch.tidy(() => model.parameters().reduce((s, p) => s + p.to("float64").abs().sum().item(), 0));
 }

@@ -10,12 +10,13 @@
  * sets a version, the rest read), so calls in flight on a dead replica are retried.
  */
 import { GenerationEngine } from "../../src/generation/index.ts";
-import type { CausalLM, Tokenizer } from "../../src/models/index.ts";
+import type { CausalLM, LoraAdapters, Tokenizer } from "../../src/models/index.ts";
 import type { BatchGenerator } from "../../src/rollout/index.ts";
 import { SharedMemoryStore, VersionedStore } from "../../src/store/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
 import type { ModelSpec } from "../shared/resolve-model.ts";
 import { GeneratorActor } from "./generator-actor.ts";
+import { loraConfigFrom } from "../shared/lora.ts";
 
 export interface PolicyGenerator extends BatchGenerator {
   /** Concurrent `generate` calls that make progress (replicas); rollout loops size themselves by it. */
@@ -39,6 +40,8 @@ export interface StartGeneratorOptions {
   tokenizer: Tokenizer;
   /** Restart and failure lines of the generator replicas. @default console.error */
   log?: (line: string) => void;
+  /** The policy's LoRA adapters (config `lora`): only they are published to separate generators. */
+  lora?: LoraAdapters | null;
 }
 
 export async function startGenerator(config: GrpoConfig, o: StartGeneratorOptions): Promise<PolicyGenerator> {
@@ -51,10 +54,25 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       maxSeqLen: o.maxSeqLen,
       packWeights: spec.packWeights,
     });
+    const lora = o.lora ?? null;
+    // Merged mode shares the trainer's tensors, so it merges for the duration of each generate
+    // call (rollouts and training alternate here) and restores the exact base afterwards.
+    let merges = 0;
+    const generate: PolicyGenerator["generate"] =
+      lora && config.lora?.generator === "merged"
+        ? async (requests, sampling) => {
+            if (merges++ === 0) lora.merge();
+            try {
+              return await engine.generate(requests, sampling);
+            } finally {
+              if (--merges === 0) lora.unmerge();
+            }
+          }
+        : (requests, sampling) => engine.generate(requests, sampling);
     return {
       parallelism: 1,
       concurrent: false,
-      generate: (requests, sampling) => engine.generate(requests, sampling),
+      generate,
       sync: async (version) => void (engine.generatorVersion = version), // shared tensors: already live
       close: async () => engine.dispose(),
     };
@@ -89,6 +107,7 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     maxSeqLen: o.maxSeqLen,
     packWeights: spec.packWeights,
     storeRoot: store.root,
+    lora: o.lora && config.lora ? { config: loraConfigFrom(config.lora), generator: config.lora.generator } : null,
   });
   const restartCount = () => service.replicas().reduce((n, r) => n + r.restarts, 0);
   return {
@@ -96,7 +115,8 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     concurrent: true,
     generate: (requests, sampling) => service.generate.route(requests, sampling),
     sync: async (version) => {
-      await versions.publish(version, o.policy.stateDict());
+      // With LoRA only the adapters travel; each generator holds its own copy of the frozen base.
+      await versions.publish(version, (o.lora ?? o.policy).stateDict());
       published = version;
       // A replica whose restart hook checked `published` just before this line becomes routable a
       // few microtasks later, after the fanout chose its replicas: seeing its restart counted once

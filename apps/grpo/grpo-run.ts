@@ -35,6 +35,7 @@ import { startGenerator, type PolicyGenerator } from "./generator-placement.ts";
 import { BackgroundRollouts, InlineRollouts, untilAborted, type RolloutDriver } from "./rollout-driver.ts";
 import { promptTask, type GrpoTask } from "./prompt-task.ts";
 import { agentTask } from "./agent-task.ts";
+import { attachLora, exportLora } from "../shared/lora.ts";
 import { GrpoConfigError } from "./errors.ts";
 
 export { GrpoConfigError } from "./errors.ts";
@@ -64,6 +65,8 @@ export interface GrpoRunResult {
   dashboardPath?: string;
   checkpointDir: string;
   stoppedEarly: boolean;
+  /** LoRA runs: the final adapter in PEFT format (and `<output_dir>/model` merged with `lora.save_merged`). */
+  adapterDir?: string;
   /** Separate placement: each generator replica's weight version and |w| checksum at the end, and the trainer's checksum. */
   generatorState?: { versions: number[]; checksums: number[]; pids: number[]; trainerChecksum: number };
 }
@@ -104,8 +107,9 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   mkdirSync(outputDir, { recursive: true });
   torch.manualSeed(config.training.seed);
 
-  const modelSpec = { ...config.model, dtype: config.training.dtype ?? config.model.dtype };
+  const modelSpec = { ...config.model, dtype: config.lora?.baseDtype ?? config.training.dtype ?? config.model.dtype };
   const { model: policy, tokenizer, source } = resolveModel(modelSpec);
+  const lora = attachLora(policy, config.lora, log);
   const refModel: CausalLM | null = config.grpo.beta > 0 ? resolveModel(modelSpec).model.eval() : null;
   if (refModel) for (const p of refModel.parameters()) p.requiresGrad_(false);
   const data = await resolveDataset(config.dataset);
@@ -117,6 +121,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const maxSeqLen = Math.min(policy.maxPositions, env ? config.training.seqLen : config.grpo.maxPromptTokens + config.grpo.maxNewTokens);
   const trainer = new Trainer({
     model: policy,
+    trainable: lora ?? undefined,
     loss,
     ...trainerOptionsFromConfig(config, log),
     temperature: config.grpo.temperature,
@@ -161,7 +166,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
 
   // ---- services ----------------------------------------------------------------------------
   // Started last: everything that can reject the config has run, so no process is left behind.
-  const gen: PolicyGenerator = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer, log });
+  const gen: PolicyGenerator = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer, log, lora });
   let genClosed: Promise<void> | undefined;
   const closeGen = () => (genClosed ??= gen.close());
   let task: GrpoTask | undefined;
@@ -266,7 +271,9 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       await logger.flush(trainer.step);
     }
     await logger.close?.();
-    const generatorState = gen.state ? { ...(await gen.state()), trainerChecksum: weightsChecksum(policy) } : undefined;
+    const adapterDir =
+      lora && config.lora ? exportLora(lora, config.lora, { outputDir, baseModel: source, tokenizer, log }).adapterDir : undefined;
+    const generatorState = gen.state ? { ...(await gen.state()), trainerChecksum: weightsChecksum(lora ?? policy) } : undefined;
     return {
       steps: trainer.step,
       policyVersion,
@@ -275,6 +282,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       dashboardPath: runBackends.dashboardPath,
       checkpointDir,
       stoppedEarly,
+      ...(adapterDir ? { adapterDir } : {}),
       generatorState,
     };
   } catch (err) {
@@ -286,6 +294,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     await task?.close?.();
     await closeGen();
     trainer.dispose();
+    lora?.dispose();
     policy.dispose();
     refModel?.dispose();
   }

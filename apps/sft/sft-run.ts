@@ -2,9 +2,11 @@
  * The SFT app's loop: tokenize (loss on response/assistant tokens only), optionally pack,
  * shuffle into micro-batches, train with the trainer's global token normalisation, evaluate,
  * checkpoint, and write the final model in Hugging Face layout (with its tokenizer files) to
- * `<output_dir>/model`, which the GRPO app can start from.
+ * `<output_dir>/model`, which the GRPO app can start from. With a `lora` section only the
+ * adapters train; they are written as a PEFT adapter to `<output_dir>/adapter` (and merged into
+ * `<output_dir>/model` with `lora.save_merged`).
  */
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { torch } from "../../src/torch/index.ts";
 import { savePretrained } from "../../src/models/index.ts";
@@ -20,6 +22,7 @@ import { resolveDataset, resolveSftRecords, splitFiles } from "../shared/resolve
 import { encodePrompt } from "../shared/prompts.ts";
 import { evaluate, type EvalResult } from "../shared/evaluate.ts";
 import { joinDataParallel, rankShare, type DataParallelRank } from "../shared/data-parallel.ts";
+import { attachLora, copyTokenizerFiles, exportLora } from "../shared/lora.ts";
 
 export interface SftRunOptions {
   config: SftConfig;
@@ -33,7 +36,10 @@ export interface SftRunOptions {
 
 export interface SftRunResult {
   steps: number;
+  /** The trained (with LoRA: merged) model; with LoRA and `save_merged: false`, the adapter directory. */
   modelDir: string;
+  /** The PEFT adapter directory (LoRA runs only). */
+  adapterDir?: string;
   evals: { step: number; result: EvalResult }[];
   dashboardPath?: string;
 }
@@ -104,7 +110,9 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
   const outputDir = resolve(config.outputDir);
   if (isMain) mkdirSync(outputDir, { recursive: true });
   torch.manualSeed(config.training.seed);
-  const { model, tokenizer, source } = resolveModel({ ...config.model, dtype: config.training.dtype ?? config.model.dtype });
+  const dtype = config.lora?.baseDtype ?? config.training.dtype ?? config.model.dtype;
+  const { model, tokenizer, source } = resolveModel({ ...config.model, dtype });
+  const lora = attachLora(model, config.lora, log);
   const ds = config.dataset!;
   const { train, evalRecords, evalSet } = await loadRecords(config);
   // Written once the data loaded: a launch that fails keeps the previous run's config.
@@ -117,6 +125,7 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
   const accum = config.training.gradientAccumulationSteps;
   const trainer = new Trainer<SftMicroBatch>({
     model,
+    trainable: lora ?? undefined,
     loss: sftLossFn,
     ...trainerOptionsFromConfig(config, log),
     ...(dp ? { processGroup: dp.group } : {}),
@@ -213,19 +222,23 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
       trainer.save(checkpointDir, { keepLast: config.checkpoint.keepLast ?? undefined });
   }
   if (evalEvery && trainer.step % evalEvery !== 0) await runEval(trainer.step);
-  const modelDir = join(outputDir, "model");
-  if (isMain) {
+  let modelDir = join(outputDir, "model");
+  let adapterDir: string | undefined;
+  if (isMain && lora && config.lora) {
+    const out = exportLora(lora, config.lora, { outputDir, baseModel: source, tokenizer, log });
+    adapterDir = out.adapterDir;
+    modelDir = out.modelDir ?? out.adapterDir;
+    log(`model written to ${modelDir}`);
+  } else if (isMain) {
     savePretrained(model, modelDir);
     // The tokenizer travels with the weights, so the directory loads on its own (here or in HF).
-    for (const f of ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"]) {
-      const src = join(tokenizer.source, f);
-      if (existsSync(src)) copyFileSync(src, join(modelDir, f));
-    }
+    copyTokenizerFiles(tokenizer, modelDir);
     log(`model written to ${modelDir}`);
   }
   await logger.close?.();
   engine?.dispose();
   trainer.dispose();
+  lora?.dispose();
   model.dispose();
-  return { steps: trainer.step, modelDir, evals, dashboardPath: runBackends.dashboardPath };
+  return { steps: trainer.step, modelDir, ...(adapterDir ? { adapterDir } : {}), evals, dashboardPath: runBackends.dashboardPath };
 }

@@ -29,3 +29,20 @@ export class ModelLoadError extends Error {
     super(`${path}: ${detail}`, options);
   }
 }
+
+/** A LoRA setting (or a PEFT `adapter_config.json` field) that is invalid or unsupported. */
+export class LoraConfigError extends Error {
+  override name = "LoraConfigError";
+  constructor(
+    /** The setting, as spelled where it came from (`r`, `target_modules`, ...). */
+    readonly field: string,
+    readonly value: unknown,
+    /** What would have been accepted. */
+    readonly expected: string,
+    options?: { source?: string; cause?: unknown },
+  ) {
+    const where = options?.source ? `${options.source}: ` : "";
+    const got = value === undefined ? "it is missing" : `got ${JSON.stringify(value)}`;
+    super(`${where}LoRA '${field}' must be ${expected}; ${got}`, { cause: options?.cause });
+  }
+}

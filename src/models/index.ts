@@ -10,7 +10,7 @@ export { loadPretrained, savePretrained, readModelConfig, loadHfStateDict } from
 export type { LoadPretrainedOptions, SavePretrainedOptions } from "./checkpoint.ts";
 export { debugConfig, debugModel, randomModel } from "./presets.ts";
 export type { RandomModelOptions } from "./presets.ts";
-export { ModelConfigError, ModelLoadError } from "./errors.ts";
+export { ModelConfigError, ModelLoadError, LoraConfigError } from "./errors.ts";
 export { Tokenizer, TokenizerError } from "./tokenizer.ts";
 export type { ChatMessage } from "./tokenizer.ts";
 export { detectToolCallFormat, parseToolCalls, toTemplateMessages, HERMES_OPEN, HERMES_CLOSE, LLAMA_PYTHON_TAG } from "./tool-calls.ts";
@@ -25,3 +25,7 @@ export type { ExportGgufOptions, ExportGgufResult, GgufExportType } from "./gguf
 export { ggufTokenizerMetadata, ggufPreTokenizerName, GGUF_TOKEN_TYPES } from "./gguf-tokenizer-export.ts";
 export { ollamaModelfile, ollamaTemplate, chatTemplateFamily, defaultSystemPrompt } from "./ollama-modelfile.ts";
 export type { ChatTemplateFamily, OllamaModelfileOptions } from "./ollama-modelfile.ts";
+export { LoraAdapters, LoraLayer, applyLora, resolveLoraConfig, loraScaling, isLoraTarget } from "./lora.ts";
+export type { LoraConfig, ResolvedLoraConfig, ApplyLoraOptions } from "./lora.ts";
+export { saveLoraAdapter, loadLoraAdapter, readLoraAdapterConfig, saveMergedPretrained, peftAdapterConfig, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "./lora-checkpoint.ts";
+export type { SaveLoraAdapterOptions } from "./lora-checkpoint.ts";

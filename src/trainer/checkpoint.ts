@@ -1,7 +1,8 @@
 /**
  * Training checkpoints, written atomically:
  *
- *     <dir>/step-<N>/model/                 config.json + model.safetensors (Hugging Face layout; loadPretrained reads it)
+ *     <dir>/step-<N>/model/                 config.json + model.safetensors (Hugging Face layout; loadPretrained reads it),
+ *                                           or, when the trainer trains LoRA adapters, a PEFT adapter directory
  *     <dir>/step-<N>/optimizer.safetensors  saveOptimizerState
  *     <dir>/step-<N>/master-weights.safetensors  float32 masters of bf16/fp16 parameters (mixed precision only)
  *     <dir>/step-<N>/trainer-state.json     step, policyVersion, scheduler, rng, extra
@@ -21,6 +22,8 @@ import { torch, safetensors, optim, nn, type Tensor } from "../torch/index.ts";
 // Direct files, not the index: the index also loads the tokenizer stack.
 import { CausalLM } from "../models/llama.ts";
 import { savePretrained, loadHfStateDict } from "../models/checkpoint.ts";
+import { LoraAdapters } from "../models/lora.ts";
+import { saveLoraAdapter, ADAPTER_WEIGHTS_FILE } from "../models/lora-checkpoint.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { CheckpointError, TrainerOptionError } from "./errors.ts";
 import type { LossScalerState } from "./mixed-precision.ts";
@@ -138,6 +141,10 @@ function saveModel(model: nn.Module, dir: string): void {
     savePretrained(model, dir);
     return;
   }
+  if (model instanceof LoraAdapters) {
+    saveLoraAdapter(model, dir);
+    return;
+  }
   mkdirSync(dir, { recursive: true });
   const detached = new Map<string, Tensor>();
   try {
@@ -242,7 +249,7 @@ export function loadCheckpoint(path: string, options: LoadCheckpointOptions): Lo
 function loadModel(model: nn.Module, dir: string): void {
   let weights: Map<string, Tensor>;
   try {
-    weights = safetensors.loadCheckpoint(dir);
+    weights = model instanceof LoraAdapters ? safetensors.loadSafetensors(join(dir, ADAPTER_WEIGHTS_FILE)) : safetensors.loadCheckpoint(dir);
   } catch (err) {
     throw new CheckpointError(dir, `cannot read model weights: ${(err as Error).message}`, { cause: err });
   }

@@ -19,7 +19,7 @@
  * Deliberately not here: data loading, metrics recording (the caller passes
  * `trainStepMetrics(result)` to `recordMetric`).
  */
-import { torch, optim, type Tensor, type distributed } from "../torch/index.ts";
+import { torch, optim, nn, type Tensor, type distributed } from "../torch/index.ts";
 import type { Loss, TrainingBatch } from "../rl/index.ts";
 import { NonFiniteLossError, TrainerOptionError } from "./errors.ts";
 import { countPolicyTokens, maskCounts, policyLossFn, policyMicroBatches, type PolicyMicroBatch } from "./policy-loss-fn.ts";
@@ -45,6 +45,12 @@ export interface OptimizerOptions {
 
 export interface TrainerOptions<B, M extends ForwardModel> {
   model: M;
+  /**
+   * The module whose parameters are trained, clipped and checkpointed when it is not `model`
+   * itself: LoRA adapters (`applyLora(model, ...)`) over a frozen model, whose forward still is
+   * `model`'s. Parameters with `requiresGrad` false are never optimized. @default model
+   */
+  trainable?: nn.Module;
   /** A policy loss from src/rl (micro-batches are then `collate` output) or any `LossFn`. */
   loss: Loss | LossFn<B, M>;
   /** AdamW hyperparameters, or a ready optimizer over the model's parameters. @default AdamW({ lr: 1e-5 }) */
@@ -84,6 +90,8 @@ export interface TrainerOptions<B, M extends ForwardModel> {
 
 export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel> {
   readonly model: M;
+  /** What the optimizer trains and checkpoints save: `options.trainable`, else the model. */
+  readonly trainable: nn.Module;
   readonly optimizer: AnyOptimizer;
   readonly scheduler: optim.LRScheduler;
   readonly maxNorm: number | null;
@@ -103,6 +111,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   constructor(options: TrainerOptions<B, M>) {
     const o = validateOptions(options);
     this.model = o.model;
+    this.trainable = o.trainable ?? o.model;
     this.maxNorm = o.maxNorm === undefined ? 1.0 : o.maxNorm;
     this.maxBadSteps = o.maxBadSteps ?? 5;
     this.#warn = o.warn ?? ((m) => console.warn(m));
@@ -118,7 +127,10 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
     }
     this.#group = o.processGroup ?? null;
     // Identical starting weights on every rank, before any master copy is taken of them.
-    if (this.#group) broadcastTensors(this.#group, o.model.parameters());
+    if (this.#group) {
+      const adapters = this.trainable === o.model ? [] : this.trainable.parameters();
+      broadcastTensors(this.#group, [...o.model.parameters(), ...adapters]);
+    }
     if (o.optimizer instanceof optim.Optimizer) {
       this.optimizer = o.optimizer;
       this.#ownsOptimizer = false;
@@ -128,8 +140,9 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
         this.#warn("trainer: the given optimizer updates bf16/fp16 parameters in place (updates below ~1/256 of a weight are lost); pass AdamW options instead of an Optimizer to train float32 master weights");
       }
     } else {
-      const params = o.model.parameters();
-      if (params.length === 0) throw new TrainerOptionError("model", "a module with parameters", "a module with none");
+      // Frozen parameters (a base model under LoRA adapters) get no optimizer state.
+      const params = this.trainable.parameters().filter((p) => p.requiresGrad);
+      if (params.length === 0) throw new TrainerOptionError(o.trainable ? "trainable" : "model", "a module with trainable parameters", "a module with none (or all frozen)");
       this.#mixed = new MasterWeights(params, { copies: o.masterWeights ?? true });
       this.optimizer = new optim.AdamW([...this.#mixed.masters], { lr: 1e-5, ...(o.optimizer ?? {}) });
       this.#ownsOptimizer = true;
@@ -288,7 +301,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
     const out = new Map<string, Tensor>();
     if (!this.#mixed.active) return out;
     const index = new Map(this.#mixed.params.map((p, i) => [p, i]));
-    for (const [name, p] of this.model.namedParameters()) {
+    for (const [name, p] of this.trainable.namedParameters()) {
       const i = index.get(p);
       if (i !== undefined && this.#mixed.masters[i] !== p) out.set(name, this.#mixed.masters[i]!);
     }
@@ -304,7 +317,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   save(dir: string, options: Omit<SaveCheckpointOptions, "model" | "optimizer" | "scheduler" | "step" | "masterWeights" | "lossScaler"> = {}): string {
     return saveCheckpoint(dir, {
       ...options,
-      model: this.model,
+      model: this.trainable,
       optimizer: this.optimizer,
       scheduler: this.scheduler,
       step: this.#step,
@@ -315,7 +328,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
 
   /** Restores a checkpoint (a run directory's `latest`, or one `step-N` directory) into this trainer. */
   load(path: string): LoadCheckpointResult {
-    const r = loadCheckpoint(path, { model: this.model, optimizer: this.optimizer, scheduler: this.scheduler, masterWeights: this.masterWeights() });
+    const r = loadCheckpoint(path, { model: this.trainable, optimizer: this.optimizer, scheduler: this.scheduler, masterWeights: this.masterWeights() });
     if (this.#scaler && r.lossScaler) this.#scaler.loadStateDict(r.lossScaler);
     this.#step = r.step;
     this.#badSteps = 0;
@@ -361,6 +374,7 @@ function validateOptions<B, M extends ForwardModel>(o: TrainerOptions<B, M>): Tr
   if (typeof o.model !== "object" || o.model === null || typeof o.model.parameters !== "function" || typeof o.model.forward !== "function") {
     throw new TrainerOptionError("model", "an nn.Module with forward(tokens) → logits", o.model);
   }
+  if (o.trainable !== undefined && !(o.trainable instanceof nn.Module)) throw new TrainerOptionError("trainable", "an nn.Module (e.g. LoRA adapters)", o.trainable);
   if (!isLoss(o.loss) && typeof o.loss !== "function") {
     throw new TrainerOptionError("loss", "a Loss ({ forward(input) → { loss, metrics } }) or a function ({ model, batch, ... }) → { loss, metrics }", o.loss);
   }

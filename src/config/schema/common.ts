@@ -37,6 +37,33 @@ export const modelSchema = z.union([
   modelObjectSchema,
 ]);
 
+/**
+ * LoRA adapters (absent: full fine-tuning). The base model is frozen; only the adapters train,
+ * checkpoint and travel to generators. Keys follow PEFT's `LoraConfig` where they exist.
+ */
+export const loraSchema = z.strictObject({
+  /** Rank of A (r × in) and B (out × r). @default 8 */
+  r: positiveInt().default(8),
+  /** The branch is scaled by alpha / r (alpha / √r with use_rslora). @default 16 */
+  alpha: z.number().positive().default(16),
+  /** Dropout on the adapters' input while training. @default 0 */
+  dropout: z.number().min(0).lt(1).default(0),
+  /** HF module names (a list matches name suffixes, as PEFT), one regular expression string, or "all-linear". @default ["q_proj", "k_proj", "v_proj", "o_proj"] */
+  target_modules: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]).default(["q_proj", "k_proj", "v_proj", "o_proj"]),
+  /** rsLoRA scaling alpha / √r. @default false */
+  use_rslora: z.boolean().default(false),
+  /** dtype of the frozen base weights (QLoRA-style low-precision base; the adapters stay float32). @default the trainer's dtype */
+  base_dtype: dtypeSchema.optional(),
+  /**
+   * How generators apply the adapters: `merged` adds them into the base weights once per weight
+   * version (decode runs at the base model's speed; keeps one copy of the adapted weights), or
+   * `unmerged` computes the extra branch in every forward (no extra memory). @default "merged"
+   */
+  generator: z.enum(["merged", "unmerged"]).default("merged"),
+  /** Also write the adapted model merged into plain weights at the end (`<output_dir>/model`). @default true */
+  save_merged: z.boolean().default(true),
+});
+
 export const datasetSchema = z.strictObject({
   /** Local .jsonl/.json/.parquet file or folder of split files, a hub id in the local HF cache (`openai/gsm8k`), or a built-in task (`arithmetic`). */
   path: z.string(),

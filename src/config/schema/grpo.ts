@@ -13,6 +13,7 @@ import {
   datasetSchema,
   dtypeSchema,
   evalSchema,
+  loraSchema,
   lrSchedulerSchema,
   metricLoggingSchema,
   modelObjectSchema,
@@ -246,6 +247,8 @@ export const grpoConfigSchema = z.strictObject({
   services: grpoServicesSchema.prefault({}),
   /** Multi-turn agentic episodes; absent: single-turn prompts from `dataset`. */
   environment: environmentSchema.optional(),
+  /** LoRA adapters over a frozen base; absent: full fine-tuning. */
+  lora: loraSchema.optional(),
   optimizer: optimizerSchema.prefault({}),
   /** Learning-rate warmup and decay. */
   lr_scheduler: lrSchedulerSchema.prefault({}),

@@ -12,6 +12,7 @@ import {
   dtypeSchema,
   evalDatasetSchema,
   evalSchema,
+  loraSchema,
   lrSchedulerSchema,
   metricLoggingSchema,
   modelSchema,
@@ -77,6 +78,8 @@ export const sftConfigSchema = z.strictObject({
   dataset: sftDatasetSchema.optional(),
   /** Optimizer steps, batch and trainer numerics. */
   training: sftTrainingSchema.prefault({}),
+  /** LoRA adapters over a frozen base; absent: full fine-tuning. */
+  lora: loraSchema.optional(),
   optimizer: optimizerSchema.prefault({}),
   /** Learning-rate warmup and decay. */
   lr_scheduler: lrSchedulerSchema.prefault({}),

@@ -20,6 +20,15 @@ function positiveInt(value: number, name: string): number {
   return value;
 }
 
+/**
+ * A branch added to a `Linear`'s output without touching its weight (a LoRA adapter):
+ * `y = x Wᵀ + b + adapter.forward(x)`. The adapter is not a registered child, so the layer's
+ * state dict (a checkpoint) stays the base model's.
+ */
+export interface LinearAdapter {
+  forward(x: Tensor): Tensor;
+}
+
 /** `y = x Wᵀ + b`, initialised like PyTorch (Kaiming-uniform with a = √5). */
 export class Linear extends Module {
   readonly weight: Tensor;
@@ -48,8 +57,16 @@ export class Linear extends Module {
    * start of each `generate` call, wraps only its own forwards, and clears it at the end.
    */
   inferencePack: F.PackedLinearWeight | null = null;
+  /** An unmerged adapter whose output is added to this layer's (see `LinearAdapter`), or null. */
+  adapter: LinearAdapter | null = null;
 
   forward(x: Tensor): Tensor {
+    const y = this.baseForward(x);
+    return this.adapter ? y.add(this.adapter.forward(x)) : y;
+  }
+
+  /** The layer without its adapter: `x Wᵀ + b`. */
+  baseForward(x: Tensor): Tensor {
     if (this.inferencePack !== null && F.packedLinearsActive() && !native.isGradEnabled() && x.dtype === "float32" && x.device === "cpu") {
       return F.linearPacked(x, this.inferencePack, this.bias);
     }
@@ -97,7 +114,8 @@ export class LinearGroup {
     return this.linears.map((l) => {
       const part = y.narrow(-1, at, l.outFeatures);
       at += l.outFeatures;
-      return part;
+      // The pack holds the base weights only: unmerged adapters add their branch per layer.
+      return l.adapter ? part.add(l.adapter.forward(x)) : part;
     });
   }
 
