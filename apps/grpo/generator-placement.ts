@@ -50,7 +50,9 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       close: async () => engine.dispose(),
     };
   }
-  const store = SharedMemoryStore.create({ name: `grpo-${process.pid}` });
+  // The name carries the owner pid and a run stamp, for people reading /dev/shm; reclaiming a dead
+  // run's leftovers goes by the owner file (see src/store/shm-owner.ts).
+  const store = SharedMemoryStore.create({ name: `grpo-${process.pid}-${Date.now().toString(36)}` });
   const versions = new VersionedStore(store, { prefix: "policy", keepLast: 2 });
   // One libtorch thread per generator process: several processes spinning 2 threads each on a
   // small machine would fight over the cores.

@@ -241,14 +241,21 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       },
       currentStep: () => trainer.step,
     });
-    await rollouts.stop(); // a failed or stopped step must not leave rollout loops running
-    if (config.checkpoint.enable) save();
+    if (stoppedEarly && gen.concurrent) {
+      // Stopping (Ctrl-C, SIGTERM): checkpoint first, then stop the generator, which cuts the
+      // in-flight rollouts short (their loops end on the closed service) instead of waiting for them.
+      if (config.checkpoint.enable) save();
+      await Promise.all([rollouts.stop(), gen.close()]);
+    } else {
+      await rollouts.stop(); // a failed or stopped step must not leave rollout loops running
+      if (config.checkpoint.enable) save();
+    }
     if (evalEvery && trainer.step % evalEvery !== 0 && !stoppedEarly) {
       await runEval(trainer.step);
       await logger.flush(trainer.step);
     }
     await logger.close?.();
-    const generatorState = gen.state ? { ...(await gen.state()), trainerChecksum: weightsChecksum(policy) } : undefined;
+    const generatorState = gen.state && !stoppedEarly ? { ...(await gen.state()), trainerChecksum: weightsChecksum(policy) } : undefined;
     return {
       steps: trainer.step,
       policyVersion,

@@ -7,7 +7,7 @@
 import { loadSftConfig } from "../../src/config/index.ts";
 import { packagePath } from "../../src/util/package-root.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
-import { parseCommandLine, withCtrlC } from "../shared/cli.ts";
+import { parseCommandLine, stopExitCode, withCtrlC } from "../shared/cli.ts";
 import { runSft } from "./sft-run.ts";
 
 export const DEFAULT_SFT_CONFIG = packagePath("apps", "sft", "default.yaml"); // from sources and from dist/ alike
@@ -19,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   return withCtrlC(async (signal) => {
     const result = await runSft({ config, rawConfig: snake, resume: cli.resume, signal, progress: process.stdout.isTTY });
     if (result.dashboardPath) console.log(`dashboard: ${result.dashboardPath}`);
-    return signal.aborted ? 130 : 0;
+    return signal.aborted ? stopExitCode(signal) : 0;
   });
 }
 
