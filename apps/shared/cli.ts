@@ -38,7 +38,7 @@ export function parseCommandLine<L>(argv: string[], defaultPath: string, load: (
   }
 }
 
-/** The signals that stop a run gracefully; the abort reason of `withCtrlC`'s signal is the one that came. */
+/** The signals that stop a run gracefully; `withCtrlC` aborts with an AbortError whose message is the one that came. */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
@@ -46,8 +46,8 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
  * signal's number, the shell's convention — 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP.
  */
 export function stopExitCode(signal: AbortSignal): number {
-  const reason = signal.reason as unknown;
-  return reason === "SIGTERM" ? 143 : reason === "SIGHUP" ? 129 : 130;
+  const name = (signal.reason as Error | undefined)?.message;
+  return name === "SIGTERM" ? 143 : name === "SIGHUP" ? 129 : 130;
 }
 
 /** Longest graceful stop before the process exits anyway (TORCHFORGE_STOP_TIMEOUT_MS overrides). */
@@ -69,7 +69,8 @@ export async function withCtrlC<T>(fn: (signal: AbortSignal) => Promise<T>, mess
     }
     beginShutdown();
     if (message) console.log(`\n${name === "SIGINT" ? "Ctrl-C" : name}: ${message}`);
-    controller.abort(name);
+    // An AbortError (what `signal.throwIfAborted()` throws, and the loops expect) named after the signal.
+    controller.abort(new DOMException(name, "AbortError"));
     const timeoutMs = Number(process.env.TORCHFORGE_STOP_TIMEOUT_MS ?? STOP_TIMEOUT_MS);
     setTimeout(() => {
       console.error(`graceful stop took more than ${timeoutMs} ms; quitting now`);

@@ -59,7 +59,10 @@ export function prepareWritableDir(key: string, dir: string, error: (message: st
     rmSync(probe, { force: true });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === "EROFS" || e.code === "EACCES" || e.code === "EPERM" || (e.code === "ENOENT" && !existsSync(dir)) ? "cannot be created or written" : "is not writable";
+    const why =
+      e.code === "EROFS" || e.code === "EACCES" || e.code === "EPERM" || (e.code === "ENOENT" && !existsSync(dir))
+        ? "cannot be created or written"
+        : "is not writable";
     throw error(`${key}: ${dir} ${why} (${e.code ?? e.message}); choose a writable directory`);
   }
 }
