@@ -152,7 +152,7 @@ function lastMetrics(run: ForgeRun): Record<string, number> {
 
 async function resumeCheck(): Promise<string> {
   const total = after + 2;
-  const common = { placement: "colocated" as const, steps: total, configPath: tiny ? undefined : DEFAULT, overrides: tiny ? [] : FAST };
+  const common = { placement: "colocated" as const, replicas: 1, steps: total, configPath: tiny ? undefined : DEFAULT, overrides: tiny ? [] : FAST };
   const straight = start(common);
   const parts: ForgeRun[] = [straight];
   try {
