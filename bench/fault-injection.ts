@@ -152,7 +152,8 @@ function lastMetrics(run: ForgeRun): Record<string, number> {
 
 async function resumeCheck(): Promise<string> {
   const total = after + 2;
-  const common = { placement: "colocated" as const, replicas: 1, steps: total, configPath: tiny ? undefined : DEFAULT, overrides: tiny ? [] : FAST };
+  // Few steps: the default warmup (10) must fit under them.
+  const common = { placement: "colocated" as const, replicas: 1, steps: total, configPath: tiny ? undefined : DEFAULT, overrides: tiny ? [] : [...FAST, "lr_scheduler.warmup_steps=1"] };
   const straight = start(common);
   const parts: ForgeRun[] = [straight];
   try {
