@@ -72,6 +72,15 @@ export function ownerAlive(owner: StoreOwner): boolean {
   return owner.startTicks === null || now === null || now === owner.startTicks;
 }
 
+/**
+ * Stores made before owner files (`grpo-<pid>`, `<pid>-<time>`, `test-<pid>-…`) carry their
+ * creator's pid in the name: a number in it that is a running process keeps the store.
+ */
+function legacyOwnerAlive(name: string): boolean {
+  const numbers = name.slice(STORE_PREFIX.length).split(/[-_.]/).filter((part) => /^\d{1,7}$/.test(part)).map(Number);
+  return numbers.some((pid) => pid > 1 && isAlive(pid));
+}
+
 export interface SweepOptions {
   /** Directory holding the stores. @default "/dev/shm" */
   dir?: string;
@@ -110,6 +119,8 @@ export function sweepDeadStores(options: SweepOptions = {}): SweepResult {
       else if (ownerAlive(owner)) reason = `owner process ${owner.pid} is running`;
     } else if (!options.unowned) {
       reason = "no owner file (forge clean removes it)";
+    } else if (legacyOwnerAlive(name)) {
+      reason = "no owner file, and its name holds the pid of a running process";
     } else {
       try {
         if (Date.now() - statSync(path).mtimeMs < (options.unownedAgeMs ?? 60_000)) reason = "no owner file yet (just made?)";

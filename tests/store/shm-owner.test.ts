@@ -25,11 +25,15 @@ describe("shared-memory store owners", () => {
     writeFileSync(join(kept, "owner.json"), JSON.stringify({ pid: deadPid(), host: hostname(), startTicks: null, temporary: false }));
     const unowned = join(dir, "torchforge-store-x");
     mkdirSync(unowned);
+    // An older store without owner file whose name holds a running pid (this one): kept even by `forge clean`.
+    const legacyLive = join(dir, `torchforge-store-grpo-${process.pid}`);
+    mkdirSync(legacyLive);
     const r = sweepDeadStores({ dir });
     assert.deepEqual(r.removed, [dead]);
     assert.ok(existsSync(mine.root) && existsSync(kept) && existsSync(unowned));
     // The next create sweeps too; unowned leftovers go with `forge clean` (unowned: true).
     assert.deepEqual(sweepDeadStores({ dir, unowned: true, unownedAgeMs: 0 }).removed, [unowned]);
+    assert.ok(existsSync(legacyLive));
     await mine.close();
     assert.ok(!existsSync(mine.root));
   });
