@@ -189,11 +189,20 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       evals.push({ step, result });
       recordMetric("main_perf/eval_s", (performance.now() - t0) / 1000);
     };
+    // Colocated rollouts are deterministic; a step cut short by Ctrl-C has already drawn prompts and
+    // buffered episodes, so its checkpoint keeps the data state of the step's start instead (then
+    // --resume replays the step exactly as an uninterrupted run does).
+    let stepData:
+      { step: number; replayBuffer: ReturnType<typeof buffer.stateDict>; sampler: ReturnType<typeof sampler.stateDict> } | undefined;
+    const dataState = () => {
+      const undone = stepData?.step === trainer.step ? stepData : undefined;
+      return { replayBuffer: undone?.replayBuffer ?? buffer.stateDict(), sampler: undone?.sampler ?? sampler.stateDict() };
+    };
     const save = () =>
       trainer.save(checkpointDir, {
         policyVersion,
         rng: { seed: config.training.seed, step: trainer.step },
-        extra: { replayBuffer: buffer.stateDict(), sampler: sampler.stateDict() },
+        extra: dataState(),
         keepLast: config.checkpoint.keepLast ?? undefined,
       });
 
@@ -215,6 +224,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       steps: config.training.steps,
       signal: options.signal,
       step: async () => {
+        if (!gen.concurrent) stepData = { step: trainer.step, replayBuffer: buffer.stateDict(), sampler: sampler.stateDict() };
         const stepStart = performance.now();
         const batches = await rollouts!.nextBatch(policyVersion, trainer.step, options.signal);
         const micro = splitEvenly(batches[0]!, config.training.gradientAccumulationSteps);
