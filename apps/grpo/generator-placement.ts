@@ -77,7 +77,9 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       close: async () => engine.dispose(),
     };
   }
-  const store = SharedMemoryStore.create({ name: `grpo-${process.pid}` });
+  // The name carries the owner pid and a run stamp, for people reading /dev/shm; reclaiming a dead
+  // run's leftovers goes by the owner file (see src/store/shm-owner.ts).
+  const store = SharedMemoryStore.create({ name: `grpo-${process.pid}-${Date.now().toString(36)}` });
   const versions = new VersionedStore(store, { prefix: "policy", keepLast: 2 });
   /** The newest version in the store that every replica must serve (set once it is published). */
   let published: number | undefined;

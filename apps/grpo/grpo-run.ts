@@ -205,11 +205,20 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       evals.push({ step, result });
       recordMetric("main_perf/eval_s", (performance.now() - t0) / 1000);
     };
+    // Colocated rollouts are deterministic; a step cut short by Ctrl-C has already drawn prompts and
+    // buffered episodes, so its checkpoint keeps the data state of the step's start instead (then
+    // --resume replays the step exactly as an uninterrupted run does).
+    let stepData:
+      { step: number; replayBuffer: ReturnType<typeof buffer.stateDict>; sampler: ReturnType<typeof sampler.stateDict> } | undefined;
+    const dataState = () => {
+      const undone = stepData?.step === trainer.step ? stepData : undefined;
+      return { replayBuffer: undone?.replayBuffer ?? buffer.stateDict(), sampler: undone?.sampler ?? sampler.stateDict() };
+    };
     const save = () =>
       trainer.save(checkpointDir, {
         policyVersion,
         rng: { seed: config.training.seed, step: trainer.step },
-        extra: { replayBuffer: buffer.stateDict(), sampler: sampler.stateDict() },
+        extra: dataState(),
         keepLast: config.checkpoint.keepLast ?? undefined,
       });
 
@@ -237,6 +246,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       steps: config.training.steps,
       signal: options.signal,
       step: async () => {
+        if (!gen.concurrent) stepData = { step: trainer.step, replayBuffer: buffer.stateDict(), sampler: sampler.stateDict() };
         const stepStart = performance.now();
         const batches = await rollouts!.nextBatch(policyVersion, trainer.step, options.signal);
         const micro = splitEvenly(batches[0]!, config.training.gradientAccumulationSteps);
@@ -264,8 +274,15 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       },
       currentStep: () => trainer.step,
     });
-    await rollouts.stop(); // a failed or stopped step must not leave rollout loops running
-    if (config.checkpoint.enable) save();
+    if (stoppedEarly && gen.concurrent) {
+      // Stopping (Ctrl-C, SIGTERM): checkpoint first, then stop the generator, which cuts the
+      // in-flight rollouts short (their loops end on the closed service) instead of waiting for them.
+      if (config.checkpoint.enable) save();
+      await Promise.all([rollouts.stop(), gen.close()]);
+    } else {
+      await rollouts.stop(); // a failed or stopped step must not leave rollout loops running
+      if (config.checkpoint.enable) save();
+    }
     if (evalEvery && trainer.step % evalEvery !== 0 && !stoppedEarly) {
       await runEval(trainer.step);
       await logger.flush(trainer.step);
@@ -273,7 +290,8 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     await logger.close?.();
     const adapterDir =
       lora && config.lora ? exportLora(lora, config.lora, { outputDir, baseModel: source, tokenizer, log }).adapterDir : undefined;
-    const generatorState = gen.state ? { ...(await gen.state()), trainerChecksum: weightsChecksum(lora ?? policy) } : undefined;
+    const generatorState =
+      gen.state && !stoppedEarly ? { ...(await gen.state()), trainerChecksum: weightsChecksum(lora ?? policy) } : undefined;
     return {
       steps: trainer.step,
       policyVersion,

@@ -3,12 +3,13 @@
  *
  * Trains a language model with GRPO (or any configured policy loss). Overrides use either
  * spelling: `training.learning_rate=3e-6` or `--grpo.loss dapo`; `~services.ref_model` removes a
- * section. Ctrl-C writes a checkpoint and stops cleanly; `--resume` continues from it.
+ * section. Ctrl-C (or SIGTERM) writes a checkpoint and stops cleanly (exit 130; 143 for SIGTERM); a second one
+ * quits at once; `--resume` continues from it.
  */
 import { grpoConfigSchema, loadGrpoConfig } from "../../src/config/index.ts";
 import { packagePath } from "../../src/util/package-root.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
-import { appHelp, parseCommandLine, runCli, wantsHelp, withCtrlC } from "../shared/cli.ts";
+import { appHelp, parseCommandLine, runCli, stopExitCode, wantsHelp, withCtrlC } from "../shared/cli.ts";
 import { runGrpo } from "./grpo-run.ts";
 
 export const DEFAULT_GRPO_CONFIG = packagePath("apps", "grpo", "default.yaml"); // from sources and from dist/ alike
@@ -36,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
 async function run(argv: string[]): Promise<number> {
   const cli = parseCommandLine(argv, DEFAULT_GRPO_CONFIG, loadGrpoConfig);
   const { config, snake } = cli.loaded;
-  const stopMessage = "Ctrl-C: finishing the current step, writing a checkpoint, then stopping (Ctrl-C again to quit now)";
+  const stopMessage = "finishing the current step, writing a checkpoint, then stopping (Ctrl-C again to quit now)";
   return withCtrlC(async (signal) => {
     const result = await runGrpo({ config, rawConfig: snake, resume: cli.resume, signal, progress: process.stdout.isTTY });
     const first = result.evals[0]?.result.accuracy;
@@ -46,7 +47,7 @@ async function run(argv: string[]): Promise<number> {
     }
     console.log(`checkpoints: ${result.checkpointDir}`);
     if (result.dashboardPath) console.log(`dashboard: ${result.dashboardPath} (open it in a browser; works offline)`);
-    return result.stoppedEarly ? 130 : 0;
+    return result.stoppedEarly ? stopExitCode(signal) : 0;
   }, stopMessage);
 }
 

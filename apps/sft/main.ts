@@ -7,7 +7,7 @@
 import { loadSftConfig, sftConfigSchema } from "../../src/config/index.ts";
 import { packagePath } from "../../src/util/package-root.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
-import { appHelp, parseCommandLine, runCli, wantsHelp, withCtrlC } from "../shared/cli.ts";
+import { appHelp, parseCommandLine, runCli, stopExitCode, wantsHelp, withCtrlC } from "../shared/cli.ts";
 import { runSft } from "./sft-run.ts";
 import { insideLauncher, relaunchAsRanks } from "../shared/data-parallel.ts";
 
@@ -41,7 +41,7 @@ async function run(argv: string[]): Promise<number> {
   return withCtrlC(async (signal) => {
     const result = await runSft({ config, rawConfig: snake, resume: cli.resume, signal, progress: process.stdout.isTTY });
     if (result.dashboardPath) console.log(`dashboard: ${result.dashboardPath}`);
-    return signal.aborted ? 130 : 0;
+    return signal.aborted ? stopExitCode(signal) : 0;
   });
 }
 

@@ -17,6 +17,7 @@ import { RLOptionError } from "../../src/rl/errors.ts";
 import { CheckpointError, TrainerOptionError } from "../../src/trainer/errors.ts";
 import { EXIT_CODES, type ErrorClass } from "../../src/util/exit-codes.ts";
 import { resolveShipped } from "../../src/util/package-root.ts";
+import { beginShutdown } from "../../src/actors/process-registry.ts";
 
 /** `forge <app> --help`: usage, what the app does, every config key (from the schema), an example, exit codes. */
 export function appHelp(o: { app: string; summary: string; schema: z.ZodType; defaultConfig: string; example: string }): string {
@@ -107,18 +108,49 @@ export function parseCommandLine<L>(argv: string[], defaultPath: string, load: (
   };
 }
 
-/** Runs `fn` with an AbortSignal that the first Ctrl-C aborts. */
+/** The signals that stop a run gracefully; `withCtrlC` aborts with an AbortError whose message is the one that came. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Exit code of a run stopped by `signal` (aborted with a signal name as its reason): 128 + the
+ * signal's number, the shell's convention — 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP.
+ */
+export function stopExitCode(signal: AbortSignal): number {
+  const name = (signal.reason as Error | undefined)?.message;
+  return name === "SIGTERM" ? 143 : name === "SIGHUP" ? 129 : 130;
+}
+
+/** Longest graceful stop before the process exits anyway (TORCHFORGE_STOP_TIMEOUT_MS overrides). */
+const STOP_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs `fn` with an AbortSignal that the first Ctrl-C (or SIGTERM/SIGHUP: a process manager, a
+ * closed terminal) aborts: the app finishes or abandons the current step, writes a checkpoint and
+ * stops its actors. The actor runtime is told at once that child exits are now expected, so no
+ * replica is restarted while the run stops. A second signal exits at once (the exit handler kills
+ * the actor processes); a graceful stop that hangs past the stop timeout exits too.
+ */
 export async function withCtrlC<T>(fn: (signal: AbortSignal) => Promise<T>, message?: string): Promise<T> {
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    if (message) console.log(`\n${message}`);
-    controller.abort();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      console.error(`\n${name} again: quitting now`);
+      process.exit(stopExitCode(controller.signal));
+    }
+    beginShutdown();
+    if (message) console.log(`\n${name === "SIGINT" ? "Ctrl-C" : name}: ${message}`);
+    // An AbortError (what `signal.throwIfAborted()` throws, and the loops expect) named after the signal.
+    controller.abort(new DOMException(name, "AbortError"));
+    const timeoutMs = Number(process.env.TORCHFORGE_STOP_TIMEOUT_MS ?? STOP_TIMEOUT_MS);
+    setTimeout(() => {
+      console.error(`graceful stop took more than ${timeoutMs} ms; quitting now`);
+      process.exit(stopExitCode(controller.signal));
+    }, timeoutMs).unref();
   };
-  process.on("SIGINT", onSigint);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
     return await fn(controller.signal);
   } finally {
-    process.off("SIGINT", onSigint);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
 }

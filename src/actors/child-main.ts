@@ -7,11 +7,21 @@ import { setActorContext } from "./actor-context.ts";
 import { type ActorClass, type ActorLike, endpointNames, isEndpoint } from "./endpoint.ts";
 import { drainMetrics } from "../observability/metrics.ts";
 import { type FromChild, type ToChild, toWireError } from "./protocol.ts";
+import { OWNER_PID_ENV } from "./process-registry.ts";
+import { watchParent } from "../util/parent-watchdog.ts";
 
-// The controller owns our lifetime: exit when it goes away (even if it was SIGKILLed) and leave
-// Ctrl-C (delivered to the whole process group) to it.
+// The controller owns our lifetime: exit when it goes away, even if it was SIGKILLed. The IPC
+// channel's 'disconnect' is the quick path while our event loop is free; the parent watchdog (a
+// worker thread polling getppid) also covers a main thread stuck in a long native call.
 process.on("disconnect", () => process.exit(0));
+const ownerPid = Number(process.env[OWNER_PID_ENV]);
+watchParent({ parentPid: Number.isInteger(ownerPid) && ownerPid > 0 ? ownerPid : process.ppid, signal: "SIGKILL" });
+// Ctrl-C (delivered to the whole process group) is the controller's to handle: it stops us.
 process.on("SIGINT", () => {});
+// A SIGTERM sent to the whole group (a process manager) also reaches the controller, which then
+// stops us without restarting us; waiting a moment lets it see the signal before our exit. A
+// SIGTERM sent to this process alone still ends it (and the service restarts the replica).
+process.on("SIGTERM", () => setTimeout(() => process.exit(143), 1000));
 
 let actor: ActorLike | undefined;
 let cls: ActorClass | undefined;

@@ -10,7 +10,7 @@ import { siblingModule } from "../util/package-root.ts";
 import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
 import { addMetricSource, removeMetricSource } from "../observability/metric-sources.ts";
 import type { MetricState } from "../observability/metrics.ts";
-import { registerChild } from "./process-registry.ts";
+import { OWNER_PID_ENV, isShuttingDown, registerChild } from "./process-registry.ts";
 import { type FromChild, type ToChild, describeUncloneable, fromWireError } from "./protocol.ts";
 import type { RankSpec, RankTransport } from "./transport.ts";
 
@@ -72,7 +72,7 @@ export class ChildTransport implements RankTransport {
     const child = fork(CHILD_MAIN, [], {
       execArgv: [...CHILD_NODE_FLAGS, ...childLoaderArgs(module)],
       serialization: "advanced",
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, [OWNER_PID_ENV]: String(process.pid) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.child = child;
@@ -161,7 +161,9 @@ export class ChildTransport implements RankTransport {
       p.reject(err);
     }
     this.holdLoop(false);
-    if (!this.intentional) for (const l of this.deathListeners) l(reason);
+    // A child that exits while the controller stops (Ctrl-C reached the whole process group, the
+    // stop path is stopping it) is not a failure: reporting it would make a service restart it.
+    if (!this.intentional && !isShuttingDown()) for (const l of this.deathListeners) l(reason);
   }
 
   /**

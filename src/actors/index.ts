@@ -41,4 +41,4 @@ export { recordMetric, MetricError, type Reduce, type MetricValue } from "../obs
 export { MetricLogger, ConsoleBackend, MemoryBackend, type MetricBackend, type MetricLoggerOptions } from "../observability/metric-logger.ts";
 export { NatsCluster, type NatsClusterOptions } from "./nats-cluster.ts";
 export { runHostAgent, type HostAgent, type HostAgentOptions } from "./host-agent.ts";
-export { liveChildPids } from "./process-registry.ts";
+export { OWNER_PID_ENV, beginShutdown, isShuttingDown, killAllChildren, liveChildPids } from "./process-registry.ts";

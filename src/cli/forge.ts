@@ -7,12 +7,15 @@
  *   forge export --model runs/sft/model --out model.gguf --type q8_0 --ollama   (GGUF for llama.cpp / Ollama)
  * `forge --help` lists the apps and their config keys (generated from the schemas); `forge <app>
  * --help` documents every key. Exit codes: `EXIT_CODES` (src/util/exit-codes.ts, README).
+ *   forge clean [--dir /dev/shm]   removes shared-memory stores left by runs that died
  */
 import { formatConfigHelp } from "../config/help.ts";
 import { grpoConfigSchema, sftConfigSchema } from "../config/index.ts";
 import { EXIT_CODES } from "../util/exit-codes.ts";
 import { siblingModule } from "../util/package-root.ts";
 import { runIfMain } from "../util/run-if-main.ts";
+import { watchParent } from "../util/parent-watchdog.ts";
+import { sweepDeadStores } from "../store/shm-owner.ts";
 
 /**
  * Entry point of each app, as a path relative to this file, loaded by URL when the app is asked
@@ -36,7 +39,35 @@ const SUMMARIES: Record<string, string> = {
   export: "write a model as GGUF for llama.cpp / Ollama, with a Modelfile (forge export --help)",
 };
 
-export const USAGE = `usage: forge <${Object.keys(APPS).join("|")}> [--config file.yaml] [key=value | --key value | ~key]... [--resume]`;
+export const USAGE =
+  `usage: forge <${Object.keys(APPS).join("|")}> [--config file.yaml] [key=value | --key value | ~key]... [--resume]\n` +
+  "       forge clean [--dir /dev/shm]   (remove shared-memory stores of runs that are gone)";
+
+/** `forge clean`: reclaims the shared-memory stores of dead runs (never a running one's). */
+function clean(argv: string[]): number {
+  const at = argv.indexOf("--dir");
+  const dir = at >= 0 ? argv[at + 1] : undefined;
+  if (at >= 0 && dir === undefined) {
+    console.error("forge clean: --dir needs a directory");
+    return 2;
+  }
+  const { removed, kept } = sweepDeadStores({ dir, unowned: true });
+  for (const path of removed) console.log(`removed ${path}`);
+  for (const { path, reason } of kept) console.log(`kept ${path}: ${reason}`);
+  if (removed.length === 0) console.log("nothing to remove");
+  return 0;
+}
+
+/**
+ * Started by bin/forge.ts (which names itself in TORCHFORGE_WRAPPER_PID): if that wrapper dies
+ * without passing a signal on (SIGKILL), stop as on SIGTERM — checkpoint, stop the actors — and
+ * quit for good if that takes longer than the stop timeout.
+ */
+function watchWrapper(): void {
+  const wrapper = Number(process.env.TORCHFORGE_WRAPPER_PID);
+  delete process.env.TORCHFORGE_WRAPPER_PID; // not for the actor processes: they watch us
+  if (Number.isInteger(wrapper) && wrapper > 0) watchParent({ parentPid: wrapper, signal: "SIGTERM", graceMs: 40_000 });
+}
 
 /** `forge --help`: the apps, each config section with its keys and defaults, examples, exit codes. */
 export function forgeHelp(): string {
@@ -75,6 +106,8 @@ async function loadApp(name: string, path: string): Promise<AppEntry> {
 
 export async function main(argv: string[]): Promise<number> {
   const [app, ...rest] = argv;
+  watchWrapper();
+  if (app === "clean") return clean(rest);
   if (app === "--help" || app === "-h" || app === "help") {
     console.log(forgeHelp());
     return EXIT_CODES.ok;

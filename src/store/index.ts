@@ -32,3 +32,4 @@ export { VersionGate, type UpdateTiming } from "./version-gate.ts";
 export { WeightSyncer, type WeightSyncerOptions, type SyncTiming } from "./weight-syncer.ts";
 export { copyStateDict } from "./copy-state-dict.ts";
 export { crc32 } from "./crc32.ts";
+export { sweepDeadStores, readOwner, type SweepOptions, type SweepResult, type StoreOwner } from "./shm-owner.ts";

@@ -9,6 +9,7 @@
  *   data/<key>.<pid>-<seq>-<t>.<i>.bin  part i of one publish (format: shm-data-files.ts)
  *   manifests/<key>.json                the published manifest, replaced by rename (the atomic publish point)
  *   pool/<pid>-<n>.bin                  retired part files kept for reuse (shm-file-pool.ts)
+ *   owner.json                          the creating process (pid, start time): leftovers of a dead owner are reclaimed (shm-owner.ts)
  *
  * Why this is safe without locks: every part is complete, with the stamp written last, before
  * the manifest is renamed into place. Reusing a pooled file first zeroes its stamp, then writes
@@ -19,12 +20,13 @@
 import { randomInt } from "node:crypto";
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { open as openAsync, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { crc32 } from "./crc32.ts";
 import { StaleManifestError, StoreArgumentError, StoreError, UnknownKeyError } from "./errors.ts";
 import { MAX_PARTS, partFileBytes, partition, readManifest, readManifestAsync, segmentsOf, stampBytes, writeAll, writeAllAsync } from "./shm-data-files.ts";
 import { ShmFilePool } from "./shm-file-pool.ts";
+import { STORE_PREFIX, sweepDeadStores, writeOwner } from "./shm-owner.ts";
 import { bytesOf, checkKey, entriesOf, hostContiguous, layout } from "./tensors.ts";
 import type { GetOptions, StoreValue, ValueManifest, WeightStore } from "./types.ts";
 
@@ -33,7 +35,7 @@ export { readManifest, readManifestAsync, type ReadManifestOptions } from "./shm
 export interface SharedMemoryStoreOptions {
   /**
    * Store name; the files live in `<dir>/torchforge-store-<name>`. Processes that use the same
-   * name (or `root`) share the store. @default a unique name per creating process
+   * name (or `root`) share the store. @default `<pid>-<time>`, unique per creating process
    */
   name?: string;
   /** Full path of the store directory (overrides `name` and `dir`). @default undefined */
@@ -94,17 +96,23 @@ export class SharedMemoryStore implements WeightStore {
     this.root = root;
     this.#checksums = options.checksums ?? false;
     this.#removeOnClose = options.removeOnClose ?? owner;
-    const recycle = options.recycle ?? 1;
-    if (!Number.isInteger(recycle) || recycle < 0) throw new StoreArgumentError("options.recycle", "must be an integer >= 0", options.recycle);
+    const recycle = checkRecycle(options.recycle);
     this.#pool = new ShmFilePool(join(root, "pool"), recycle * MAX_PARTS);
     if (this.#removeOnClose) removeAtExit(root);
   }
 
-  /** Creates (or reuses) the store directory; this process cleans it up by default. */
+  /**
+   * Creates (or reuses) the store directory; this process cleans it up by default. First reclaims
+   * the temporary stores of dead processes next to it (see shm-owner.ts), then records this
+   * process as the owner, so a run killed before it could clean up is reclaimed by the next one.
+   */
   static create(options: SharedMemoryStoreOptions = {}): SharedMemoryStore {
     const root = rootOf(options, true);
+    checkRecycle(options.recycle); // before anything is made: a rejected create leaves nothing behind
+    sweepDeadStores({ dir: dirname(root) });
     mkdirSync(join(root, "data"), { recursive: true });
     mkdirSync(join(root, "manifests"), { recursive: true });
+    writeOwner(root, options.removeOnClose ?? true);
     return new SharedMemoryStore(root, options, true);
   }
 
@@ -288,11 +296,17 @@ function retryIfStale(key: string, attempt: number, err: unknown): void {
   if (attempt >= 20) throw new UnknownKeyError(key, "its data kept being replaced while reading; is more than one process writing it?");
 }
 
+function checkRecycle(recycle: number | undefined): number {
+  const r = recycle ?? 1;
+  if (!Number.isInteger(r) || r < 0) throw new StoreArgumentError("options.recycle", "must be an integer >= 0", recycle);
+  return r;
+}
+
 function rootOf(options: SharedMemoryStoreOptions, creating: boolean): string {
   if (options.root !== undefined) return options.root;
   const name = options.name ?? (creating ? `${process.pid}-${Date.now().toString(36)}` : "");
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new StoreArgumentError("options.name", "must match [A-Za-z0-9._-]+", name);
-  return join(options.dir ?? "/dev/shm", `torchforge-store-${name}`);
+  return join(options.dir ?? "/dev/shm", `${STORE_PREFIX}${name}`);
 }
 
 interface Prepared {
