@@ -3,9 +3,9 @@
 // session count alone often picks the same one, so these cases use three and four.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SessionRouter, type Routable } from "../../src/actors/router.ts";
+import { SessionRouter } from "../../src/actors/router.ts";
 
-type R = Routable & { name: string };
+type R = { name: string; load: number; state: string; sessions: number };
 const replica = (name: string, load: number, sessions = 0): R => ({ name, load, sessions, state: "healthy" });
 
 test("a new session goes to the least-loaded of several replicas even when it already holds a session (default router)", () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -13,8 +13,9 @@ import {
   streamGsm8k,
 } from "../../src/data/index.ts";
 import { MathReward } from "../../src/rewards/index.ts";
+import { gsm8kDir, gsm8kMissing } from "../fixtures/datasets.ts";
 
-const REAL_DIR = "/work/shared/datasets/gsm8k";
+const REAL_DIR = gsm8kDir();
 
 test("parseGsm8kAnswer takes the number after ####, without commas or $", () => {
   assert.deepEqual(parseGsm8kAnswer("a\nb\n#### 1,234"), { solution: "a\nb", target: "1234", answer: 1234 });
@@ -58,8 +59,9 @@ test("loads a local JSONL split; record errors name file, line and field", async
 });
 
 test("real GSM8K: every example loads, targets are numbers, the reference solution scores 1", async (t) => {
-  if (!existsSync(REAL_DIR)) {
-    t.skip(`GSM8K not found at ${REAL_DIR}; skipping the real-data loader check`);
+  const missing = gsm8kMissing();
+  if (missing) {
+    t.skip(missing);
     return;
   }
   const testSplit = await loadGsm8k({ dir: REAL_DIR, split: "test" });
