@@ -14,7 +14,8 @@ export const MODULES = {
     tests: ["tests/rl/losses.test.ts", "tests/rl/golden-losses.test.ts", "tests/rl/custom-loss.test.ts"],
   },
   rewards: {
-    mutate: ["src/rewards/*.ts", "!src/rewards/index.ts", "!src/rewards/errors.ts"],
+    // math-equivalence.ts is being reworked elsewhere; measured separately once that lands.
+    mutate: ["src/rewards/*.ts", "!src/rewards/index.ts", "!src/rewards/errors.ts", "!src/rewards/math-equivalence.ts"],
     tests: ["tests/rewards/*.test.ts"],
   },
   "kv-cache": {
@@ -25,17 +26,15 @@ export const MODULES = {
     mutate: ["src/generation/sampler.ts", "src/generation/rng.ts"],
     tests: ["tests/generation/sampling.test.ts"],
   },
+  // The policy-loss path and the step metrics; trainer.ts (accumulation, clipping, skips) and
+  // checkpoint.ts are not in the measured set yet (their test files take ~8 s per mutant).
   trainer: {
-    mutate: ["src/trainer/*.ts", "!src/trainer/index.ts", "!src/trainer/errors.ts"],
+    mutate: ["src/trainer/policy-loss-fn.ts", "src/trainer/step-metrics.ts"],
     tests: [
-      "tests/trainer/trainer.test.ts",
       "tests/trainer/policy-loss-plumbing.test.ts",
       "tests/trainer/logprob-agreement.test.ts",
-      "tests/trainer/checkpoint.test.ts",
-      "tests/trainer/checkpoint-temps.test.ts",
-      "tests/trainer/mixed-precision.test.ts",
-      "tests/trainer/sft.test.ts",
       "tests/trainer/grpo-learns.test.ts",
+      "tests/trainer/trainer.test.ts",
     ],
   },
   "store-versioning": {
