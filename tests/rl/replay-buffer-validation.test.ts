@@ -41,6 +41,6 @@ test("loadStateDict rejects what stateDict() cannot have produced, naming the fi
     assert.throws(() => b.loadStateDict(state as never), (e: unknown) => e instanceof ReplayBufferStateError && re.test(e.message), JSON.stringify(state));
   }
   assert.equal(b.size, 0, "a rejected state leaves the buffer as it was");
-  b.loadStateDict(good);
+  b.loadStateDict(good as never);
   assert.equal(b.size, 1);
 });
