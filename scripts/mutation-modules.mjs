@@ -43,6 +43,6 @@ export const MODULES = {
   },
   "grpo-rollout": {
     mutate: ["apps/grpo/rollout.ts"],
-    tests: ["tests/apps/finish-groups.test.ts", "tests/apps/grpo-options.test.ts"],
+    tests: ["tests/apps/rollout.test.ts", "tests/apps/finish-groups.test.ts", "tests/apps/grpo-options.test.ts"],
   },
 };
