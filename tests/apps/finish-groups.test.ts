@@ -7,6 +7,7 @@ import { torch } from "../../src/torch/index.ts";
 import { debugModel } from "../../src/models/index.ts";
 import { createEpisode, type Group } from "../../src/rl/index.ts";
 import { finishGroups } from "../../apps/grpo/rollout.ts";
+import { drainMetrics, mergeMetricStates, reduceMetricState } from "../../src/observability/index.ts";
 
 torch.setNumThreads(1);
 
@@ -74,5 +75,19 @@ test("reference logprobs are scored at the sampling temperature, each response t
   const t1 = finishGroups([group("a", [0, 1])], { ...base, refModel: ref }).episodes[0]!.refLogprobs!;
   const t03 = finishGroups([group("a", [0, 1])], { ...base, refModel: ref, temperature: 0.3 }).episodes[0]!.refLogprobs!;
   assert.ok(Math.abs(t1[0]! - t03[0]!) > 1e-3, "the temperature changes the reference logprobs (default 1)");
+  // Scored 64 rows per forward: exactly 64 and 65 episodes give every episode its own logprobs.
+  for (const size of [64, 65]) {
+    drainMetrics();
+    const groups = Array.from({ length: size }, (_, i) => group(`g${i}`, [i % 3]));
+    const r = finishGroups(groups, { ...base, refModel: ref, temperature: 0.7 });
+    assert.equal(r.episodes.length, size);
+    const e = r.episodes[size - 1]!;
+    const expected = torch.tidy(() => torch.noGrad(() => ref.sequenceLogprobs(torch.tensor([[...e.completion.promptIds, ...e.completion.tokenIds]]), { temperature: 0.7 })).toFlatArray().slice(2));
+    e.refLogprobs!.forEach((x, i) => assert.ok(Math.abs(x - expected[i]!) < 1e-5 * (1 + Math.abs(x)), `${size} episodes: last episode token ${i}`));
+    const m = new Map([...mergeMetricStates(drainMetrics())].map(([k, s]) => [k, reduceMetricState(s) as number]));
+    const refS = m.get("main_perf/ref_logprobs_s")!;
+    assert.ok(refS > 0 && refS < 2.5, `ref_logprobs_s ${refS} is in seconds`);
+    assert.equal(m.get("main_perf/score_s"), refS);
+  }
   ref.dispose();
 });

@@ -118,3 +118,40 @@ test("rollout with filters: truncated groups and zero-variance groups are droppe
   assert.equal(t.groups, 1);
   assert.ok(Math.abs(t.meanReward - 0.5) < 1e-12, "the mean reward counts every generated sample");
 });
+
+test("rollout timing metrics are in seconds; reward failures are counted", async () => {
+  drainMetrics();
+  const engine = scriptedEngine([]);
+  const slow = { generate: async (...args: Parameters<typeof engine.generate>) => (await new Promise((r) => setTimeout(r, 50)), engine.generate(...args)) };
+  let calls = 0;
+  const rewards = new RewardSet({
+    rewards: [
+      async () => (await new Promise((r) => setTimeout(r, 25)), 1),
+      function flaky() {
+        if (calls++ % 2 === 0) throw new Error("flaky");
+        return 0;
+      },
+    ],
+  });
+  await rollout({
+    engine: slow,
+    rewards,
+    examples: [
+      { id: "x", prompt: "px", target: "" },
+      { id: "y", prompt: "py", target: "" },
+    ],
+    promptIds: [[1], [2]],
+    sampling: { n: 2 },
+    refModel: null,
+    filterZeroVariance: false,
+    filterTruncated: false,
+    advantageMethod: "grpo",
+  });
+  const m = metrics();
+  const gen = m.get("main_perf/generate_s")!;
+  const reward = m.get("main_perf/reward_s")!;
+  assert.ok(gen >= 0.045 && gen < 1, `generate_s ${gen}`);
+  assert.ok(reward >= 0.045 && reward < 1, `reward_s ${reward} (two groups, 25 ms each)`);
+  assert.ok(Math.abs(m.get("main_perf/score_s")! - reward) < 1e-9, "score_s is the reward time when there is no reference model");
+  assert.equal(m.get("reward/failures"), 2, "every other call of the flaky reward threw");
+});
