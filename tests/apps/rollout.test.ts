@@ -154,4 +154,5 @@ test("rollout timing metrics are in seconds; reward failures are counted", async
   assert.ok(reward >= 0.045 && reward < 1, `reward_s ${reward} (two groups, 25 ms each)`);
   assert.ok(Math.abs(m.get("main_perf/score_s")! - reward) < 1e-9, "score_s is the reward time when there is no reference model");
   assert.equal(m.get("reward/failures"), 2, "every other call of the flaky reward threw");
+  assert.ok(Math.abs(m.get("generator/tokens_per_s")! * gen - 6) < 1e-6, "tokens per second = 6 generated tokens / generate_s");
 });
