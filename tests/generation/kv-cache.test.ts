@@ -207,3 +207,62 @@ test("randomized: shared-prefix generation with joins, early stops, moves and sh
     model.dispose();
   }
 });
+
+test("construction, allocation and release: layers and dtype as asked, contiguous runs preferred, too many slots refused", () => {
+  const before = torch.memory().numTensors;
+  {
+    using cache = new KvCache({ numLayers: 3, numSlots: 4, numKvHeads: 2, headDim: 4, columns: 8, dtype: "float64" });
+    assert.equal(cache.keys.length, 3);
+    assert.equal(cache.values.length, 3);
+    assert.equal(cache.dtype, "float64");
+    assert.deepEqual(cache.keys[0]!.shape, [4, 2, 8, 4]);
+    assert.equal(cache.values[2]!.dtype, "float64");
+    assert.deepEqual(cache.allocate(1), [0]);
+    assert.deepEqual(cache.allocate(1), [1]);
+    cache.release(0);
+    assert.equal(cache.numFree, 3);
+    // Free: 0, 2, 3 → a run of two is 2, 3 (not 0, 2).
+    assert.deepEqual(cache.allocate(2), [2, 3]);
+    assert.equal(cache.batchRows, 4);
+    assert.throws(() => cache.allocate(2), /KvCache.allocate: 2 slots requested, 1 free/);
+    assert.deepEqual(cache.allocate(1), [0]);
+    assert.throws(() => cache.move(1, 2), /slot 1 must be live and slot 2 free/, "both live");
+    cache.release(1);
+    cache.release(2);
+    assert.throws(() => cache.move(1, 2), /slot 1 must be live and slot 2 free/, "both free");
+    assert.equal(cache.batchRows, 4);
+    cache.release(3);
+    assert.equal(cache.batchRows, 1);
+  }
+  assert.equal(torch.memory().numTensors, before, "dispose frees every cache tensor");
+  const zero = smallCache(2, 4);
+  zero.dispose();
+  assert.equal(torch.memory().numTensors, before);
+});
+
+test("no shared prompt, no hint; a prompt that fits does not move the columns", () => {
+  const cache = smallCache(3, 16);
+  prefill(cache, cache.allocate(1), 3, 0);
+  prefill(cache, cache.allocate(1), 2, 10);
+  assert.equal(decode(cache, 5), null, "single-sample prompts share nothing");
+  assert.equal(cache.col, 4);
+  prefill(cache, cache.allocate(1), 4, 20); // col 4 ≥ 4: written in place
+  assert.equal(cache.col, 4);
+  assert.deepEqual(keysOf(cache, 0), [0, 1, 2, 5]);
+  assert.deepEqual(keysOf(cache, 2), [20, 21, 22, 23]);
+  cache.dispose();
+});
+
+test("a zero-layer cache (a model without layers) decodes with shared prompts", () => {
+  const cache = new KvCache({ numLayers: 0, numSlots: 3, numKvHeads: 1, headDim: 2, columns: 8 });
+  assert.equal(cache.dtype, "float32");
+  const slots = cache.allocate(2);
+  cache.reserveForPrompt(2);
+  cache.prefillHook(slots, 2);
+  cache.reserveDecodeColumn();
+  const hook = cache.decodeHook(cache.batchRows);
+  assert.equal(typeof hook.update, "function");
+  cache.advance();
+  assert.equal(cache.length(1), 3);
+  cache.dispose();
+});
