@@ -46,3 +46,16 @@ test("std: biased and unbiased, fewer than two values", () => {
   assert.equal(std([4], { unbiased: false }), 0);
   assert.equal(std([]), 0);
 });
+
+test("edge values: exact zeros for equal rewards, std equal to eps, empty std, non-finite rewards in groups", () => {
+  // 0.1 × 3 has a mean of 0.10000000000000002: only the zero-variance shortcut gives exact zeros.
+  assert.deepEqual(grpoAdvantages([0.1, 0.1, 0.1]), [0, 0, 0]);
+  assert.deepEqual(reinforcePlusPlusBaselineAdvantages([[1, 1], [3]], { eps: 0 }), [[0, 0], [0]]);
+  // std (0.5, population) + eps (0.5) = 1: divides, never short-circuits to zeros.
+  assertClose(grpoAdvantages([1, 0, 0, 1], { unbiased: false, eps: 0.5 }), [0.5, -0.5, -0.5, 0.5], 1e-12);
+  assert.equal(std([], { unbiased: false }), 0);
+  assert.throws(() => reinforcePlusPlusBaselineAdvantages([[1, 2], [1, Number.NaN]]), /groups\[1\]\[1\]/);
+  // dr-grpo only centres (RLOO would scale by n/(n−1)).
+  const { advantages } = assignAdvantages([group([0, 1, 2, 5])], { method: "dr-grpo" });
+  assert.deepEqual(advantages[0], [-2, -1, 0, 3]);
+});
