@@ -36,6 +36,7 @@ export const MODULES = {
   trainer: {
     mutate: ["src/trainer/policy-loss-fn.ts", "src/trainer/step-metrics.ts"],
     tests: [
+      "tests/trainer/step-metrics.test.ts",
       "tests/trainer/policy-loss-plumbing.test.ts",
       "tests/trainer/logprob-agreement.test.ts",
       "tests/trainer/grpo-learns.test.ts",

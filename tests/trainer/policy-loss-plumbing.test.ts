@@ -99,3 +99,28 @@ test("Trainer passes its temperature and the attention mask to the policy loss",
   trainer.dispose();
   model.dispose();
 });
+
+test("policyLossFn hands the loss the generator's and the reference's logprobs, and the step's global counts", () => {
+  const model = debugModel("llama", { seed: 7 });
+  const eps = episodesFor();
+  for (const e of eps) e.refLogprobs = e.completion.tokenIds.map((_, j) => -2 - j);
+  const batch = collate([eps], { padId: 0 });
+  const mb = { inputs: batch.inputs[0]!, targets: batch.targets[0]! };
+  const seen: Record<string, unknown>[] = [];
+  const loss = {
+    forward(x: Record<string, unknown> & { logprobs: Tensor; paddingMask: Tensor; generatorLogprobs?: Tensor; refLogprobs?: Tensor }) {
+      const masked = (t?: Tensor) => (t ? (t.toArray() as number[][]).map((row, i) => row.filter((_, j) => (x.paddingMask.toArray() as number[][])[i]![j]! > 0)) : undefined);
+      seen.push({ gen: masked(x.generatorLogprobs), ref: masked(x.refLogprobs), tokens: x.globalTokenCount, seqs: x.globalSequenceCount });
+      return { loss: x.logprobs.mul(x.paddingMask).sum(), metrics: {} };
+    },
+  } as unknown as Loss;
+  torch.tidy(() => torch.noGrad(() => policyLossFn(loss, { entropy: false })({ model: model as unknown as ForwardModel, batch: mb, globalTokenCount: 8, globalSequenceCount: 3 }).loss));
+  assert.deepEqual(seen[0], {
+    gen: eps.map((e) => e.completion.tokenIds.map(() => -1)),
+    ref: eps.map((e) => e.completion.tokenIds.map((_, j) => -2 - j)),
+    tokens: 8,
+    seqs: 3,
+  });
+  torch.dispose(batch);
+  model.dispose();
+});
