@@ -92,6 +92,7 @@ export class AgentEpisodes {
       filterZeroVariance: g.filterZeroVariance,
       filterTruncated: g.filterTruncated,
       advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",
+      temperature: g.temperature,
     }).episodes;
   }
 

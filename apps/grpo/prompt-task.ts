@@ -77,6 +77,7 @@ export function promptTask(c: TaskContext & { rewards: RewardSet }): GrpoTask {
         filterZeroVariance: g.filterZeroVariance,
         filterTruncated: g.filterTruncated,
         advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",
+        temperature: g.temperature,
       });
       return r.episodes;
     },

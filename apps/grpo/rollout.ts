@@ -16,6 +16,11 @@ export interface GroupFilters {
   filterZeroVariance: boolean;
   filterTruncated: boolean;
   advantageMethod: "grpo" | "dr-grpo";
+  /**
+   * The sampling temperature: reference logprobs are scored at it, like the policy's (as verl
+   * does), so the KL term compares the two policies the generator actually samples from. @default 1
+   */
+  temperature?: number;
 }
 
 export interface RolloutOptions extends GroupFilters {
@@ -94,7 +99,7 @@ export function finishGroups(groups: Group[], o: GroupFilters): { episodes: Epis
   const episodes = kept.flatMap((g) => g.episodes);
   if (o.refModel && episodes.length) {
     const t = performance.now();
-    addRefLogprobs(o.refModel, episodes);
+    addRefLogprobs(o.refModel, episodes, o.temperature ?? 1);
     const refS = (performance.now() - t) / 1000;
     recordMetric("main_perf/ref_logprobs_s", refS, "sum");
     recordMetric("main_perf/score_s", refS, "sum");
@@ -104,10 +109,11 @@ export function finishGroups(groups: Group[], o: GroupFilters): { episodes: Epis
 }
 
 /**
- * Reference-model logprobs of each response token, scored with its prompt as context. Rows are
- * right-padded, so causal attention never lets a real token see padding; 64 rows per forward.
+ * Reference-model logprobs of each response token at the sampling temperature, scored with its
+ * prompt as context. Rows are right-padded, so causal attention never lets a real token see
+ * padding; 64 rows per forward.
  */
-function addRefLogprobs(ref: CausalLM, episodes: Episode[], padId = 0): void {
+function addRefLogprobs(ref: CausalLM, episodes: Episode[], temperature: number, padId = 0): void {
   for (let start = 0; start < episodes.length; start += 64) {
     const chunk = episodes.slice(start, start + 64);
     const rows = chunk.map((e) => [...e.completion.promptIds, ...e.completion.tokenIds]);
@@ -115,7 +121,7 @@ function addRefLogprobs(ref: CausalLM, episodes: Episode[], padId = 0): void {
     const logprobs = torch.noGrad(() =>
       torch.tidy(() => {
         const ids = torch.tensor(rows.map((r) => [...r, ...new Array(width - r.length).fill(padId)]));
-        return ref.sequenceLogprobs(ids).toArray() as number[][]; // (B, width-1): column t scores token t+1
+        return ref.sequenceLogprobs(ids, { temperature }).toArray() as number[][]; // (B, width-1): column t scores token t+1
       }),
     );
     chunk.forEach((e, i) => {

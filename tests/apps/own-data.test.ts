@@ -15,7 +15,7 @@ import { Tokenizer } from "../../src/models/index.ts";
 import { TINY_TOKENIZER_DIR } from "../../apps/shared/resolve-model.ts";
 import { writeParquet } from "../data/helpers/write-parquet.ts";
 import { addSnapshot } from "../data/helpers/fake-hub-cache.ts";
-import { GSM8K_DIR, gsm8kMissing } from "../data/helpers/gsm8k-dir.ts";
+import { gsm8kDir, gsm8kMissing } from "../fixtures/datasets.ts";
 
 const quiet = { log: () => undefined, progress: false };
 const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
@@ -208,7 +208,7 @@ test("the seed's `openai/gsm8k` (revision main, data_split) resolves from the hu
   assert.equal(fromHub.train[0]!.target, "18");
   const missing = gsm8kMissing();
   if (missing) return t.skip(missing);
-  const fromJsonl = await resolveDataset(spec({ path: GSM8K_DIR, split: "test", maxSamples: 5 }));
+  const fromJsonl = await resolveDataset(spec({ path: gsm8kDir(), split: "test", maxSamples: 5 }));
   assert.deepEqual(
     fromHub.train.map((e) => [e.prompt, e.target]),
     fromJsonl.train.map((e) => [e.prompt, e.target]),

@@ -13,8 +13,9 @@ import {
   streamGsm8k,
 } from "../../src/data/index.ts";
 import { MathReward } from "../../src/rewards/index.ts";
-import { GSM8K_DIR as REAL_DIR, gsm8kMissing } from "./helpers/gsm8k-dir.ts";
+import { gsm8kDir, gsm8kMissing } from "../fixtures/datasets.ts";
 
+const REAL_DIR = gsm8kDir();
 
 test("parseGsm8kAnswer takes the number after ####, without commas or $", () => {
   assert.deepEqual(parseGsm8kAnswer("a\nb\n#### 1,234"), { solution: "a\nb", target: "1234", answer: 1234 });
@@ -59,7 +60,10 @@ test("loads a local JSONL split; record errors name file, line and field", async
 
 test("real GSM8K: every example loads, targets are numbers, the reference solution scores 1", async (t) => {
   const missing = gsm8kMissing();
-  if (missing) return t.skip(missing);
+  if (missing) {
+    t.skip(missing);
+    return;
+  }
   const testSplit = await loadGsm8k({ dir: REAL_DIR, split: "test" });
   assert.equal(testSplit.length, 1319);
   const reward = new MathReward();

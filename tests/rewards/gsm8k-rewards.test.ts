@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { MathEquivalenceReward, MathReward } from "../../src/rewards/index.ts";
+import { gsm8kDir, gsm8kMissing } from "../fixtures/datasets.ts";
 
-const DIR = "/work/shared/datasets/gsm8k";
+const DIR = gsm8kDir();
 const FILE = `${DIR}/test.jsonl`;
 const LIMIT = 300; // enough to cover the answer formats, fast enough for CI
 
@@ -20,8 +21,9 @@ function loadAnswers(): Array<{ question: string; solution: string; final: strin
 }
 
 test("rewards on real GSM8K answers", (t) => {
-  if (!existsSync(FILE)) {
-    t.skip(`GSM8K not found at ${DIR}; skipping the real-data reward check`);
+  const missing = gsm8kMissing();
+  if (missing) {
+    t.skip(missing);
     return;
   }
   const math = new MathReward();
