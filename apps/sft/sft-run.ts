@@ -119,7 +119,12 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
   // Written once the data loaded: a launch that fails keeps the previous run's config.
   saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
   let examples = train.map((r) =>
-    tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, fewShot: ds.fewShot, maxLength: config.training.seqLen }),
+    tokenizeSftRecord(tokenizer, r, {
+      promptFormat: ds.promptFormat,
+      systemPrompt: ds.systemPrompt,
+      fewShot: ds.fewShot,
+      maxLength: config.training.seqLen,
+    }),
   );
   if (config.training.packing) examples = packExamples(examples, config.training.seqLen);
   const batchSize = config.training.localBatchSize ?? config.training.batchSize;
@@ -146,7 +151,12 @@ async function runSftLocked(options: SftRunOptions): Promise<SftRunResult> {
   const evals: SftRunResult["evals"] = [];
   // Held-out chat / prompt-response data: mean next-token loss on assistant tokens.
   const evalRows = evalRecords.map((r) =>
-    tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, fewShot: ds.fewShot, maxLength: config.training.seqLen }),
+    tokenizeSftRecord(tokenizer, r, {
+      promptFormat: ds.promptFormat,
+      systemPrompt: ds.systemPrompt,
+      fewShot: ds.fewShot,
+      maxLength: config.training.seqLen,
+    }),
   );
   const evalLoss = (): number => {
     let nll = 0;
