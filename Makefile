@@ -1,11 +1,15 @@
 # The two quickstart commands (README.md): `make grpo` and `make test`. Both run setup first;
 # setup is idempotent and skips what is already installed or built. --single-threaded-gc keeps
 # V8's background GC threads off the cores the tensor kernels use (src/actors/child-transport.ts).
-.PHONY: setup grpo agent test default-model agent-model
+.PHONY: setup grpo grpo-smollm2 agent test default-model agent-model
 setup:
 	bash scripts/setup.sh
 grpo: setup
 	node --single-threaded-gc --import tsx apps/grpo/main.ts --config apps/grpo/default.yaml
+# GRPO on a real pretrained model: SmolLM2-135M-Instruct (fetched once into ~/.cache/torchforge) on small additions.
+grpo-smollm2: setup
+	bash scripts/fetch-smollm2.sh
+	node --single-threaded-gc --import tsx apps/grpo/main.ts --config apps/grpo/smollm2_arith.yaml
 # The agentic task: GRPO on multi-turn calculator tool use (apps/agent/calculator.yaml).
 agent: setup
 	node --single-threaded-gc --import tsx apps/grpo/main.ts --config apps/agent/calculator.yaml

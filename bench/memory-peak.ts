@@ -10,6 +10,10 @@
  * mean NLL, backward, AdamW step (the step's optimizer state included on both sides);
  * `train-ckpt` — the same with activation checkpointing (theirs: gradient_checkpointing_enable);
  * `train-lora` — ours only: the train step with LoRA r=16 on every linear layer (frozen base).
+ * `grpo` / `grpo-ckpt` (ours only) — one GRPO step as apps/grpo runs it: `--batch` sequences of
+ * `--prompt` prompt + `--seq` response tokens, GRPOLoss with the entropy metric, AdamW, optionally
+ * in `--micro` micro-batches (gradient accumulation). The issue's target: `--batch 64 --seq 128`
+ * (16 prompts × 4 samples × 128 new tokens) under 3 GB peak RSS.
  *
  *   node --import tsx bench/memory-peak.ts [--model smollm2|100m] [--batch 16] [--seq 256] [--dtype float32|bfloat16] [--threads 2] [--cases score,train,...] [--python]
  *   (one case, ours only: add --case score)
@@ -20,7 +24,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { torch, type DType } from "../src/torch/index.ts";
 import { applyLora, debugConfig, randomModel, type ModelConfig } from "../src/models/index.ts";
-import { Trainer, sftLossFn, type SftMicroBatch } from "../src/trainer/index.ts";
+import { Trainer, sftLossFn, type PolicyMicroBatch, type SftMicroBatch } from "../src/trainer/index.ts";
+import { GRPOLoss } from "../src/rl/index.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -42,6 +47,8 @@ const B = Number(opt("batch", "16"));
 const T = Number(opt("seq", "256"));
 const dtype = opt("dtype", "float32") as DType;
 const threads = opt("threads", "2");
+const promptLen = Number(opt("prompt", "32"));
+const micro = Number(opt("micro", "1"));
 
 function hwmAndRss(): { hwm: number; rss: number } {
   const s = readFileSync("/proc/self/status", "utf8");
@@ -87,6 +94,21 @@ function runCase(name: string): void {
     const trainer = new Trainer<SftMicroBatch>({ model, loss: sftLossFn, optimizer: { lr: 1e-5 }, activationCheckpointing: name === "train-ckpt", warn: () => {} });
     const mask = torch.ones([B, T]);
     trainer.trainStep([{ inputIds: ids, lossMask: mask }]);
+  } else if (name === "grpo" || name === "grpo-ckpt") {
+    const trainer = new Trainer<PolicyMicroBatch>({ model, loss: new GRPOLoss({ beta: 0 }), optimizer: { lr: 1e-5 }, activationCheckpointing: name === "grpo-ckpt", entropy: true, warn: () => {} });
+    if (B % micro !== 0) throw new Error(`--batch ${B} must be a multiple of --micro ${micro}`);
+    const b = B / micro;
+    const batches: PolicyMicroBatch[] = Array.from({ length: micro }, (_, m) => ({
+      inputs: { tokens: torch.randint(0, config.vocabSize, [b, promptLen + T]), attentionMask: torch.ones([b, promptLen + T], { dtype: "int64" }) },
+      targets: {
+        response: ids.narrow(0, m * b, b),
+        advantages: torch.randn([b, 1]),
+        paddingMask: torch.ones([b, T]),
+        promptLength: promptLen,
+      },
+    }));
+    resetPeak();
+    trainer.trainStep(batches);
   } else {
     throw new Error(`unknown case '${name}'`);
   }
@@ -102,7 +124,7 @@ if (single) {
   const cases = opt("cases", "score,train,train-ckpt").split(",");
   const python = args.includes("--python");
   const self = fileURLToPath(import.meta.url);
-  const common = ["--model", which, "--batch", String(B), "--seq", String(T), "--dtype", dtype, "--threads", threads];
+  const common = ["--model", which, "--batch", String(B), "--seq", String(T), "--dtype", dtype, "--threads", threads, "--prompt", String(promptLen), "--micro", String(micro)];
   const rows: Record<string, unknown>[] = [];
   const collect = (cmd: string, argv: string[], env: NodeJS.ProcessEnv) => {
     const r = spawnSync(cmd, argv, { encoding: "utf8", env, maxBuffer: 1 << 24 });

@@ -118,7 +118,12 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
   // Written once the data loaded: a launch that fails keeps the previous run's config.
   if (isMain) saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
   let examples = train.map((r) =>
-    tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }),
+    tokenizeSftRecord(tokenizer, r, {
+      promptFormat: ds.promptFormat,
+      systemPrompt: ds.systemPrompt,
+      fewShot: ds.fewShot,
+      maxLength: config.training.seqLen,
+    }),
   );
   if (config.training.packing) examples = packExamples(examples, config.training.seqLen);
   const batchSize = config.training.localBatchSize ?? config.training.batchSize;
@@ -156,7 +161,12 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
   const evals: SftRunResult["evals"] = [];
   // Held-out chat / prompt-response data: mean next-token loss on assistant tokens.
   const evalRows = (isMain ? evalRecords : []).map((r) =>
-    tokenizeSftRecord(tokenizer, r, { promptFormat: ds.promptFormat, systemPrompt: ds.systemPrompt, maxLength: config.training.seqLen }),
+    tokenizeSftRecord(tokenizer, r, {
+      promptFormat: ds.promptFormat,
+      systemPrompt: ds.systemPrompt,
+      fewShot: ds.fewShot,
+      maxLength: config.training.seqLen,
+    }),
   );
   const evalLoss = (): number => {
     let nll = 0;

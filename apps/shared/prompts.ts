@@ -5,6 +5,8 @@ import type { PromptExample } from "../../src/data/index.ts";
 export interface PromptFormat {
   promptFormat: "chat" | "raw";
   systemPrompt: string | null;
+  /** Example exchanges before the prompt (chat only). */
+  fewShot?: readonly { user: string; assistant: string }[];
 }
 
 /**
@@ -24,5 +26,11 @@ export function encodePrompt(tokenizer: Tokenizer, prompt: string | PromptExampl
   }
   const turns = chat ?? [{ role: "user", content: text }];
   const system = format.systemPrompt && turns[0]?.role !== "system" ? [{ role: "system", content: format.systemPrompt }] : [];
-  return tokenizer.applyChatTemplate([...system, ...turns], { addGenerationPrompt: true, tokenize: true });
+  // Example exchanges (dataset.few_shot) go after any system message, before the question.
+  const [lead, rest] = turns[0]?.role === "system" ? [[turns[0]], turns.slice(1)] : [[], turns];
+  const examples = (format.fewShot ?? []).flatMap((turn) => [
+    { role: "user", content: turn.user },
+    { role: "assistant", content: turn.assistant },
+  ]);
+  return tokenizer.applyChatTemplate([...system, ...lead, ...examples, ...rest], { addGenerationPrompt: true, tokenize: true });
 }

@@ -48,7 +48,9 @@ export interface ResolvedDataset {
   arithmetic?: ArithmeticTask;
 }
 
-const LEVELS = ["add-1d", "addsub-1d", "add-2d", "addsub-2d"];
+const LEVELS = ["add-1d", "addsub-1d", "add-small", "add-2d", "addsub-2d"];
+/** Held-out problems per level: 200 for the 2-digit levels, a quarter of `add-small`'s 400, a fifth of the 1-digit spaces. */
+const TEST_SPLIT: Record<string, { testSize: number } | { testFraction: number }> = { "add-small": { testSize: 100 } };
 
 export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset> {
   const cap = <T>(xs: T[]): T[] => (spec.maxSamples ? xs.slice(0, spec.maxSamples) : xs);
@@ -67,8 +69,8 @@ export async function resolveDataset(spec: DatasetSpec): Promise<ResolvedDataset
     const level = (m[1] ?? "add-2d") as ArithmeticLevel;
     if (!LEVELS.includes(level))
       throw new TypeError(`dataset.path 'arithmetic:${level}': level must be one of ${[...LEVELS, ...MULTIPLICATION_LEVELS].join(", ")}`);
-    // 200 held-out problems for the 2-digit levels; a fifth of the tiny 1-digit spaces.
-    const task = new ArithmeticTask({ level, seed: spec.seed, ...(level.endsWith("1d") ? { testFraction: 0.2 } : { testSize: 200 }) });
+    const split = TEST_SPLIT[level] ?? (level.endsWith("1d") ? { testFraction: 0.2 } : { testSize: 200 });
+    const task = new ArithmeticTask({ level, seed: spec.seed, ...split });
     const pick = (split: string) => {
       if (split !== "train" && split !== "test")
         throw new TypeError(`dataset split '${split}' must be train or test for the arithmetic task`);

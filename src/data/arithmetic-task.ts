@@ -8,10 +8,12 @@
  * Difficulty levels, easiest first (sizes of the problem space):
  * - `add-1d`     a+b, a,b in 0…9                      (100)
  * - `addsub-1d`  a+b and a-b (a ≥ b), a,b in 0…9      (155)
+ * - `add-small`  a+b, a,b in 0…19                     (400)
  * - `add-2d`     a+b, a,b in 0…99                     (10,000)
  * - `addsub-2d`  a+b and a-b (a ≥ b), a,b in 0…99     (15,050)
  * 2-digit levels are the ones meant for "SFT gets 20–60%, RL improves it"; 1-digit ones are for
- * smoke tests. Carries and borrows are what a small model gets wrong.
+ * smoke tests; `add-small` is for pretrained chat models that add small numbers but must learn
+ * the answer format (apps/grpo/smollm2_arith.yaml). Carries and borrows are what a small model gets wrong.
  */
 import { DataOptionError } from "./errors.ts";
 import type { PromptExample } from "./example.ts";
@@ -19,7 +21,7 @@ import type { PromptResponseRecord } from "./sft-records.ts";
 import { checkSeed, SeededRandom } from "./random.ts";
 
 export type ArithmeticOperation = "+" | "-";
-export type ArithmeticLevel = "add-1d" | "addsub-1d" | "add-2d" | "addsub-2d";
+export type ArithmeticLevel = "add-1d" | "addsub-1d" | "add-small" | "add-2d" | "addsub-2d";
 export type ArithmeticSplit = "train" | "test";
 
 /** How `formatArithmeticSolution` writes the reasoning. */
@@ -42,6 +44,7 @@ export interface ArithmeticExample extends PromptExample {
 const LEVELS: Record<ArithmeticLevel, { maxOperand: number; operations: ArithmeticOperation[] }> = {
   "add-1d": { maxOperand: 9, operations: ["+"] },
   "addsub-1d": { maxOperand: 9, operations: ["+", "-"] },
+  "add-small": { maxOperand: 19, operations: ["+"] },
   "add-2d": { maxOperand: 99, operations: ["+"] },
   "addsub-2d": { maxOperand: 99, operations: ["+", "-"] },
 };

@@ -28,6 +28,8 @@ export interface SftTokenizeOptions {
   /** Prompt-response records: `chat` wraps the prompt in the chat template. @default "chat" */
   promptFormat?: "chat" | "raw";
   systemPrompt?: string | null;
+  /** Example exchanges before the prompt (chat only; not trained on). @default [] */
+  fewShot?: readonly { user: string; assistant: string }[];
   /** Longer examples are cut to this many tokens. */
   maxLength?: number;
 }
@@ -37,7 +39,8 @@ export function tokenizeSftRecord(tokenizer: SftTokenizer, record: SftRecord, op
   if (isChatRecord(record)) {
     out = tokenizeChat(tokenizer, record.messages, record.tools);
   } else {
-    const system = options.systemPrompt ? [{ role: "system" as const, content: options.systemPrompt }] : [];
+    const system: TemplateMessage[] = options.systemPrompt ? [{ role: "system", content: options.systemPrompt }] : [];
+    for (const turn of options.fewShot ?? []) system.push({ role: "user", content: turn.user }, { role: "assistant", content: turn.assistant });
     const prompt = (options.promptFormat ?? "chat") === "raw"
       ? tokenizer.encode(record.prompt, { addSpecialTokens: true })
       : tokenizer.applyChatTemplate([...system, { role: "user", content: record.prompt }], { addGenerationPrompt: true, tokenize: true });

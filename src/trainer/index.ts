@@ -5,7 +5,7 @@
 export { Trainer } from "./trainer.ts";
 export type { TrainerOptions, OptimizerOptions } from "./trainer.ts";
 export type { ForwardModel, LossFn, LossFnArgs, LossFnOutput } from "./types.ts";
-export { policyLossFn, policyMicroBatches, countPolicyTokens, isHeadedModel } from "./policy-loss-fn.ts";
+export { policyLossFn, policyMicroBatches, countPolicyTokens, isHeadedModel, chunkedEntropy } from "./policy-loss-fn.ts";
 export type { PolicyMicroBatch, PolicyLossFnOptions, HeadedModel } from "./policy-loss-fn.ts";
 export { combineMicroBatchMetrics, trainStepMetrics } from "./step-metrics.ts";
 export type { TrainStepResult } from "./step-metrics.ts";

@@ -4,7 +4,7 @@ import { ArithmeticTask, DataOptionError, formatArithmeticSolution, type Arithme
 import { FormatReward, MathReward, ThinkingReward } from "../../src/rewards/index.ts";
 
 test("levels enumerate the whole space into disjoint train/test splits", () => {
-  const sizes = { "add-1d": 100, "addsub-1d": 155, "add-2d": 10_000, "addsub-2d": 15_050 } as const;
+  const sizes = { "add-1d": 100, "addsub-1d": 155, "add-small": 400, "add-2d": 10_000, "addsub-2d": 15_050 } as const;
   for (const [level, size] of Object.entries(sizes)) {
     const task = new ArithmeticTask({ level: level as keyof typeof sizes });
     assert.equal(task.train.length + task.test.length, size, level);
@@ -88,4 +88,13 @@ test("custom ranges and prompt formats", () => {
   const task = new ArithmeticTask({ minOperand: 10, maxOperand: 19, operations: ["-"], testSize: 5, formatPrompt: (p) => `${p.a}${p.op}${p.b}=` });
   assert.equal(task.train.length + task.test.length, 55);
   assert.match(task.test[0].prompt, /^1\d-1\d=$/);
+});
+
+test("add-small: sums of operands 0..19 only", () => {
+  const task = new ArithmeticTask({ level: "add-small", testSize: 100 });
+  assert.equal(task.test.length, 100);
+  for (const e of [...task.train, ...task.test]) {
+    assert.ok(e.problem.op === "+" && e.problem.a <= 19 && e.problem.b <= 19, e.id);
+    assert.equal(e.answer, e.problem.a + e.problem.b);
+  }
 });

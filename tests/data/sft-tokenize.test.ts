@@ -56,3 +56,16 @@ test("tool-use chat records: the template renders tools and tool calls; only ass
   const trained = agentTok.decode(e.ids.filter((_, i) => e.lossMask[i] === 1));
   assert.equal(trained, '<tool_call>{"name": "calculator", "arguments": {"expression": "12*3"}}</tool_call><|eos|>\n<answer>36</answer><|eos|>\n');
 });
+
+test("few-shot exchanges come before the prompt in the chat template and are not trained on", () => {
+  const record = { prompt: "What is 1+2?", response: "<answer>3</answer>" };
+  const plain = tokenizeSftRecord(tok, record, { promptFormat: "chat" });
+  const shot = tokenizeSftRecord(tok, record, { promptFormat: "chat", fewShot: [{ user: "What is 3+4?", assistant: "<answer>7</answer>" }] });
+  const text = tok.decode(shot.ids);
+  assert.ok(text.indexOf("<answer>7</answer>") < text.indexOf("What is 1+2?"), text);
+  assert.ok(text.indexOf("What is 3+4?") >= 0);
+  assert.ok(shot.ids.length > plain.ids.length);
+  // Same trained tokens: the response and EOS only.
+  const trained = (e: typeof shot) => e.ids.filter((_, i) => e.lossMask[i] === 1);
+  assert.deepEqual(trained(shot), trained(plain));
+});

@@ -100,6 +100,11 @@ export const datasetSchema = z.strictObject({
   prompt_format: z.enum(["chat", "raw"]).default("chat"),
   /** System message for chat prompts (null: none). @default null */
   system_prompt: z.string().nullable().default(null),
+  /**
+   * Example exchanges put before every chat prompt as earlier turns (after the system message), to
+   * show a small model the answer format. @default []
+   */
+  few_shot: z.array(z.strictObject({ user: z.string(), assistant: z.string() })).default([]),
 });
 
 /** One service or actor's placement (`services.generator`, `services.ref_model`...). */

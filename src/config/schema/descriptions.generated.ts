@@ -13,6 +13,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   "datasetSchema.config": "Subset (HF config name) subfolder, e.g. `main` for `openai/gsm8k`; unset: top level, `data/`, `default/` or `main/`.",
   "datasetSchema.data_split": "Seed's spelling of `split`.",
   "datasetSchema.eval_split": "Held-out split for evaluation; null disables.",
+  "datasetSchema.few_shot": "Example exchanges put before every chat prompt as earlier turns (after the system message), to show a small model the answer format.",
   "datasetSchema.max_samples": "Cap on examples read (null: all).",
   "datasetSchema.model": "Seed passes the model id to the dataset actor for its tokenizer.",
   "datasetSchema.path": "Local .jsonl/.json/.parquet file or folder of split files, a hub id in the local HF cache (`openai/gsm8k`), or a built-in task (`arithmetic`).",
