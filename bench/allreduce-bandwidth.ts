@@ -1,6 +1,8 @@
 /**
- * All-reduce bandwidth of our c10d bindings vs PyTorch's torch.distributed on the same libtorch
- * (Debian 1.13 through /usr/bin/python3), 2 Gloo ranks on this machine, float32 tensors.
+ * All-reduce bandwidth of our c10d bindings vs PyTorch's torch.distributed on the same libtorch,
+ * 2 Gloo ranks on this machine, float32 tensors. TORCH_PYTHON picks the Python side: `python3`
+ * (PyPI torch, as the default addon build) or /usr/bin/python3 (Debian's 1.13, for an addon built
+ * against it, e.g. TORCHFORGE_NATIVE=native/build-matrix/system/build/Release/torchforge_native.node).
  * Alternates the two sides RUNS times and reports each size's median over runs: time, bus
  * bandwidth (2·(n−1)/n · bytes / time, NCCL's convention) and the ratio ours/torch.
  *
@@ -9,7 +11,7 @@
 import { launchRanks } from "../src/actors/rank-launcher.ts";
 
 const runs = Number(process.env.RUNS ?? 5);
-const python = process.env.TORCH_PYTHON ?? "/usr/bin/python3";
+const python = process.env.TORCH_PYTHON ?? "python3";
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function side(script: string, env: NodeJS.ProcessEnv): Promise<Map<number, number>> {

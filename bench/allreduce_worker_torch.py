@@ -1,5 +1,5 @@
-# One rank of bench/allreduce-bandwidth.ts on PyTorch's own torch.distributed (Gloo), run with
-# Debian's python3-torch: the same libtorch 1.13 our addon links. Prints {side, bytes, ms} lines.
+# One rank of bench/allreduce-bandwidth.ts on PyTorch's own torch.distributed (Gloo), run with the
+# Python whose torch is the libtorch our addon links (TORCH_PYTHON). Prints {side, bytes, ms} lines.
 import json, os, time
 import torch
 import torch.distributed as dist
