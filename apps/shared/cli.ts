@@ -60,7 +60,7 @@ export function classifyError(err: unknown): ErrorClass {
   if (loadErrors.some((C) => err instanceof C)) return "load";
   if (hasCode(err, ["ENOENT", "EACCES", "EISDIR", "ENOTDIR"])) return "load";
   // ModelNotFoundError (apps/shared/resolve-model.ts) and the like.
-  if (err instanceof Error && /NotFoundError$/.test(err.name)) return "load";
+  if (err instanceof Error && /(NotFound|ModelDirectory)Error$/.test(err.name)) return "load";
   const configErrors = [ConfigError, ModelConfigError, RLOptionError, TrainerOptionError, RewardOptionError, EnvOptionError];
   if (configErrors.some((C) => err instanceof C)) return "config";
   // App-level config errors (apps/grpo's GrpoConfigError) sit above this folder: matched by name.

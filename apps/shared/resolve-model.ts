@@ -41,6 +41,17 @@ export class ModelNotFoundError extends Error {
   }
 }
 
+/** A directory was named, but it is not a Hugging Face model directory. */
+export class ModelDirectoryError extends Error {
+  override name = "ModelDirectoryError";
+  constructor(
+    readonly spec: string,
+    readonly dir: string,
+  ) {
+    super(`model '${spec}': ${dir} exists but has no config.json (a Hugging Face model directory holds config.json and *.safetensors)`);
+  }
+}
+
 export interface ModelSpec {
   path?: string;
   preset?: string;
@@ -84,6 +95,8 @@ export function isGgufPath(path: string): boolean {
 export function findModelDir(path: string): string {
   const local = resolve(expandHome(path));
   if (existsSync(join(local, "config.json"))) return local;
+  // An existing directory is what the user meant: say what is missing, not "not found".
+  if (existsSync(local) && statSync(local).isDirectory()) throw new ModelDirectoryError(path, local);
   const looked = [local];
   const shipped = resolveShipped(path);
   if (shipped !== local) {

@@ -42,6 +42,23 @@ for (const mod of [common, grpo, sft]) {
   }
 }
 
+/**
+ * True when `path` names a section the schema fills with defaults when it is absent (a
+ * `.prefault({})` section such as `training`): removing it (`~training`) would silently run with
+ * every default, so the override layer refuses it. Optional sections (`services.ref_model`) are not.
+ */
+export function isDefaultedSection(schema: Schema, path: readonly string[]): boolean {
+  let s: Schema | undefined = schema;
+  for (const [i, key] of path.entries()) {
+    const obj: Schema | undefined = s ? objectOf(s) : undefined;
+    const field: Schema | undefined = obj ? (defOf(obj).shape as Record<string, Schema>)[key] : undefined;
+    if (!field) return false;
+    if (i === path.length - 1) return defOf(field).type === "prefault";
+    s = field;
+  }
+  return false;
+}
+
 /** The object schema under optional/nullable/default/prefault/pipe wrappers, if any. */
 function objectOf(s: Schema): Schema | undefined {
   const d = defOf(s);

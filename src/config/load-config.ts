@@ -13,6 +13,7 @@ import { grpoConfigSchema } from "./schema/grpo.ts";
 import { sftConfigSchema } from "./schema/sft.ts";
 import { validateConfig } from "./validate.ts";
 import { grpoServiceShorthands, sftServiceShorthands } from "./service-shorthands.ts";
+import { isDefaultedSection } from "./help.ts";
 
 export interface LoadConfigOptions {
   /** YAML file to start from; omitted: start from an empty mapping. */
@@ -40,7 +41,16 @@ export function loadConfig<S extends z.ZodType>(
   normalize: (data: ConfigObject) => ConfigObject = (d) => d,
 ): LoadedConfig<S> {
   const base = opts.data ?? (opts.path === undefined ? {} : readConfigFile(opts.path));
-  const withOverrides = normalize(applyOverrides(base, parseOverrides(opts.overrides ?? [])));
+  const overrides = parseOverrides(opts.overrides ?? []);
+  for (const ov of overrides) {
+    if (ov.kind === "remove" && isDefaultedSection(schema, ov.path)) {
+      throw new ConfigOverrideError({
+        override: ov.source,
+        reason: `'${ov.path.join(".")}' is not optional: without it the run would silently use all of its defaults; remove or override its keys instead (e.g. ~${ov.path.join(".")}.<key>)`,
+      });
+    }
+  }
+  const withOverrides = normalize(applyOverrides(base, overrides));
   const resolved = resolveInterpolations(withOverrides, { env: opts.env });
   const snake = validateConfig(schema, resolved);
   return { config: camelizeKeys(snake), snake };
