@@ -1,5 +1,12 @@
 /** Errors raised while configuring, loading or saving a language model. */
 
+/** `<source>: <label> '<field>' must be <expected>; got <value>` (or "it is missing"). */
+function fieldMessage(label: string, field: string, value: unknown, expected: string, source: string | undefined): string {
+  const where = source ? `${source}: ` : "";
+  const got = value === undefined ? "it is missing" : `got ${JSON.stringify(value)}`;
+  return `${where}${label} '${field}' must be ${expected}; ${got}`;
+}
+
 /** A `config.json` field whose value this implementation does not support (or that is missing). */
 export class ModelConfigError extends Error {
   override name = "ModelConfigError";
@@ -12,9 +19,7 @@ export class ModelConfigError extends Error {
     readonly expected: string,
     options?: { source?: string; cause?: unknown },
   ) {
-    const where = options?.source ? `${options.source}: ` : "";
-    const got = value === undefined ? "it is missing" : `got ${JSON.stringify(value)}`;
-    super(`${where}config field '${field}' must be ${expected}; ${got}`, { cause: options?.cause });
+    super(fieldMessage("config field", field, value, expected, options?.source), { cause: options?.cause });
   }
 }
 
@@ -41,8 +46,6 @@ export class LoraConfigError extends Error {
     readonly expected: string,
     options?: { source?: string; cause?: unknown },
   ) {
-    const where = options?.source ? `${options.source}: ` : "";
-    const got = value === undefined ? "it is missing" : `got ${JSON.stringify(value)}`;
-    super(`${where}LoRA '${field}' must be ${expected}; ${got}`, { cause: options?.cause });
+    super(fieldMessage("LoRA", field, value, expected, options?.source), { cause: options?.cause });
   }
 }
