@@ -122,7 +122,8 @@ export class Work {
   readonly #what: string;
   readonly #timeoutMs: number;
   readonly #after: (() => void) | undefined;
-  #done = false;
+  #claimed = false;
+  #released = false;
 
   /** @internal */
   constructor(id: number, what: string, timeoutMs: number, after?: () => void) {
@@ -133,7 +134,7 @@ export class Work {
   }
 
   isCompleted(): boolean {
-    return this.#done || native.distWorkIsCompleted(this.#id);
+    return this.#released || native.distWorkIsCompleted(this.#id);
   }
 
   async wait(): Promise<void> {
@@ -143,7 +144,7 @@ export class Work {
     } catch (err) {
       throw this.#error(err);
     } finally {
-      native.distWorkRelease(this.#id);
+      this.#release();
     }
     this.#after?.();
   }
@@ -156,14 +157,19 @@ export class Work {
     } catch (err) {
       throw this.#error(err);
     } finally {
-      native.distWorkRelease(this.#id);
+      this.#release();
     }
     this.#after?.();
   }
 
   #claim(): void {
-    if (this.#done) throw new DistributedError(`${this.#what}: wait() was already called`);
-    this.#done = true;
+    if (this.#claimed) throw new DistributedError(`${this.#what}: wait() was already called`);
+    this.#claimed = true;
+  }
+  // After release the native handle is gone; the collective is over either way.
+  #release(): void {
+    this.#released = true;
+    native.distWorkRelease(this.#id);
   }
   #error(err: unknown): DistributedError {
     const reason = err instanceof Error ? err.message : String(err);
