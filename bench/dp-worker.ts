@@ -1,6 +1,7 @@
 // One rank of bench/dp-scaling.ts: SFT-style steps of a ~25M-parameter Llama on this rank's share
 // of a fixed global batch (GLOBAL_BATCH sequences × SEQ tokens), 1 thread; prints rank 0's median
 // step time, the loss trajectory (to check equivalence across world sizes) and peak RSS.
+import { readFileSync } from "node:fs";
 import { torch, distributed } from "../src/torch/index.ts";
 import { debugConfig, randomModel } from "../src/models/index.ts";
 import { Trainer, sftLossFn, type SftMicroBatch } from "../src/trainer/index.ts";
@@ -30,6 +31,6 @@ for (let s = 0; s < steps; s++) {
   torch.dispose([inputIds, lossMask]);
 }
 const steady = times.slice(2).sort((a, b) => a - b);
-const rssMiB = Number(/VmHWM:\s+(\d+)/.exec(await import("node:fs").then((f) => f.readFileSync("/proc/self/status", "utf8")))![1]) / 1024;
+const rssMiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))![1]) / 1024;
 if (rank === 0) console.log(JSON.stringify({ world, stepMs: steady[Math.floor(steady.length / 2)], losses, rssMiB, params: model.numParameters() }));
 group?.destroy();

@@ -8,9 +8,8 @@
  */
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { launchRanks, RankLauncherError } from "../../src/actors/rank-launcher.ts";
-import { siblingModule } from "../../src/util/package-root.ts";
+import { FORGE_CLI } from "../shared/forge-cli.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
 
 export const USAGE = `usage: forge launch --nproc-per-node N [--nnodes M] [--node-rank R] [--master-addr HOST] [--master-port PORT]
@@ -74,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     let script = target;
     let scriptArgs = args;
     if (FORGE_APPS.has(target)) {
-      script = fileURLToPath(siblingModule("../../src/cli/forge.ts", import.meta.url));
+      script = FORGE_CLI;
       scriptArgs = [target, ...args];
     } else if (!existsSync(target)) {
       throw new RankLauncherError(`script '${target}' not found (a .ts/.js file, or one of: ${[...FORGE_APPS].join(", ")})`);
@@ -89,8 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       masterPort: intOption("master-port", values["master-port"], undefined, 1),
       graceS: intOption("grace-s", values["grace-s"], 5, 0),
     });
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
-      process.on(signal, () => job.stop(`${signal}: stopping ${job.pids.length} rank(s)`));
+    job.forwardSignals();
     const result = await job.result;
     return result.exitCode;
   } catch (e) {

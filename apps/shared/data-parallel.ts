@@ -5,10 +5,9 @@
  * is the main rank: it alone takes the output directory's lock, writes logs, evaluations,
  * checkpoints and the final model; every rank trains on its own share of each global batch.
  */
-import { fileURLToPath } from "node:url";
 import { distributed } from "../../src/torch/index.ts";
 import { launchRanks } from "../../src/actors/rank-launcher.ts";
-import { siblingModule } from "../../src/util/package-root.ts";
+import { FORGE_CLI } from "./forge-cli.ts";
 
 export interface DataParallelRank {
   group: distributed.ProcessGroup;
@@ -32,9 +31,8 @@ export function joinDataParallel(): DataParallelRank | null {
 
 /** Runs `forge <app> argv` as `procs` ranks on this host and returns the job's exit code. */
 export async function relaunchAsRanks(app: string, argv: readonly string[], procs: number): Promise<number> {
-  const forge = fileURLToPath(siblingModule("../../src/cli/forge.ts", import.meta.url));
-  const job = await launchRanks({ script: forge, args: [app, ...argv], nprocPerNode: procs });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => job.stop(`${signal}: stopping ${procs} rank(s)`));
+  const job = await launchRanks({ script: FORGE_CLI, args: [app, ...argv], nprocPerNode: procs });
+  job.forwardSignals();
   return (await job.result).exitCode;
 }
 

@@ -55,7 +55,8 @@ function checkInt(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new RankLauncherError(`${name} must be an integer ≥ ${min}; got ${value}`);
 }
 
-async function freePort(host: string): Promise<number> {
+/** A port free on `host` right now (the OS picks it), for a rendezvous. */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -74,6 +75,8 @@ export interface LaunchedJob {
   readonly result: Promise<LaunchResult>;
   /** SIGTERM to every rank, SIGKILL after the grace period (a second call kills at once). */
   stop(reason?: string): void;
+  /** SIGINT/SIGTERM/SIGHUP to this process stop the job (a second one kills its ranks). */
+  forwardSignals(): void;
 }
 
 export async function launchRanks(options: RankLauncherOptions): Promise<LaunchedJob> {
@@ -153,5 +156,8 @@ export async function launchRanks(options: RankLauncherOptions): Promise<Launche
       });
     }
   });
-  return { pids: children.map((c) => c.pid ?? -1), result: done, stop };
+  const forwardSignals = () => {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stop(`${signal}: stopping ${nproc} rank(s)`));
+  };
+  return { pids: children.map((c) => c.pid ?? -1), result: done, stop, forwardSignals };
 }

@@ -1,7 +1,7 @@
 // Starts `worldSize` ranks of a worker script with torchrun's environment and collects each
 // rank's exit code and output: the harness of the c10d and data-parallel tests.
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../src/actors/rank-launcher.ts";
 
 export interface RankResult {
   rank: number;
@@ -9,18 +9,6 @@ export interface RankResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-}
-
-/** A port free right now (the OS picks it), for the rendezvous. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 export async function runRanks(script: string, worldSize: number, extraEnv: Record<string, string> = {}, timeoutMs = 60_000): Promise<RankResult[]> {
