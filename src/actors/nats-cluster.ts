@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
-import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
+import { ActorDiedError, ActorError, ActorSetupError, ClusterError, HostsUnavailableError, SerializationError, UnknownEndpointError } from "./errors.ts";
 import { addMetricSource, removeMetricSource } from "../observability/metric-sources.ts";
 import type { MetricState } from "../observability/metrics.ts";
 import { type ActorDied, type AgentReply, type AgentRequestBody, decode, encode, subjects } from "./nats-wire.ts";
@@ -54,19 +54,41 @@ export class NatsCluster {
   }
 
   static async connect(options: NatsClusterOptions): Promise<NatsCluster> {
-    const nc = await connect({ servers: options.servers, name: "forge-controller" });
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: options.servers, name: "forge-controller", timeout: timeoutMs });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ClusterError(`cannot reach the NATS server at ${[options.servers].flat().join(", ")} within ${timeoutMs} ms (${why}); start one there with \`nats-server -a 0.0.0.0 -p 4222\``, { cause: err });
+    }
     const cluster = new NatsCluster(nc, options);
     cluster.listen();
     const want = options.minHosts ?? 1;
-    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    const deadline = Date.now() + timeoutMs;
     while (cluster.hosts().length < want) {
       if (Date.now() > deadline) {
         await cluster.close();
-        throw new Error(`NatsCluster: ${cluster.hosts().length} host agents answered within ${options.timeoutMs ?? 10_000} ms, ${want} needed (start them with src/actors/host-agent-cli.ts)`);
+        throw new ClusterError(`${cluster.hosts().length} host agents answered within ${timeoutMs} ms, ${want} needed (start them with \`forge agent --nats URL --host NAME\`)`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
     return cluster;
+  }
+
+  /**
+   * Waits until every named host agent is alive; after `timeoutMs` a `HostsUnavailableError`
+   * names the missing ones and the live agents.
+   */
+  async waitForHosts(names: readonly string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const live = this.hosts();
+      const missing = names.filter((h) => !live.includes(h));
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) throw new HostsUnavailableError(missing, live, 1);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   private listen(): void {
