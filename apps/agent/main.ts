@@ -63,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_CODES.runtime;
   }
   console.log(
-    `forge agent: host '${host}' ready on ${servers.join(", ")} (pid ${process.pid}); place work here with services.<role>.hosts: [${host}]`,
+    `forge agent: host '${host}' ready on ${servers.join(", ")} (pid ${process.pid}); ` +
+      `place work here with services.<role>.hosts: [${host}]`,
   );
   const stop = new Promise<string>((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve(sig));

@@ -49,7 +49,8 @@ export async function joinCluster(config: GrpoConfig, log: (line: string) => voi
     const missing = role.hosts.filter((h) => !live.includes(h));
     throw new GrpoConfigError(
       `${role.key}: no host agent named ${missing.map((h) => `'${h}'`).join(", ")} answered within ${c.timeoutS} s ` +
-        `(known agents: ${live.join(", ") || "none"}); start one there with \`forge agent --nats ${[c.nats].flat()[0]} --host ${missing[0]}\``,
+        `(known agents: ${live.join(", ") || "none"}); ` +
+        `start one there with \`forge agent --nats ${[c.nats].flat()[0]} --host ${missing[0]}\``,
       { cause: err },
     );
   }

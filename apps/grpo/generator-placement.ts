@@ -91,6 +91,9 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
   const versions = store.versions;
   /** The newest version in the store that every replica must serve (set once it is published). */
   let published: number | undefined;
+  /** Where each replica runs now (remote placement: a replica whose host died restarts on the next listed one). */
+  let replicaHosts: string[] = [];
+  const log = o.log ?? ((line: string) => console.error(line));
   let service;
   try {
     service = await GeneratorActor.options({
@@ -107,6 +110,12 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       unavailableTimeoutMs: config.grpo.progressTimeoutS * 1000,
       log: o.log,
       onRestart: async (replica) => {
+        if (remote) {
+          const host = (await replica.call("host")) as string;
+          const was = replicaHosts[replica.index];
+          if (was !== undefined && was !== host) log(`generator replica ${replica.index} moved from host ${was} (gone) to host ${host}`);
+          replicaHosts[replica.index] = host;
+        }
         // Load the newest published version from the store; if one was published meanwhile, that
         // too (the fanout of a version published while this replica is down does not reach it).
         for (let loaded: number | undefined; published !== loaded;) {
@@ -127,6 +136,7 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     await store.close();
     throw err;
   }
+  if (remote) replicaHosts = await service.host.fanout();
   const restartCount = () => service.replicas().reduce((n, r) => n + r.restarts, 0);
   return {
     parallelism: spec.numReplicas,
@@ -153,10 +163,10 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     describe: () =>
       service
         .replicas()
-        .map(
-          (r) =>
-            `replica ${r.index}${remote ? ` (host ${spec.hosts[r.index % spec.hosts.length]})` : ""} ${r.state} (${r.restarts} restarts, pid ${r.pids.join("/") || "none"})`,
-        )
+        .map((r) => {
+          const on = remote ? ` on host ${replicaHosts[r.index] ?? "?"}` : "";
+          return `replica ${r.index}${on} ${r.state} (${r.restarts} restarts, pid ${r.pids.join("/") || "none"})`;
+        })
         .join(", "),
     state: async () => {
       // A replica being restarted (e.g. on another host) is part of the answer once it is back.

@@ -122,7 +122,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<HostAgent
           return { ok: false, kind: "other", error: toWireError(err) };
         }
       case "ping":
-        return { ok: true, value: await t.ping(1000) };
+        return { ok: true, value: await t.ping(req.timeoutMs ?? 1000) }; // the controller's health-check timeout
       case "metrics":
         return { ok: true, value: await t.drainMetrics() };
       case "stop":
@@ -136,7 +136,12 @@ export async function runHostAgent(options: HostAgentOptions): Promise<HostAgent
   nc.subscribe(subjects.agentRpc(host), {
     callback: (err, msg: Msg) => {
       if (err) return;
-      const req = decode<AgentRequest>(msg.data);
+      let req: AgentRequest;
+      try {
+        req = decode<AgentRequest>(msg.data);
+      } catch {
+        return; // not a controller's request (a throw here would close the connection)
+      }
       void handle(req)
         .catch((e: unknown) => ({ ok: false as const, kind: "other" as const, error: toWireError(e) }))
         .then((reply) => {

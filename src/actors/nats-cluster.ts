@@ -101,15 +101,16 @@ export class NatsCluster {
     });
     this.nc.subscribe(subjects.anyAgentDied, {
       callback: (err, msg) => {
-        if (err) return;
-        const { actorId, reason } = decode<ActorDied>(msg.data);
-        this.actorDied(actorId, reason);
+        const died = err ? undefined : tryDecode<ActorDied>(msg.data);
+        if (died) this.actorDied(died.actorId, died.reason);
       },
     });
     this.nc.subscribe(this.inbox, {
       callback: (err, msg) => {
-        if (err) return;
-        const reply = decode<AgentReply>(msg.data);
+        // An empty message is the server's "no responders" status for a request to an agent that
+        // is gone (it names no call): the host's heartbeat timeout fails that call instead.
+        const reply = err ? undefined : tryDecode<AgentReply>(msg.data);
+        if (reply === undefined) return;
         const p = this.pending.get(reply.callId);
         this.pending.delete(reply.callId);
         p?.resolve(reply);
@@ -178,6 +179,16 @@ export class NatsCluster {
       p.reject(new Error("NatsCluster closed"));
     }
     if (!this.nc.isClosed()) await this.nc.close();
+  }
+}
+
+/** `decode`, or undefined for a message that is not ours (a throw here would close the connection). */
+function tryDecode<T>(data: Uint8Array): T | undefined {
+  if (data.length === 0) return undefined;
+  try {
+    return decode<T>(data);
+  } catch {
+    return undefined;
   }
 }
 
@@ -259,7 +270,7 @@ export class NatsTransport implements RankTransport {
     if (!this.alive) return false;
     let timer: NodeJS.Timeout | undefined;
     const ok = await Promise.race([
-      this.cluster.request(this.host, { t: "ping", actorId: this.actorId! }).then(
+      this.cluster.request(this.host, { t: "ping", actorId: this.actorId!, timeoutMs }).then(
         (r) => r.ok && r.value === true,
         () => false,
       ),

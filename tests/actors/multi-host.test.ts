@@ -9,6 +9,8 @@ import { after, before, describe, it } from "node:test";
 import {
   ActorDiedError,
   ActorError,
+  ActorOptionsError,
+  HostsUnavailableError,
   MemoryBackend,
   MetricLogger,
   NatsCluster,
@@ -116,6 +118,25 @@ describe("multi-host placement over NATS", { skip: haveNats ? false : "nats-serv
     seen.add(pid);
     await other.close(); // the controller goes silent without stopping its actors
     await waitFor(() => !isAlive(pid), "the agent to kill the orphaned actor", 4000);
+  });
+
+  it("named hosts: replica i on hostNames[i % n]; a dead name is skipped; none alive names the live agents", async () => {
+    const svc = await Counter.options({ cluster, procs: 1, numReplicas: 3, hostNames: ["hostB", "hostA"], healthCheckIntervalMs: 0 }).asService();
+    const stats = await svc.stats.fanout();
+    for (const s of stats) seen.add(s.pid);
+    assert.deepEqual(stats.map((s) => s.host), ["hostB", "hostA", "hostB"]);
+    await svc.shutdown();
+    const skip = await Counter.options({ cluster, procs: 1, hostNames: ["hostGone", "hostA"] }).asActor();
+    seen.add(skip.pids[0]!);
+    assert.equal((await skip.stats.callOne()).host, "hostA");
+    await skip.shutdown();
+    await assert.rejects(
+      Counter.options({ cluster, procs: 1, hostNames: ["hostC", "hostD"] }).asActor(),
+      (e: unknown) => e instanceof HostsUnavailableError && /none of the host agents \[hostC, hostD\] is alive .*live agents: hostA, hostB/.test(e.message),
+    );
+    await assert.rejects(cluster.waitForHosts(["hostA", "hostC"], 100), /hostC.*live agents: hostA, hostB/);
+    await cluster.waitForHosts(["hostA", "hostB"], 100);
+    assert.throws(() => Counter.options({ procs: 1, hostNames: ["hostA"] }), ActorOptionsError);
   });
 
   it("a service survives the loss of a whole host", async () => {

@@ -64,7 +64,10 @@ function childrenOf(parent: number): number[] {
   return out;
 }
 
-function config(dir: string, o: { nats?: string; steps: number; genHosts: string[]; ref: Record<string, unknown>; timeoutS?: number }) {
+function config(
+  dir: string,
+  o: { nats?: string; steps: number; genHosts: string[]; ref: Record<string, unknown>; timeoutS?: number; hostTimeoutS?: number },
+) {
   return loadGrpoConfig({
     data: {
       output_dir: dir,
@@ -76,7 +79,7 @@ function config(dir: string, o: { nats?: string; steps: number; genHosts: string
       grpo: { n_samples: 4, beta: 0.1, max_new_tokens: 8, max_prompt_tokens: 24, filter_zero_variance: false, overlap_rollouts: false, progress_timeout_s: 60 },
       rewards: ["math"],
       services: { generator: { num_replicas: 2, hosts: o.genHosts }, ref_model: o.ref },
-      ...(o.nats ? { cluster: { nats: o.nats, timeout_s: o.timeoutS ?? 10 } } : {}),
+      ...(o.nats ? { cluster: { nats: o.nats, timeout_s: o.timeoutS ?? 10, host_timeout_s: o.hostTimeoutS ?? 2 } } : {}),
       checkpoint: { enable: false, folder: "${output_dir}/ckpt" },
     },
   });
@@ -101,7 +104,8 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
   });
 
   /** The agents run no actor process any more (an exit is reaped within a moment). */
-  const noActorsLeft = () => waitFor(() => [...agents.values()].every((a) => childrenOf(a.pid!).length === 0), "the agents' actor processes to exit", 3000);
+  const noActorsLeft = (lines: string[] = []) =>
+    waitFor(() => [...agents.values()].every((a) => childrenOf(a.pid!).length === 0), `the agents' actor processes to exit\n${lines.join("\n")}`, 3000);
 
   after(async () => {
     clearInterval(watcher);
@@ -132,6 +136,7 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
 
     // The same run with the reference model in the controller: the same KL, step by step.
     const local = await run({});
+    const runLines = [...remote.lines, "----", ...local.lines];
     assert.ok(!local.lines.some((l) => l.startsWith("reference model:")));
     const kl = (m: typeof remote.metrics) => m.filter((r) => r.step > 0).map((r) => r["loss/kl_ref"]);
     assert.equal(kl(remote.metrics).length, 2);
@@ -163,7 +168,7 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
     } finally {
       clearInterval(killer);
     }
-    assert.ok(killed !== undefined && !before.has(killed), "a replica of this run on hostA was killed");
+    assert.ok(killed !== undefined && !before.has(killed), `a replica of this run on hostA was killed\n${lines.join("\n")}`);
     const g = result.generatorState!;
     assert.equal(result.steps, 3);
     assert.deepEqual(g.hosts, ["hostA", "hostB"]);
@@ -191,6 +196,36 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
       runGrpo({ config: closed.config, rawConfig: closed.snake, progress: false, log: () => undefined }),
       /cannot reach the NATS server at nats:\/\/127\.0\.0\.1:1/,
     );
+    await noActorsLeft();
+  });
+
+  // Last: it kills hostB's agent.
+  it("a host dying mid-run: its replica restarts on the next listed live host, the run completes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tf-multihost-host-"));
+    const { config: cfg, snake } = config(dir, { nats: nats.url, steps: 3, genHosts: ["hostA", "hostB"], ref: {}, hostTimeoutS: 1 });
+    let killedAt: number | undefined;
+    const killer = setInterval(() => {
+      if (killedAt !== undefined || readMetricsJsonl(join(dir, "metrics.jsonl")).length === 0) return;
+      killedAt = Date.now();
+      agents.get("hostB")!.kill("SIGKILL"); // the whole host goes: its actor processes exit with their parent
+    }, 20);
+    const lines: string[] = [];
+    let result;
+    try {
+      result = await runGrpo({ config: cfg, rawConfig: snake, progress: false, log: (l) => lines.push(l) });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${lines.join("\n")}`, { cause: err });
+    } finally {
+      clearInterval(killer);
+    }
+    assert.ok(killedAt !== undefined, "hostB was killed mid-run");
+    const g = result.generatorState!;
+    assert.equal(result.steps, 3);
+    assert.deepEqual(g.hosts, ["hostA", "hostA"], "replica 1 moved to hostA");
+    assert.deepEqual(g.versions, [3, 3]);
+    for (const c of g.checksums) assert.ok(Math.abs(c - g.trainerChecksum) <= 1e-9 * g.trainerChecksum);
+    assert.ok(lines.some((l) => /generator replica 1 moved from host hostB \(gone\) to host hostA/.test(l)), lines.join("\n"));
+    agents.delete("hostB");
     await noActorsLeft();
   });
 });
