@@ -8,6 +8,8 @@
  * The actor's module URL must name the same file on every host (same checkout path).
  */
 import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
 import { connect, type NatsConnection } from "nats";
 import { ActorDiedError, ActorError, ActorSetupError, ClusterError, HostsUnavailableError, SerializationError, UnknownEndpointError } from "./errors.ts";
 import { addMetricSource, removeMetricSource } from "../observability/metric-sources.ts";
@@ -45,6 +47,7 @@ export class NatsCluster {
   private nextCallId = 1;
   private readonly inbox: string;
   private timer: NodeJS.Timeout | undefined;
+  private heartbeatThread: Worker | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -117,12 +120,20 @@ export class NatsCluster {
       },
     });
     const hostTimeoutMs = this.options.hostTimeoutMs ?? 1000;
+    const tickMs = Math.min(this.options.heartbeatMs ?? 200, hostTimeoutMs / 4);
+    let lastTick = Date.now();
     this.timer = setInterval(() => {
       this.nc.publish(subjects.controllerHeartbeat(this.id), new Uint8Array());
       const now = Date.now();
+      // After a stall of this thread (a long synchronous train step) the agents' heartbeats are
+      // still unread in the socket: judge them on the next tick, once they have been read.
+      const stalled = now - lastTick > 2 * tickMs;
+      lastTick = now;
+      if (stalled) return;
       for (const [host, t] of this.lastBeat) if (now - t > hostTimeoutMs) this.hostDied(host, `host ${host} stopped sending heartbeats`);
-    }, Math.min(this.options.heartbeatMs ?? 200, hostTimeoutMs / 4)).unref();
+    }, tickMs).unref();
     this.nc.publish(subjects.controllerHeartbeat(this.id), new Uint8Array());
+    this.heartbeatThread = startHeartbeatThread(this.options.servers, subjects.controllerHeartbeat(this.id), this.options.heartbeatMs ?? 200);
   }
 
   private actorDied(actorId: string, reason: string): void {
@@ -174,12 +185,34 @@ export class NatsCluster {
   /** Stop heartbeats and disconnect (agents then reap any actor still running for us). */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.heartbeatThread?.terminate();
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.reject(new Error("NatsCluster closed"));
     }
     if (!this.nc.isClosed()) await this.nc.close();
   }
+}
+
+/**
+ * The controller's heartbeat from a thread of its own, on its own connection: a long synchronous
+ * stretch of the main thread (a train step of a large model) must not look like a dead controller
+ * to the agents, which would kill its actors. The thread ends with the process.
+ */
+function startHeartbeatThread(servers: string | string[], subject: string, everyMs: number): Worker {
+  const source = `
+    const { workerData } = require("node:worker_threads");
+    const { connect } = require(workerData.nats);
+    connect({ servers: workerData.servers, name: "forge-controller-heartbeat" }).then((nc) => {
+      const beat = () => nc.publish(workerData.subject, new Uint8Array());
+      beat();
+      setInterval(beat, workerData.everyMs);
+    }, () => {});`;
+  const nats = createRequire(import.meta.url).resolve("nats");
+  const worker = new Worker(source, { eval: true, workerData: { nats, servers, subject, everyMs } });
+  worker.unref();
+  worker.on("error", () => {}); // the main thread's own heartbeat still runs
+  return worker;
 }
 
 /** `decode`, or undefined for a message that is not ours (a throw here would close the connection). */

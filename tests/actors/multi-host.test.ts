@@ -111,6 +111,17 @@ describe("multi-host placement over NATS", { skip: haveNats ? false : "nats-serv
     await mesh.shutdown();
   });
 
+  it("a controller whose main thread is busy for 2.5 s (a long train step) keeps its remote actors and hosts", async () => {
+    const mesh = await Counter.options({ cluster, hosts: 2, procs: 1 }).asActor();
+    for (const p of mesh.pids) seen.add(p!);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500); // longer than the agents' 1.5 s and the hosts' 1 s timeouts
+    await sleep(100);
+    assert.deepEqual(cluster.hosts(), ["hostA", "hostB"]);
+    assert.ok(mesh.pids.every((p) => isAlive(p!)), "the agents did not reap the busy controller's actors");
+    assert.deepEqual(await mesh.incr.call(1), [1, 1]);
+    await mesh.shutdown();
+  });
+
   it("reaps a silent controller's actors", async () => {
     const other = await NatsCluster.connect({ servers: nats.url, minHosts: 2 });
     const mesh = await Counter.options({ cluster: other, procs: 1 }).asActor();

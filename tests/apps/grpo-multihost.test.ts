@@ -66,7 +66,7 @@ function childrenOf(parent: number): number[] {
 
 function config(
   dir: string,
-  o: { nats?: string; steps: number; genHosts: string[]; ref: Record<string, unknown>; timeoutS?: number; hostTimeoutS?: number },
+  o: { nats?: string; steps: number; genHosts: string[]; ref: Record<string, unknown>; timeoutS?: number; hostTimeoutS?: number; lora?: boolean },
 ) {
   return loadGrpoConfig({
     data: {
@@ -74,10 +74,12 @@ function config(
       placement: "separate",
       model: { preset: "tiny", seed: 1 },
       dataset: { path: "arithmetic:add-1d", split: "train", prompt_format: "raw" },
-      training: { batch_size: 8, learning_rate: 1e-3, steps: o.steps, seed: 0 },
+      training: { batch_size: 8, learning_rate: o.lora ? 1e-2 : 1e-3, steps: o.steps, seed: 0 },
       // Lockstep rollouts (no overlap): the run is reproducible, so two runs can be compared.
       grpo: { n_samples: 4, beta: 0.1, max_new_tokens: 8, max_prompt_tokens: 24, filter_zero_variance: false, overlap_rollouts: false, progress_timeout_s: 60 },
-      rewards: ["math"],
+      // LoRA: a reward that varies within a group, so the adapters' B moves from zero.
+      rewards: o.lora ? ["math", "tests/apps/fixtures/text-hash-reward.ts#textHashReward"] : ["math"],
+      ...(o.lora ? { lora: { r: 4, alpha: 8, target_modules: ["q_proj", "v_proj"], save_merged: false } } : {}),
       services: { generator: { num_replicas: 2, hosts: o.genHosts }, ref_model: o.ref },
       ...(o.nats ? { cluster: { nats: o.nats, timeout_s: o.timeoutS ?? 10, host_timeout_s: o.hostTimeoutS ?? 2 } } : {}),
       checkpoint: { enable: false, folder: "${output_dir}/ckpt" },
@@ -149,9 +151,9 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
     assert.deepEqual(liveChildPids(), []);
   });
 
-  it("a remote replica killed mid-run restarts on its own host and loads the current weights", async () => {
+  it("LoRA: a remote replica killed mid-run restarts on its own host and loads the current adapters", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tf-multihost-kill-"));
-    const { config: cfg, snake } = config(dir, { nats: nats.url, steps: 3, genHosts: ["hostA", "hostB"], ref: {} });
+    const { config: cfg, snake } = config(dir, { nats: nats.url, steps: 3, genHosts: ["hostA", "hostB"], ref: {}, lora: true });
     const before = new Set(seen.get("hostA"));
     let killed: number | undefined;
     const killer = setInterval(() => {
@@ -175,7 +177,10 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
     assert.notEqual(g.pids[0], killed);
     assert.ok(seen.get("hostA")!.has(g.pids[0]!), "the restarted replica runs under hostA's agent again");
     assert.deepEqual(g.versions, [3, 3]);
-    for (const c of g.checksums) assert.ok(Math.abs(c - g.trainerChecksum) <= 1e-9 * g.trainerChecksum);
+    assert.equal(g.store, "tcp");
+    // Under LoRA the checksums cover the adapters only (each side loads its own frozen base).
+    for (const c of g.checksums) assert.ok(Math.abs(c - g.trainerChecksum) <= 1e-9 * g.trainerChecksum, `replica ${c} vs trainer ${g.trainerChecksum}`);
+    assert.ok(lines.some((l) => /LoRA r=4/.test(l)), lines.join("\n"));
     assert.equal(lines.filter((l) => /replica 0 restarted/.test(l)).length, 1, lines.join("\n"));
     await noActorsLeft();
   });
