@@ -104,7 +104,7 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       // threads each on a small machine would fight over the cores. On other hosts the agent's
       // environment decides (libtorch's default: every core there).
       env: remote ? {} : { TORCHFORGE_NUM_THREADS: "1" },
-      idempotent: ["generate", "updateWeights", "version", "pid", "weightsChecksum"],
+      idempotent: ["generate", "updateWeights", "version", "pid", "host", "weightsChecksum"],
       restartLimit: spec.restartLimit ?? Infinity,
       // A restart loads a whole model: let calls wait for it as long as the run waits for episodes.
       unavailableTimeoutMs: config.grpo.progressTimeoutS * 1000,
