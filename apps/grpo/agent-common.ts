@@ -67,7 +67,7 @@ export class AgentEpisodes {
 
   decode = (ids: readonly number[]): string => this.c.tokenizer.decode(ids);
 
-  trainable(byTask: readonly TaskEpisodes<PromptExample>[], generateSeconds: number): Episode[] {
+  async trainable(byTask: readonly TaskEpisodes<PromptExample>[], generateSeconds: number): Promise<Episode[]> {
     const records = byTask.flatMap((t) => t.records);
     for (const [k, v] of Object.entries(episodeMetrics(records))) recordMetric(k, v);
     const sampled = records.reduce((s, r) => s + r.trajectory.sampledCount, 0);
@@ -87,13 +87,15 @@ export class AgentEpisodes {
       episodes: rs.map((r, j) => toEpisode(r, { id: `${task.id}/${j}`, prompt: task.prompt, target: task.target, decode: this.decode })),
     }));
     const g = this.c.config.grpo;
-    return finishGroups(groups, {
-      refModel: this.c.refModel,
-      filterZeroVariance: g.filterZeroVariance,
-      filterTruncated: g.filterTruncated,
-      advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",
-      temperature: g.temperature,
-    }).episodes;
+    return (
+      await finishGroups(groups, {
+        refModel: this.c.refModel,
+        filterZeroVariance: g.filterZeroVariance,
+        filterTruncated: g.filterTruncated,
+        advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",
+        temperature: g.temperature,
+      })
+    ).episodes;
   }
 
   /** Greedy success over eval tasks (one record each; a task whose episode made no call counts as failed). */

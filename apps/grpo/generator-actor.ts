@@ -1,13 +1,14 @@
 /**
  * The generator as an actor, for `placement: separate`: it runs in its own process (or several,
- * as service replicas), loads the same starting weights as the trainer, and takes new weights
- * from the shared-memory store by version number — the control message carries only the
- * number; the bytes go store → this process's parameter tensors in one copy.
+ * as service replicas, on this host or on others), loads the same starting weights as the
+ * trainer, and takes new weights from the weight store by version number — the control message
+ * carries only the number; the bytes go store → this process's parameter tensors (shared memory
+ * on this host; streamed from the controller's TCP store on another).
  */
 import { Actor, endpoint } from "../../src/actors/index.ts";
 import { torch } from "../../src/torch/index.ts";
 import { GenerationEngine, type Completion, type SamplingParams } from "../../src/generation/index.ts";
-import { SharedMemoryStore, VersionedStore } from "../../src/store/index.ts";
+import { SharedMemoryStore, TcpStoreClient, VersionedStore, type StoreAddress } from "../../src/store/index.ts";
 import { applyLora, type CausalLM, type LoraAdapters, type LoraConfig } from "../../src/models/index.ts";
 import type { nn } from "../../src/torch/index.ts";
 import { resolveModel, type ModelSpec } from "../shared/resolve-model.ts";
@@ -18,8 +19,10 @@ export interface GeneratorActorConfig {
   maxSeqLen: number;
   /** See `GenerationEngineOptions.packWeights`. @default false */
   packWeights?: boolean;
-  /** `SharedMemoryStore.root` of the trainer's weight store. */
-  storeRoot: string;
+  /** `SharedMemoryStore.root` of the trainer's weight store (replicas on the controller's host). */
+  storeRoot?: string;
+  /** Address of the controller's TCP weight store (replicas on other hosts); wins over `storeRoot`. */
+  storeAddress?: StoreAddress;
   /** Key prefix of the versioned weights. @default "policy" */
   prefix?: string;
   /**
@@ -60,9 +63,9 @@ export class GeneratorActor extends Actor {
       maxSeqLen: this.config.maxSeqLen,
       packWeights: this.config.packWeights ?? false,
     });
-    this.#versions = new VersionedStore(SharedMemoryStore.open({ root: this.config.storeRoot }), {
-      prefix: this.config.prefix ?? "policy",
-    });
+    const { storeAddress, storeRoot } = this.config;
+    const store = storeAddress ? await TcpStoreClient.connect(storeAddress) : SharedMemoryStore.open({ root: storeRoot! });
+    this.#versions = new VersionedStore(store, { prefix: this.config.prefix ?? "policy" });
   }
 
   @endpoint async generate(requests: { prompt: number[] }[], sampling: SamplingParams): Promise<Completion[]> {
@@ -92,6 +95,11 @@ export class GeneratorActor extends Actor {
 
   @endpoint async pid(): Promise<number> {
     return process.pid;
+  }
+
+  /** The host this replica was placed on (the host agent's name; this host's name when local). */
+  @endpoint async host(): Promise<string> {
+    return this.context.host;
   }
 
   /** Sum of |w| over the trained parameters (the adapters under LoRA; float64): lets a test compare weights across processes. */

@@ -2,7 +2,9 @@
  * Where the policy generator runs, behind one interface: `colocated` (an engine in this process
  * sharing the trainer's parameter tensors, so a weight sync only bumps the version) or `separate`
  * (a service of generator replicas in child processes that load each published version from the
- * shared-memory store). The GRPO loop calls `generate`, `sync` and `close` and never asks which.
+ * shared-memory store; or, with `services.generator.hosts`, in processes that host agents start
+ * on the named hosts — replica i on hosts[i % length] — loading versions from a TCP store served
+ * by the controller). The GRPO loop calls `generate`, `sync` and `close` and never asks which.
  *
  * Separate replicas that die are restarted by the service; a restarted one loads the newest
  * published version before it takes work (`onRestart`), so it never serves its starting weights
@@ -12,11 +14,13 @@
 import { GenerationEngine } from "../../src/generation/index.ts";
 import type { CausalLM, LoraAdapters, Tokenizer } from "../../src/models/index.ts";
 import type { BatchGenerator } from "../../src/rollout/index.ts";
-import { SharedMemoryStore, VersionedStore } from "../../src/store/index.ts";
+import type { NatsCluster } from "../../src/actors/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
 import type { ModelSpec } from "../shared/resolve-model.ts";
 import { GeneratorActor } from "./generator-actor.ts";
 import { loraConfigFrom } from "../shared/lora.ts";
+import { sharedMemoryPolicyStore, tcpPolicyStore } from "./cluster.ts";
+import { GrpoConfigError } from "./errors.ts";
 
 export interface PolicyGenerator extends BatchGenerator {
   /** Concurrent `generate` calls that make progress (replicas); rollout loops size themselves by it. */
@@ -26,8 +30,10 @@ export interface PolicyGenerator extends BatchGenerator {
   /** Makes `version` (the trainer's current weights) the generator's. */
   sync(version: number): Promise<void>;
   close(): Promise<void>;
-  /** Each replica's weight version, |w| checksum and pid (separate placement). */
-  state?(): Promise<{ versions: number[]; checksums: number[]; pids: number[] }>;
+  /** Each replica's weight version, |w| checksum, pid and host (separate placement). */
+  state?(): Promise<{ versions: number[]; checksums: number[]; pids: number[]; hosts: string[] }>;
+  /** Separate placement: the weight store the replicas read (TCP as soon as one runs on another host). */
+  readonly storeKind?: "shared-memory" | "tcp";
   /** One line on the replicas (state, restarts, pids) for errors; undefined in colocated placement. */
   describe?(): string;
 }
@@ -42,6 +48,8 @@ export interface StartGeneratorOptions {
   log?: (line: string) => void;
   /** The policy's LoRA adapters (config `lora`): only they are published to separate generators. */
   lora?: LoraAdapters | null;
+  /** The joined cluster when `services.generator.hosts` names hosts (see `cluster.ts`). */
+  cluster?: NatsCluster;
 }
 
 export async function startGenerator(config: GrpoConfig, o: StartGeneratorOptions): Promise<PolicyGenerator> {
@@ -77,44 +85,63 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       close: async () => engine.dispose(),
     };
   }
-  // The name carries the owner pid and a run stamp, for people reading /dev/shm; reclaiming a dead
-  // run's leftovers goes by the owner file (see src/store/shm-owner.ts).
-  const store = SharedMemoryStore.create({ name: `grpo-${process.pid}-${Date.now().toString(36)}` });
-  const versions = new VersionedStore(store, { prefix: "policy", keepLast: 2 });
+  const remote = spec.hosts.length > 0;
+  if (remote && !o.cluster) throw new GrpoConfigError("services.generator.hosts needs a joined cluster (top-level cluster section)");
+  const store = remote ? await tcpPolicyStore(config.cluster!) : sharedMemoryPolicyStore();
+  const versions = store.versions;
   /** The newest version in the store that every replica must serve (set once it is published). */
   let published: number | undefined;
-  // One libtorch thread per generator process: several processes spinning 2 threads each on a
-  // small machine would fight over the cores.
-  const service = await GeneratorActor.options({
-    procs: 1,
-    numReplicas: spec.numReplicas,
-    env: { TORCHFORGE_NUM_THREADS: "1" },
-    idempotent: ["generate", "updateWeights", "version", "pid", "weightsChecksum"],
-    restartLimit: spec.restartLimit ?? Infinity,
-    // A restart loads a whole model: let calls wait for it as long as the run waits for episodes.
-    unavailableTimeoutMs: config.grpo.progressTimeoutS * 1000,
-    log: o.log,
-    onRestart: async (replica) => {
-      // Load the newest published version from the store; if one was published meanwhile, that
-      // too (the fanout of a version published while this replica is down does not reach it).
-      for (let loaded: number | undefined; published !== loaded;) {
-        const target: number = published!;
-        await replica.call("updateWeights", target);
-        loaded = target;
-      }
-    },
-  }).asService({
-    model: o.modelSpec,
-    maxBatchSize: o.maxBatchSize,
-    maxSeqLen: o.maxSeqLen,
-    packWeights: spec.packWeights,
-    storeRoot: store.root,
-    lora: o.lora && config.lora ? { config: loraConfigFrom(config.lora), generator: config.lora.generator } : null,
-  });
+  /** Where each replica runs now (remote placement: a replica whose host died restarts on the next listed one). */
+  let replicaHosts: string[] = [];
+  const log = o.log ?? ((line: string) => console.error(line));
+  let service;
+  try {
+    service = await GeneratorActor.options({
+      procs: 1,
+      numReplicas: spec.numReplicas,
+      ...(remote ? { cluster: o.cluster, hostNames: spec.hosts } : {}),
+      // One libtorch thread per generator process on this host: several processes spinning 2
+      // threads each on a small machine would fight over the cores. On other hosts the agent's
+      // environment decides (libtorch's default: every core there).
+      env: remote ? {} : { TORCHFORGE_NUM_THREADS: "1" },
+      idempotent: ["generate", "updateWeights", "version", "pid", "host", "weightsChecksum"],
+      restartLimit: spec.restartLimit ?? Infinity,
+      // A restart loads a whole model: let calls wait for it as long as the run waits for episodes.
+      unavailableTimeoutMs: config.grpo.progressTimeoutS * 1000,
+      log: o.log,
+      onRestart: async (replica) => {
+        if (remote) {
+          const host = (await replica.call("host")) as string;
+          const was = replicaHosts[replica.index];
+          if (was !== undefined && was !== host) log(`generator replica ${replica.index} moved from host ${was} (gone) to host ${host}`);
+          replicaHosts[replica.index] = host;
+        }
+        // Load the newest published version from the store; if one was published meanwhile, that
+        // too (the fanout of a version published while this replica is down does not reach it).
+        for (let loaded: number | undefined; published !== loaded;) {
+          const target: number = published!;
+          await replica.call("updateWeights", target);
+          loaded = target;
+        }
+      },
+    }).asService({
+      model: o.modelSpec,
+      maxBatchSize: o.maxBatchSize,
+      maxSeqLen: o.maxSeqLen,
+      packWeights: spec.packWeights,
+      ...store.location,
+      lora: o.lora && config.lora ? { config: loraConfigFrom(config.lora), generator: config.lora.generator } : null,
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  if (remote) replicaHosts = await service.host.fanout();
   const restartCount = () => service.replicas().reduce((n, r) => n + r.restarts, 0);
   return {
     parallelism: spec.numReplicas,
     concurrent: true,
+    storeKind: store.kind,
     generate: (requests, sampling) => service.generate.route(requests, sampling),
     sync: async (version) => {
       // With LoRA only the adapters travel; each generator holds its own copy of the frozen base.
@@ -136,12 +163,21 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     describe: () =>
       service
         .replicas()
-        .map((r) => `replica ${r.index} ${r.state} (${r.restarts} restarts, pid ${r.pids.join("/") || "none"})`)
+        .map((r) => {
+          const on = remote ? ` on host ${replicaHosts[r.index] ?? "?"}` : "";
+          return `replica ${r.index}${on} ${r.state} (${r.restarts} restarts, pid ${r.pids.join("/") || "none"})`;
+        })
         .join(", "),
-    state: async () => ({
-      versions: await service.version.fanout(),
-      checksums: await service.weightsChecksum.fanout(),
-      pids: await service.pid.fanout(),
-    }),
+    state: async () => {
+      // A replica being restarted (e.g. on another host) is part of the answer once it is back.
+      const deadline = Date.now() + config.grpo.progressTimeoutS * 1000;
+      while (service.replicas().some((r) => r.state === "recovering") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return {
+        versions: await service.version.fanout(),
+        checksums: await service.weightsChecksum.fanout(),
+        pids: await service.pid.fanout(),
+        hosts: await service.host.fanout(),
+      };
+    },
   };
 }

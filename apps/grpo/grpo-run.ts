@@ -12,12 +12,13 @@
  *  1. in colocated placement rollout and training alternate instead of overlapping: on a CPU both
  *     need every core, and the generator reads the very tensors the optimizer writes;
  *  2. `sync_interval` is 1 in colocated mode (shared tensors cannot lag behind);
- *  3. the reference model is a frozen copy of the starting weights in the controller process.
+ *  3. the reference model is a frozen copy of the starting weights, in the controller process unless
+ *     `services.ref_model` asks for a service (`reference-model.ts`).
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { torch } from "../../src/torch/index.ts";
-import type { CausalLM } from "../../src/models/index.ts";
+import type { NatsCluster } from "../../src/actors/index.ts";
 import { ReplayBuffer, collate, type Episode } from "../../src/rl/index.ts";
 import { ExampleSampler } from "../../src/data/index.ts";
 import { Trainer, trainStepMetrics, hasCheckpoint } from "../../src/trainer/index.ts";
@@ -37,6 +38,8 @@ import { promptTask, type GrpoTask } from "./prompt-task.ts";
 import { agentTask } from "./agent-task.ts";
 import { attachLora, exportLora } from "../shared/lora.ts";
 import { GrpoConfigError } from "./errors.ts";
+import { joinCluster } from "./cluster.ts";
+import { loadReference, localReference, refModelPlacement, startReferenceService, type ReferenceScorer } from "./reference-model.ts";
 
 export { GrpoConfigError } from "./errors.ts";
 
@@ -67,8 +70,18 @@ export interface GrpoRunResult {
   stoppedEarly: boolean;
   /** LoRA runs: the final adapter in PEFT format (and `<output_dir>/model` merged with `lora.save_merged`). */
   adapterDir?: string;
-  /** Separate placement: each generator replica's weight version and |w| checksum at the end, and the trainer's checksum. */
-  generatorState?: { versions: number[]; checksums: number[]; pids: number[]; trainerChecksum: number };
+  /**
+   * Separate placement: each generator replica's weight version, |w| checksum, pid and host at the
+   * end, the trainer's checksum, and the weight store the replicas read.
+   */
+  generatorState?: {
+    versions: number[];
+    checksums: number[];
+    pids: number[];
+    hosts: string[];
+    trainerChecksum: number;
+    store: "shared-memory" | "tcp";
+  };
 }
 
 /** Checks that need the running machine (the schema has checked the rest before anything started). */
@@ -110,8 +123,9 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const modelSpec = { ...config.model, dtype: config.lora?.baseDtype ?? config.training.dtype ?? config.model.dtype };
   const { model: policy, tokenizer, source } = resolveModel(modelSpec);
   const lora = attachLora(policy, config.lora, log);
-  const refModel: CausalLM | null = config.grpo.beta > 0 ? resolveModel(modelSpec).model.eval() : null;
-  if (refModel) for (const p of refModel.parameters()) p.requiresGrad_(false);
+  // In the controller it loads here, as it always has; as a service it starts with the others.
+  const refPlacement = refModelPlacement(config);
+  let refModel: ReferenceScorer | null = refPlacement === "controller" ? localReference(loadReference(modelSpec)) : null;
   const data = await resolveDataset(config.dataset);
   const loss = await resolveLoss({ ...config.grpo, entropyCoef: config.training.entropyCoef });
   const n = config.grpo.nSamples;
@@ -166,12 +180,17 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
 
   // ---- services ----------------------------------------------------------------------------
   // Started last: everything that can reject the config has run, so no process is left behind.
-  const gen: PolicyGenerator = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer, log, lora });
+  let cluster: NatsCluster | undefined;
+  let started: PolicyGenerator | undefined;
   let genClosed: Promise<void> | undefined;
-  const closeGen = () => (genClosed ??= gen.close());
+  const closeGen = () => (genClosed ??= started?.close() ?? Promise.resolve());
   let task: GrpoTask | undefined;
   let rollouts: RolloutDriver | undefined;
   try {
+    cluster = await joinCluster(config, log);
+    const gen = (started = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer, log, lora, cluster }));
+    if (refPlacement === "service") refModel = await startReferenceService(config, { modelSpec, cluster, log });
+    if (refModel && refPlacement === "service") log(`reference model: ${refModel.where}`);
     const common = {
       config,
       generator: gen,
@@ -291,7 +310,9 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     const adapterDir =
       lora && config.lora ? exportLora(lora, config.lora, { outputDir, baseModel: source, tokenizer, log }).adapterDir : undefined;
     const generatorState =
-      gen.state && !stoppedEarly ? { ...(await gen.state()), trainerChecksum: weightsChecksum(lora ?? policy) } : undefined;
+      gen.state && !stoppedEarly
+        ? { ...(await gen.state()), trainerChecksum: weightsChecksum(lora ?? policy), store: gen.storeKind! }
+        : undefined;
     return {
       steps: trainer.step,
       policyVersion,
@@ -311,10 +332,11 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     await rollouts?.stop();
     await task?.close?.();
     await closeGen();
+    await refModel?.close();
+    await cluster?.close();
     trainer.dispose();
     lora?.dispose();
     policy.dispose();
-    refModel?.dispose();
   }
 }
 

@@ -3,7 +3,8 @@
  * prompts and scores them with the configured rewards; eval is held-out greedy accuracy (and
  * pass@k with `eval.n_samples` > 1).
  */
-import type { CausalLM, Tokenizer } from "../../src/models/index.ts";
+import type { Tokenizer } from "../../src/models/index.ts";
+import type { ReferenceScorer } from "./reference-model.ts";
 import type { ExampleSampler, PromptExample } from "../../src/data/index.ts";
 import type { RewardSet } from "../../src/rewards/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
@@ -28,7 +29,7 @@ export interface TaskContext {
   config: GrpoConfig;
   generator: PolicyGenerator;
   tokenizer: Tokenizer;
-  refModel: CausalLM | null;
+  refModel: ReferenceScorer | null;
   sampler: ExampleSampler<PromptExample>;
   promptsPerRollout: number;
   evalExamples: PromptExample[];

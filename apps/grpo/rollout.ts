@@ -2,17 +2,17 @@
  * Single-turn rollouts: prompts → n completions each → rewards → groups. `finishGroups` (shared
  * with the multi-turn source) then filters groups, assigns advantages and adds reference logprobs.
  */
-import { torch } from "../../src/torch/index.ts";
-import type { CausalLM } from "../../src/models/index.ts";
 import type { Completion as GenCompletion, SamplingParams } from "../../src/generation/index.ts";
 import type { BatchGenerator } from "../../src/rollout/index.ts";
 import { assignAdvantages, createEpisode, filterZeroVarianceGroups, type Episode, type Group } from "../../src/rl/index.ts";
 import type { RewardSet } from "../../src/rewards/index.ts";
 import type { PromptExample } from "../../src/data/index.ts";
 import { recordMetric } from "../../src/observability/index.ts";
+import type { ReferenceScorer } from "./reference-model.ts";
 
 export interface GroupFilters {
-  refModel: CausalLM | null;
+  /** In the controller or a service (`reference-model.ts`); null: no KL term. */
+  refModel: ReferenceScorer | null;
   filterZeroVariance: boolean;
   filterTruncated: boolean;
   advantageMethod: "grpo" | "dr-grpo";
@@ -79,7 +79,7 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
   const rewardS = (performance.now() - t1) / 1000;
   recordMetric("main_perf/reward_s", rewardS, "sum");
   recordMetric("main_perf/score_s", rewardS, "sum");
-  const { episodes, keptGroups } = finishGroups(groups, o);
+  const { episodes, keptGroups } = await finishGroups(groups, o);
   const n = completions.length;
   recordMetric("reward/mean", rewardSum / Math.max(1, n));
   recordMetric("generator/tokens_per_s", generated / Math.max(1e-9, genS));
@@ -92,14 +92,14 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
  * rewards are all equal (when asked), assign advantages within each group, and score the
  * reference model's logprobs when there is one.
  */
-export function finishGroups(groups: Group[], o: GroupFilters): { episodes: Episode[]; keptGroups: number } {
+export async function finishGroups(groups: Group[], o: GroupFilters): Promise<{ episodes: Episode[]; keptGroups: number }> {
   let kept = o.filterTruncated ? groups.filter((g) => g.episodes.every((e) => e.completion.stopReason !== "length")) : groups;
   if (o.filterZeroVariance) kept = filterZeroVarianceGroups(kept).kept;
   assignAdvantages(kept, { method: o.advantageMethod });
   const episodes = kept.flatMap((g) => g.episodes);
   if (o.refModel && episodes.length) {
     const t = performance.now();
-    addRefLogprobs(o.refModel, episodes, o.temperature ?? 1);
+    await addRefLogprobs(o.refModel, episodes, o.temperature ?? 1);
     const refS = (performance.now() - t) / 1000;
     recordMetric("main_perf/ref_logprobs_s", refS, "sum");
     recordMetric("main_perf/score_s", refS, "sum");
@@ -108,25 +108,12 @@ export function finishGroups(groups: Group[], o: GroupFilters): { episodes: Epis
   return { episodes, keptGroups: kept.length };
 }
 
-/**
- * Reference-model logprobs of each response token at the sampling temperature, scored with its
- * prompt as context. Rows are right-padded, so causal attention never lets a real token see
- * padding; 64 rows per forward.
- */
-function addRefLogprobs(ref: CausalLM, episodes: Episode[], temperature: number, padId = 0): void {
-  for (let start = 0; start < episodes.length; start += 64) {
-    const chunk = episodes.slice(start, start + 64);
-    const rows = chunk.map((e) => [...e.completion.promptIds, ...e.completion.tokenIds]);
-    const width = Math.max(...rows.map((r) => r.length));
-    const logprobs = torch.noGrad(() =>
-      torch.tidy(() => {
-        const ids = torch.tensor(rows.map((r) => [...r, ...new Array(width - r.length).fill(padId)]));
-        return ref.sequenceLogprobs(ids, { temperature }).toArray() as number[][]; // (B, width-1): column t scores token t+1
-      }),
-    );
-    chunk.forEach((e, i) => {
-      const p = e.completion.promptIds.length;
-      e.refLogprobs = logprobs[i]!.slice(p - 1, p - 1 + e.completion.tokenIds.length);
-    });
-  }
+/** Reference-model logprobs of each response token at the sampling temperature, scored with its prompt as context. */
+async function addRefLogprobs(ref: ReferenceScorer, episodes: Episode[], temperature: number): Promise<void> {
+  const rows = episodes.map((e) => [...e.completion.promptIds, ...e.completion.tokenIds]);
+  const logprobs = await ref.logprobs(rows, temperature); // entry t scores token t+1
+  episodes.forEach((e, i) => {
+    const p = e.completion.promptIds.length;
+    e.refLogprobs = logprobs[i]!.slice(p - 1, p - 1 + e.completion.tokenIds.length);
+  });
 }

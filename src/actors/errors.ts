@@ -129,6 +129,30 @@ export class InsufficientResourcesError extends Error {
   }
 }
 
+/** The multi-host cluster (NATS server, host agents) could not be reached or joined. */
+export class ClusterError extends Error {
+  override name = "ClusterError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(`NatsCluster: ${message}`, options);
+  }
+}
+
+/** Too few of the host agents a placement names are alive; the message names the live ones. */
+export class HostsUnavailableError extends Error {
+  override name = "HostsUnavailableError";
+  constructor(
+    readonly wanted: readonly string[],
+    readonly live: readonly string[],
+    readonly needed: number,
+  ) {
+    const missing = wanted.filter((h) => !live.includes(h));
+    super(
+      `${needed > 1 ? `fewer than ${needed} of the host agents [${wanted.join(", ")}] are` : `none of the host agents [${wanted.join(", ")}] is`} alive ` +
+        `(not answering: ${missing.join(", ") || "none"}; live agents: ${live.join(", ") || "none"}); start one with \`forge agent --nats URL --host NAME\``,
+    );
+  }
+}
+
 /** Launch options were invalid; the message names the option. */
 export class ActorOptionsError extends Error {
   override name = "ActorOptionsError";

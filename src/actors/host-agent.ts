@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { connect, type Msg, type NatsConnection } from "nats";
 import type { ActorClass } from "./endpoint.ts";
 import { ChildTransport } from "./child-transport.ts";
-import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
+import { ActorDiedError, ActorError, ActorOptionsError, ActorSetupError, ClusterError, SerializationError, UnknownEndpointError } from "./errors.ts";
 import { type AgentHeartbeat, type AgentReplyBody, type AgentRequest, decode, encode, subjects } from "./nats-wire.ts";
 import { toWireError } from "./protocol.ts";
 import { getDefaultProvisioner } from "./provisioner.ts";
@@ -33,15 +33,38 @@ interface Hosted {
 
 export interface HostAgent {
   readonly host: string;
+  /** Settles once the agent has stopped (close(), or its NATS connection closed for good). */
+  readonly closed: Promise<void>;
   /** PIDs of the actor processes this agent runs. */
   pids(): number[];
   /** Kill every hosted actor and disconnect. */
   close(): Promise<void>;
 }
 
+/** Host names are NATS subject tokens: no dots, spaces or wildcards. */
+export const HOST_NAME = /^[A-Za-z0-9_-]+$/;
+
 export async function runHostAgent(options: HostAgentOptions): Promise<HostAgent> {
   const { host } = options;
+  if (!HOST_NAME.test(host)) {
+    throw new ActorOptionsError("host", `'${host}' must be letters, digits, '-' or '_' (a NATS subject token: no dots); use a short name such as ${JSON.stringify(host.split(".")[0]!.replace(/[^A-Za-z0-9_-]/g, "-") || "node1")}`);
+  }
   const nc: NatsConnection = await connect({ servers: options.servers, name: `forge-agent-${host}` });
+  // Two agents under one name would both answer every spawn: refuse to be the second.
+  const heartbeatMs = options.heartbeatMs ?? 200;
+  const rival = nc.subscribe(subjects.agentHeartbeat(host), { max: 1 });
+  const taken = await Promise.race([
+    (async () => {
+      for await (const _ of rival) return true;
+      return false;
+    })(),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 2.5 * heartbeatMs)),
+  ]);
+  rival.unsubscribe();
+  if (taken) {
+    await nc.close();
+    throw new ClusterError(`another host agent already runs as '${host}' on ${[options.servers].flat().join(", ")}; give this one another name`);
+  }
   const actors = new Map<string, Hosted>();
   const controllerSeen = new Map<string, number>();
   const provisioner = getDefaultProvisioner();
@@ -99,7 +122,7 @@ export async function runHostAgent(options: HostAgentOptions): Promise<HostAgent
           return { ok: false, kind: "other", error: toWireError(err) };
         }
       case "ping":
-        return { ok: true, value: await t.ping(1000) };
+        return { ok: true, value: await t.ping(req.timeoutMs ?? 1000) }; // the controller's health-check timeout
       case "metrics":
         return { ok: true, value: await t.drainMetrics() };
       case "stop":
@@ -113,7 +136,12 @@ export async function runHostAgent(options: HostAgentOptions): Promise<HostAgent
   nc.subscribe(subjects.agentRpc(host), {
     callback: (err, msg: Msg) => {
       if (err) return;
-      const req = decode<AgentRequest>(msg.data);
+      let req: AgentRequest;
+      try {
+        req = decode<AgentRequest>(msg.data);
+      } catch {
+        return; // not a controller's request (a throw here would close the connection)
+      }
       void handle(req)
         .catch((e: unknown) => ({ ok: false as const, kind: "other" as const, error: toWireError(e) }))
         .then((reply) => {
@@ -141,21 +169,21 @@ export async function runHostAgent(options: HostAgentOptions): Promise<HostAgent
         void a.transport.kill(); // its controller is gone: no orphans
       }
     }
-  }, options.heartbeatMs ?? 200);
+  }, heartbeatMs);
   nc.publish(subjects.agentHeartbeat(host), encode(beat));
 
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    clearInterval(timer);
-    await Promise.all([...actors.values()].map((a) => a.transport.kill()));
-    actors.clear();
-    await nc.close();
-  };
-  void nc.closed().then(() => close());
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(timer);
+      await Promise.all([...actors.values()].map((a) => a.transport.kill()));
+      actors.clear();
+      if (!nc.isClosed()) await nc.close();
+    })());
+  const closed = nc.closed().then(() => close());
   return {
     host,
+    closed,
     pids: () => [...actors.values()].map((a) => a.transport.pid).filter((p): p is number => p !== undefined),
     close,
   };

@@ -27,6 +27,8 @@ export {
   ActorOptionsError,
   ActorSetupError,
   InsufficientResourcesError,
+  HostsUnavailableError,
+  ClusterError,
   SerializationError,
   ServiceUnavailableError,
   UnknownEndpointError,
@@ -40,5 +42,5 @@ export { recordMetric, MetricError, type Reduce, type MetricValue } from "../obs
 /** @deprecated Import from `torchforge/observability`. */
 export { MetricLogger, ConsoleBackend, MemoryBackend, type MetricBackend, type MetricLoggerOptions } from "../observability/metric-logger.ts";
 export { NatsCluster, type NatsClusterOptions } from "./nats-cluster.ts";
-export { runHostAgent, type HostAgent, type HostAgentOptions } from "./host-agent.ts";
+export { runHostAgent, HOST_NAME, type HostAgent, type HostAgentOptions } from "./host-agent.ts";
 export { OWNER_PID_ENV, beginShutdown, isShuttingDown, killAllChildren, liveChildPids } from "./process-registry.ts";

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import type { ActorContext } from "./actor-context.ts";
 import { type ActorClass, type ActorLike, endpointNames } from "./endpoint.ts";
 import { ChildTransport } from "./child-transport.ts";
-import { ActorOptionsError, InsufficientResourcesError, SerializationError } from "./errors.ts";
+import { ActorOptionsError, HostsUnavailableError, InsufficientResourcesError, SerializationError } from "./errors.ts";
 import { LocalTransport } from "./local-transport.ts";
 import { type NatsCluster, NatsTransport } from "./nats-cluster.ts";
 import { type ActorMesh, MeshImpl, RESERVED_NAMES } from "./mesh.ts";
@@ -26,6 +26,13 @@ export interface PlacementOptions {
   hosts?: number;
   /** Run the ranks on host agents reached through NATS instead of on this host. @default undefined */
   cluster?: NatsCluster;
+  /**
+   * Named host agents to place on (needs `cluster`), instead of any live ones: a mesh of `hosts`
+   * hosts for service replica r starts at `hostNames[r * hosts % length]` (replica i on
+   * hostNames[i % length] with one host each), skipping names that are not alive, so a replica
+   * whose host died restarts on the next listed live host. @default all live hosts
+   */
+  hostNames?: string[];
   /** Name used in errors, logs and metrics. @default the class name */
   meshName?: string;
   /** Extra environment variables for child processes. @default {} */
@@ -55,6 +62,10 @@ function validate(o: LaunchOptions): void {
   if ((o.hosts ?? 1) > 1 && o.cluster === undefined) {
     throw new ActorOptionsError("hosts", "placement on more than one host needs `cluster: await NatsCluster.connect({ servers })`");
   }
+  if (o.hostNames !== undefined && o.cluster === undefined) {
+    throw new ActorOptionsError("hostNames", "placement on named hosts needs `cluster: await NatsCluster.connect({ servers })`");
+  }
+  if (o.hostNames !== undefined && o.hostNames.length === 0) throw new ActorOptionsError("hostNames", "must name at least one host agent");
   if (o.cluster !== undefined && (o.procs ?? 0) < 1) throw new ActorOptionsError("procs", "placement on a cluster needs procs >= 1 (processes per host)");
 }
 
@@ -94,10 +105,17 @@ export async function spawnMesh(
   let hosts = [hostname()];
   if (cluster) {
     const want = options.hosts ?? 1;
-    const alive = cluster.hosts();
-    if (want > alive.length) throw new InsufficientResourcesError("host", want, alive.length);
-    // Rotate by replica so a service's replicas spread over the hosts.
-    const offset = ((options.replica ?? 0) * want) % alive.length;
+    const live = new Set(cluster.hosts());
+    const named = options.hostNames;
+    // Rotate by replica so a service's replicas spread over the hosts; named hosts keep their
+    // order (replica i prefers hostNames[i % length]) and dead ones are skipped.
+    const candidates = named ? Array.from({ length: named.length }, (_, i) => named[(((options.replica ?? 0) * want) + i) % named.length]!) : [...live];
+    const alive = [...new Set(candidates.filter((h) => live.has(h)))];
+    if (want > alive.length) {
+      if (named) throw new HostsUnavailableError(named, [...live].sort(), want);
+      throw new InsufficientResourcesError("host", want, alive.length);
+    }
+    const offset = named ? 0 : ((options.replica ?? 0) * want) % alive.length;
     hosts = Array.from({ length: want }, (_, i) => alive[(offset + i) % alive.length]!);
   }
   const size = cluster ? hosts.length * procs : Math.max(procs, 1);

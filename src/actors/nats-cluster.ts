@@ -8,8 +8,10 @@
  * The actor's module URL must name the same file on every host (same checkout path).
  */
 import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
 import { connect, type NatsConnection } from "nats";
-import { ActorDiedError, ActorError, ActorSetupError, SerializationError, UnknownEndpointError } from "./errors.ts";
+import { ActorDiedError, ActorError, ActorSetupError, ClusterError, HostsUnavailableError, SerializationError, UnknownEndpointError } from "./errors.ts";
 import { addMetricSource, removeMetricSource } from "../observability/metric-sources.ts";
 import type { MetricState } from "../observability/metrics.ts";
 import { type ActorDied, type AgentReply, type AgentRequestBody, decode, encode, subjects } from "./nats-wire.ts";
@@ -45,6 +47,7 @@ export class NatsCluster {
   private nextCallId = 1;
   private readonly inbox: string;
   private timer: NodeJS.Timeout | undefined;
+  private heartbeatThread: Worker | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -54,19 +57,41 @@ export class NatsCluster {
   }
 
   static async connect(options: NatsClusterOptions): Promise<NatsCluster> {
-    const nc = await connect({ servers: options.servers, name: "forge-controller" });
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: options.servers, name: "forge-controller", timeout: timeoutMs });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ClusterError(`cannot reach the NATS server at ${[options.servers].flat().join(", ")} within ${timeoutMs} ms (${why}); start one there with \`nats-server -a 0.0.0.0 -p 4222\``, { cause: err });
+    }
     const cluster = new NatsCluster(nc, options);
     cluster.listen();
     const want = options.minHosts ?? 1;
-    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    const deadline = Date.now() + timeoutMs;
     while (cluster.hosts().length < want) {
       if (Date.now() > deadline) {
         await cluster.close();
-        throw new Error(`NatsCluster: ${cluster.hosts().length} host agents answered within ${options.timeoutMs ?? 10_000} ms, ${want} needed (start them with src/actors/host-agent-cli.ts)`);
+        throw new ClusterError(`${cluster.hosts().length} host agents answered within ${timeoutMs} ms, ${want} needed (start them with \`forge agent --nats URL --host NAME\`)`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
     return cluster;
+  }
+
+  /**
+   * Waits until every named host agent is alive; after `timeoutMs` a `HostsUnavailableError`
+   * names the missing ones and the live agents.
+   */
+  async waitForHosts(names: readonly string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const live = this.hosts();
+      const missing = names.filter((h) => !live.includes(h));
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) throw new HostsUnavailableError(missing, live, 1);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   private listen(): void {
@@ -79,27 +104,36 @@ export class NatsCluster {
     });
     this.nc.subscribe(subjects.anyAgentDied, {
       callback: (err, msg) => {
-        if (err) return;
-        const { actorId, reason } = decode<ActorDied>(msg.data);
-        this.actorDied(actorId, reason);
+        const died = err ? undefined : tryDecode<ActorDied>(msg.data);
+        if (died) this.actorDied(died.actorId, died.reason);
       },
     });
     this.nc.subscribe(this.inbox, {
       callback: (err, msg) => {
-        if (err) return;
-        const reply = decode<AgentReply>(msg.data);
+        // An empty message is the server's "no responders" status for a request to an agent that
+        // is gone (it names no call): the host's heartbeat timeout fails that call instead.
+        const reply = err ? undefined : tryDecode<AgentReply>(msg.data);
+        if (reply === undefined) return;
         const p = this.pending.get(reply.callId);
         this.pending.delete(reply.callId);
         p?.resolve(reply);
       },
     });
     const hostTimeoutMs = this.options.hostTimeoutMs ?? 1000;
+    const tickMs = Math.min(this.options.heartbeatMs ?? 200, hostTimeoutMs / 4);
+    let lastTick = Date.now();
     this.timer = setInterval(() => {
       this.nc.publish(subjects.controllerHeartbeat(this.id), new Uint8Array());
       const now = Date.now();
+      // After a stall of this thread (a long synchronous train step) the agents' heartbeats are
+      // still unread in the socket: judge them on the next tick, once they have been read.
+      const stalled = now - lastTick > 2 * tickMs;
+      lastTick = now;
+      if (stalled) return;
       for (const [host, t] of this.lastBeat) if (now - t > hostTimeoutMs) this.hostDied(host, `host ${host} stopped sending heartbeats`);
-    }, Math.min(this.options.heartbeatMs ?? 200, hostTimeoutMs / 4)).unref();
+    }, tickMs).unref();
     this.nc.publish(subjects.controllerHeartbeat(this.id), new Uint8Array());
+    this.heartbeatThread = startHeartbeatThread(this.options.servers, subjects.controllerHeartbeat(this.id), this.options.heartbeatMs ?? 200);
   }
 
   private actorDied(actorId: string, reason: string): void {
@@ -151,11 +185,43 @@ export class NatsCluster {
   /** Stop heartbeats and disconnect (agents then reap any actor still running for us). */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.heartbeatThread?.terminate();
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.reject(new Error("NatsCluster closed"));
     }
     if (!this.nc.isClosed()) await this.nc.close();
+  }
+}
+
+/**
+ * The controller's heartbeat from a thread of its own, on its own connection: a long synchronous
+ * stretch of the main thread (a train step of a large model) must not look like a dead controller
+ * to the agents, which would kill its actors. The thread ends with the process.
+ */
+function startHeartbeatThread(servers: string | string[], subject: string, everyMs: number): Worker {
+  const source = `
+    const { workerData } = require("node:worker_threads");
+    const { connect } = require(workerData.nats);
+    connect({ servers: workerData.servers, name: "forge-controller-heartbeat" }).then((nc) => {
+      const beat = () => nc.publish(workerData.subject, new Uint8Array());
+      beat();
+      setInterval(beat, workerData.everyMs);
+    }, () => {});`;
+  const nats = createRequire(import.meta.url).resolve("nats");
+  const worker = new Worker(source, { eval: true, workerData: { nats, servers, subject, everyMs } });
+  worker.unref();
+  worker.on("error", () => {}); // the main thread's own heartbeat still runs
+  return worker;
+}
+
+/** `decode`, or undefined for a message that is not ours (a throw here would close the connection). */
+function tryDecode<T>(data: Uint8Array): T | undefined {
+  if (data.length === 0) return undefined;
+  try {
+    return decode<T>(data);
+  } catch {
+    return undefined;
   }
 }
 
@@ -237,7 +303,7 @@ export class NatsTransport implements RankTransport {
     if (!this.alive) return false;
     let timer: NodeJS.Timeout | undefined;
     const ok = await Promise.race([
-      this.cluster.request(this.host, { t: "ping", actorId: this.actorId! }).then(
+      this.cluster.request(this.host, { t: "ping", actorId: this.actorId!, timeoutMs }).then(
         (r) => r.ok && r.value === true,
         () => false,
       ),

@@ -22,7 +22,7 @@ export const subjects = {
 export type AgentRequest = { callId: number; controller: string } & (
   | { t: "spawn"; module: string; exportName: string; args: unknown[]; context: ActorContext; env: Record<string, string>; setupTimeoutMs: number; withGpus: boolean }
   | { t: "call"; actorId: string; endpoint: string; args: unknown[] }
-  | { t: "ping" | "stop" | "kill" | "metrics"; actorId: string }
+  | { t: "ping" | "stop" | "kill" | "metrics"; actorId: string; timeoutMs?: number }
 );
 
 export type AgentReply =

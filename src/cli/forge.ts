@@ -5,6 +5,7 @@
  *   forge serve --model /models/Qwen3-1.7B --port 8000   (OpenAI-compatible API; see apps/serve)
  *   forge launch --nproc-per-node 2 train.ts             (torchrun-style data-parallel ranks; see apps/launch)
  *   forge export --model runs/sft/model --out model.gguf --type q8_0 --ollama   (GGUF for llama.cpp / Ollama)
+ *   forge agent --nats nats://HOST:4222 --host NAME   (a host of multi-host runs; see apps/agent)
  * `forge --help` lists the apps and their config keys (generated from the schemas); `forge <app>
  * --help` documents every key. Exit codes: `EXIT_CODES` (src/util/exit-codes.ts, README).
  *   forge clean [--dir /dev/shm]   removes shared-memory stores left by runs that died
@@ -29,6 +30,7 @@ const APPS: Record<string, string> = {
   serve: "../../apps/serve/main.ts",
   launch: "../../apps/launch/main.ts",
   export: "../../apps/export/main.ts",
+  agent: "../../apps/agent/main.ts",
 };
 
 const SUMMARIES: Record<string, string> = {
@@ -37,6 +39,7 @@ const SUMMARIES: Record<string, string> = {
   serve: "serve a model behind an OpenAI-compatible HTTP API (forge serve --help)",
   launch: "start N data-parallel ranks of a script or app, torchrun-style (forge launch --help)",
   export: "write a model as GGUF for llama.cpp / Ollama, with a Modelfile (forge export --help)",
+  agent: "make this machine a host of multi-host runs (forge agent --nats nats://HOST:4222 --host NAME)",
 };
 
 export const USAGE =

@@ -9,6 +9,8 @@ import { after, before, describe, it } from "node:test";
 import {
   ActorDiedError,
   ActorError,
+  ActorOptionsError,
+  HostsUnavailableError,
   MemoryBackend,
   MetricLogger,
   NatsCluster,
@@ -109,6 +111,17 @@ describe("multi-host placement over NATS", { skip: haveNats ? false : "nats-serv
     await mesh.shutdown();
   });
 
+  it("a controller whose main thread is busy for 2.5 s (a long train step) keeps its remote actors and hosts", async () => {
+    const mesh = await Counter.options({ cluster, hosts: 2, procs: 1 }).asActor();
+    for (const p of mesh.pids) seen.add(p!);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500); // longer than the agents' 1.5 s and the hosts' 1 s timeouts
+    await sleep(100);
+    assert.deepEqual(cluster.hosts(), ["hostA", "hostB"]);
+    assert.ok(mesh.pids.every((p) => isAlive(p!)), "the agents did not reap the busy controller's actors");
+    assert.deepEqual(await mesh.incr.call(1), [1, 1]);
+    await mesh.shutdown();
+  });
+
   it("reaps a silent controller's actors", async () => {
     const other = await NatsCluster.connect({ servers: nats.url, minHosts: 2 });
     const mesh = await Counter.options({ cluster: other, procs: 1 }).asActor();
@@ -116,6 +129,25 @@ describe("multi-host placement over NATS", { skip: haveNats ? false : "nats-serv
     seen.add(pid);
     await other.close(); // the controller goes silent without stopping its actors
     await waitFor(() => !isAlive(pid), "the agent to kill the orphaned actor", 4000);
+  });
+
+  it("named hosts: replica i on hostNames[i % n]; a dead name is skipped; none alive names the live agents", async () => {
+    const svc = await Counter.options({ cluster, procs: 1, numReplicas: 3, hostNames: ["hostB", "hostA"], healthCheckIntervalMs: 0 }).asService();
+    const stats = await svc.stats.fanout();
+    for (const s of stats) seen.add(s.pid);
+    assert.deepEqual(stats.map((s) => s.host), ["hostB", "hostA", "hostB"]);
+    await svc.shutdown();
+    const skip = await Counter.options({ cluster, procs: 1, hostNames: ["hostGone", "hostA"] }).asActor();
+    seen.add(skip.pids[0]!);
+    assert.equal((await skip.stats.callOne()).host, "hostA");
+    await skip.shutdown();
+    await assert.rejects(
+      Counter.options({ cluster, procs: 1, hostNames: ["hostC", "hostD"] }).asActor(),
+      (e: unknown) => e instanceof HostsUnavailableError && /none of the host agents \[hostC, hostD\] is alive .*live agents: hostA, hostB/.test(e.message),
+    );
+    await assert.rejects(cluster.waitForHosts(["hostA", "hostC"], 100), /hostC.*live agents: hostA, hostB/);
+    await cluster.waitForHosts(["hostA", "hostB"], 100);
+    assert.throws(() => Counter.options({ procs: 1, hostNames: ["hostA"] }), ActorOptionsError);
   });
 
   it("a service survives the loss of a whole host", async () => {

@@ -115,8 +115,32 @@ export const serviceSchema = z.strictObject({
   num_replicas: positiveInt().default(1),
   /** @default false (CPU) */
   with_gpus: z.boolean().default(false),
-  /** Host names for multi-host placement; empty: this host. @default [] */
-  hosts: z.array(z.string()).default([]),
+  /**
+   * Host agents (`forge agent --host NAME`) to run the replicas on, by name: replica i on
+   * hosts[i % length] (restarted on the next listed live host when its own is gone). Needs the
+   * top-level `cluster` section. Empty: this host. @default []
+   */
+  hosts: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, "a host agent's name: letters, digits, '-' or '_' (no dots)")).default([]),
+});
+
+/**
+ * Multi-host placement: the NATS server that host agents (`forge agent --nats URL --host NAME`)
+ * joined. Needed by `services.*.hosts`; weights then travel through a TCP store served by the
+ * controller instead of /dev/shm.
+ */
+export const clusterSchema = z.strictObject({
+  /** NATS server URL(s), e.g. `nats://10.0.0.1:4222` (start one with `nats-server -a 0.0.0.0 -p 4222`). */
+  nats: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /** Seconds to wait for the NATS server and for every host agent named in `services.*.hosts`. @default 10 */
+  timeout_s: z.number().positive().default(10),
+  /** A host agent silent this many seconds is dead: its replicas restart on the next listed live host. @default 2 */
+  host_timeout_s: z.number().positive().default(2),
+  /** Interface the controller's weight store listens on. @default "127.0.0.1" when `nats` is on the loopback, else "0.0.0.0" */
+  store_bind: z.string().min(1).optional(),
+  /** Address other hosts reach the weight store at. @default "127.0.0.1" for a loopback `store_bind`, else this machine's host name */
+  store_host: z.string().min(1).optional(),
+  /** Port of the weight store; 0 picks a free one. @default 0 */
+  store_port: z.number().int().min(0).max(65535).default(0),
 });
 
 export const parallelismSchema = z.strictObject({

@@ -21,6 +21,7 @@ import {
   optimizerSchema,
   parallelismSchema,
   checkParallelism,
+  clusterSchema,
   serviceSchema,
 } from "./common.ts";
 
@@ -136,7 +137,15 @@ export const grpoServicesSchema = z.strictObject({
     .prefault({}),
   trainer: serviceSchema.prefault({}),
   /** Absent: no reference model (needs `grpo.beta: 0`). */
-  ref_model: serviceSchema.optional(),
+  ref_model: serviceSchema
+    .extend({
+      /**
+       * Score reference logprobs in a service of `num_replicas` processes (on `hosts` when set)
+       * instead of in the controller; same numbers either way. @default false, true when `hosts` is set
+       */
+      separate: z.boolean().optional(),
+    })
+    .optional(),
   /** Absent: rewards run in the controller. */
   reward: serviceSchema.optional(),
   /** Seed names for `generator` and `reward`. */
@@ -245,6 +254,8 @@ export const grpoConfigSchema = z.strictObject({
   rewards: z.array(rewardSpecSchema).default(["math"]),
   /** Where each service runs (with `placement: separate`). */
   services: grpoServicesSchema.prefault({}),
+  /** Multi-host placement (`services.*.hosts`): the NATS server the host agents joined. Absent: this host only. */
+  cluster: clusterSchema.optional(),
   /** Multi-turn agentic episodes; absent: single-turn prompts from `dataset`. */
   environment: environmentSchema.optional(),
   /** LoRA adapters over a frozen base; absent: full fine-tuning. */
@@ -286,6 +297,7 @@ export const grpoConfigSchema = z.strictObject({
     const procs = c.services[role]?.procs ?? 1;
     if (procs > 1) ctx.addIssue({ code: "custom", path: ["services", role, "procs"], message: `${procs}: more than one process per ${role} replica (tensor-parallel inference) is not implemented; scale with services.${role}.num_replicas` });
   }
+  checkHosts(c, ctx);
   checkParallelism(c.parallelism, c.services.trainer.procs, ["parallelism"], "services.trainer.procs", ctx);
   checkParallelism(c.trainer?.parallelism, c.services.trainer.procs, ["trainer", "parallelism"], "services.trainer.procs", ctx);
   checkParallelism(c.ref_model?.parallelism, 1, ["ref_model", "parallelism"], "services.ref_model.num_replicas", ctx);
@@ -294,3 +306,28 @@ export const grpoConfigSchema = z.strictObject({
     ctx.addIssue({ code: "custom", path: ["lr_scheduler", "warmup_steps"], message: `lr_scheduler.decay_type '${decay}' needs training.steps (${c.training.steps}) > lr_scheduler.warmup_steps (${warmup})` });
   }
 });
+
+/** `services.*.hosts` needs a cluster, a separate generator, and a role that can run elsewhere. */
+function checkHosts(
+  c: { placement: string; cluster?: unknown; services: z.output<typeof grpoServicesSchema> },
+  ctx: z.RefinementCtx,
+): void {
+  const s = c.services;
+  for (const role of ["trainer", "reward", "policy", "reward_actor"] as const) {
+    if (s[role]?.hosts.length) {
+      ctx.addIssue({ code: "custom", path: ["services", role, "hosts"], message: `placing ${role} on other hosts is not implemented (it runs in the controller); only services.generator.hosts and services.ref_model.hosts are` });
+    }
+  }
+  for (const role of ["generator", "ref_model"] as const) {
+    if (!s[role]?.hosts.length) continue;
+    if (!c.cluster) {
+      ctx.addIssue({ code: "custom", path: ["services", role, "hosts"], message: `[${s[role]!.hosts.join(", ")}] needs a top-level cluster section naming the NATS server the host agents joined (cluster: { nats: nats://HOST:4222 })` });
+    }
+  }
+  if (s.generator.hosts.length && c.placement !== "separate") {
+    ctx.addIssue({ code: "custom", path: ["services", "generator", "hosts"], message: "needs placement: separate (a colocated generator runs in the controller and shares the trainer's weights)" });
+  }
+  if (s.ref_model?.separate === false && s.ref_model.hosts.length) {
+    ctx.addIssue({ code: "custom", path: ["services", "ref_model", "separate"], message: "false, but services.ref_model.hosts names hosts to run it on; drop one of them" });
+  }
+}
