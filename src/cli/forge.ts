@@ -4,6 +4,7 @@
  *   forge sft  --config apps/sft/llama3_8b.yaml --training.steps 100
  *   forge serve --model /models/Qwen3-1.7B --port 8000   (OpenAI-compatible API; see apps/serve)
  *   forge launch --nproc-per-node 2 train.ts             (torchrun-style data-parallel ranks; see apps/launch)
+ *   forge slurm --nodes 2 --nproc-per-node 4 sft --config my.yaml   (a Slurm job; see apps/slurm)
  *   forge export --model runs/sft/model --out model.gguf --type q8_0 --ollama   (GGUF for llama.cpp / Ollama)
  * `forge --help` lists the apps and their config keys (generated from the schemas); `forge <app>
  * --help` documents every key. Exit codes: `EXIT_CODES` (src/util/exit-codes.ts, README).
@@ -28,6 +29,7 @@ const APPS: Record<string, string> = {
   sft: "../../apps/sft/main.ts",
   serve: "../../apps/serve/main.ts",
   launch: "../../apps/launch/main.ts",
+  slurm: "../../apps/slurm/main.ts",
   export: "../../apps/export/main.ts",
 };
 
@@ -36,6 +38,7 @@ const SUMMARIES: Record<string, string> = {
   sft: "supervised fine-tuning on chat or prompt/response JSONL",
   serve: "serve a model behind an OpenAI-compatible HTTP API (forge serve --help)",
   launch: "start N data-parallel ranks of a script or app, torchrun-style (forge launch --help)",
+  slurm: "run an app or script as a Slurm job: sbatch script, one task per rank (forge slurm --help)",
   export: "write a model as GGUF for llama.cpp / Ollama, with a Modelfile (forge export --help)",
 };
 
