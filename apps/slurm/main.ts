@@ -9,7 +9,7 @@
  * broken config fails here rather than after the job has waited in the queue.
  */
 import { parseArgs } from "node:util";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
 import { ConfigError, extractConfigPath, loadGrpoConfig, loadSftConfig } from "../../src/config/index.ts";
 import {
@@ -55,14 +55,18 @@ options:
   --config FILE         the app's config (also accepted after the app name)
   --nodes N             nodes (default 1; inside an allocation, its node count)
   --nproc-per-node K    ranks per node (default: sft's processes.procs, else 1)
-  --partition P, --time T (minutes, HH:MM:SS, D-HH:MM:SS), --cpus-per-task C, --gpus-per-node G
-                        the sbatch options of the same names
+  --partition P         sbatch --partition (default: the cluster's default partition)
+  --time T              sbatch --time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS
+  --cpus-per-task C     sbatch and srun --cpus-per-task (set OMP_NUM_THREADS to match with --env)
+  --gpus-per-node G     sbatch --gpus-per-node
   --job-name NAME       what squeue shows (default forge-<app>-<config stem>, forge-<script stem>)
   --master-port PORT    a fixed rendezvous port instead of the one derived from the job id
   --env KEY=VALUE       exported to every rank (repeatable); the submitting shell's environment is passed on too
   --sbatch OPTION       a further #SBATCH line, verbatim (repeatable): --sbatch=--account=ml --sbatch=--exclusive
   --output DIR          where the script and the logs go (default <output_dir>/slurm)
-  --wait                wait for the job to end (sbatch --wait) and exit with its exit code
+  --wait                wait for the job to end (sbatch --wait) and exit with its exit code (srun's: the
+                        highest of its ranks', 143 when it stopped the others after one failed; the failing
+                        rank is named in the job log, and printed)
   --dry-run             print the script; write and submit nothing
 
 logs: <DIR>/<job-name>-<job id>.out (the batch script), <DIR>/<job-name>-<job id>-rank<R>.out (rank R).
@@ -172,6 +176,17 @@ function jobEnvironment(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The `srun: error:` lines of a job's log (which rank exited how), if it can be read. */
+function srunErrors(jobLog: string): string[] {
+  try {
+    return readFileSync(jobLog, "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("srun: error:"));
+  } catch {
+    return [];
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { own, rest } = splitArgv(argv);
   let values;
@@ -246,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const script = renderSbatchScript(options);
     if (values["dry-run"]) {
-      process.stdout.write(script);
+      console.log(script.trimEnd());
       return EXIT_CODES.ok;
     }
     const env = jobEnvironment();
@@ -279,6 +294,9 @@ export async function main(argv: string[]): Promise<number> {
     });
     if (submitted.exitCode === undefined) return EXIT_CODES.ok;
     console.log(`forge slurm: job ${submitted.jobId} ended with exit code ${submitted.exitCode}`);
+    // srun's exit code is its ranks' highest, so 143 when it stopped the others: its log names the rank that failed.
+    if (submitted.exitCode !== 0)
+      for (const line of srunErrors(slurmLogPaths({ logDir, jobName, jobId: submitted.jobId }).job)) console.log(`  ${line}`);
     return submitted.exitCode;
   } catch (e) {
     if (e instanceof SlurmUsageError || e instanceof SlurmScriptError) {
