@@ -12,18 +12,19 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSlurmCluster } from "../tests/fixtures/slurm-cluster.ts";
+import { startSlurmCluster, type SlurmCluster } from "../tests/fixtures/slurm-cluster.ts";
 
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FORGE = ["--import", "tsx", "bin/forge.ts"];
 
-const cluster = await startSlurmCluster();
-if ("skip" in cluster) {
-  console.error(`slurm-first-step: ${cluster.skip}`);
+const started = await startSlurmCluster();
+if ("skip" in started) {
+  console.error(`slurm-first-step: ${started.skip}`);
   process.exit(1);
 }
+const cluster: SlurmCluster = started;
 const dir = mkdtempSync(join(tmpdir(), "tf-bench-slurm-"));
 const config = join(dir, "tiny.yaml");
 writeFileSync(
