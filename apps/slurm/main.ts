@@ -49,6 +49,8 @@ Slurm's: RANK=SLURM_PROCID, WORLD_SIZE=SLURM_NTASKS, LOCAL_RANK=SLURM_LOCALID,
 LOCAL_WORLD_SIZE=SLURM_NTASKS_PER_NODE, MASTER_ADDR = the job's first host (scontrol show
 hostnames), MASTER_PORT = 10000 + job id mod 10000. A failing rank ends the job
 (--kill-on-bad-exit); scancel and time limits SIGTERM every rank (the apps checkpoint on it).
+Inside an allocation, Ctrl-C or SIGTERM to forge slurm SIGTERMs every rank (scancel --signal=TERM
+on its step); a second one has srun end the step at once.
 The checkout or package and the data must be at the same path on every node (a shared filesystem).
 
 options:
@@ -272,7 +274,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(
         `forge slurm: inside allocation ${process.env.SLURM_JOB_ID}: running ${nodes} node(s) x ${nproc} rank(s) with srun (${scriptPath})`,
       );
-      return await runInAllocation({ scriptPath, env });
+      return await runInAllocation({ scriptPath, stepName: jobName, env });
     }
     const submitted = await submitBatchScript({
       scriptPath,

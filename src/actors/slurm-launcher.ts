@@ -3,7 +3,7 @@
  * existing allocation (salloc, or a batch job's own shell) — runs it with `bash`, where its
  * `srun` takes the allocation's nodes.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 
@@ -88,24 +88,45 @@ export async function submitBatchScript(o: SubmitOptions): Promise<SubmitResult>
   return { jobId, ...(o.wait ? { exitCode: code } : {}) };
 }
 
+/** The ids (`<job>.<step>`) of the running steps named `name` in job `jobId`. */
+export function findSteps(jobId: string, name: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const squeue = findExecutable("squeue", env.PATH);
+  if (squeue === undefined) return [];
+  const r = spawnSync(squeue, ["--noheader", "--steps", "--jobs", jobId, "--format", "%i %j"], { env, encoding: "utf8", timeout: 10_000 });
+  return (r.stdout ?? "")
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([id, stepName]) => id !== undefined && id !== "" && stepName === name)
+    .map(([id]) => id!);
+}
+
 /**
  * Runs the script with bash inside the current allocation and resolves with its exit code.
- * SIGINT/SIGTERM/SIGHUP here become SIGTERM to srun, which passes it to every rank (they stop
- * gracefully, with a checkpoint); a second one does the same and the ranks quit at once.
+ * A first SIGINT/SIGTERM/SIGHUP here becomes SIGTERM to every rank (`scancel --signal=TERM` on
+ * the step named `stepName`): the apps stop gracefully, with a checkpoint. srun itself would
+ * SIGKILL the ranks on SIGTERM ("forcing job termination"), so that is what a second signal does.
  */
-export async function runInAllocation(o: { scriptPath: string; env?: NodeJS.ProcessEnv }): Promise<number> {
+export async function runInAllocation(o: { scriptPath: string; stepName: string; env?: NodeJS.ProcessEnv }): Promise<number> {
   const env = o.env ?? process.env;
   requireSlurmCommand("srun", env);
   const child = spawn("bash", [o.scriptPath], { env, stdio: "inherit" });
-  const forward = () => child.kill("SIGTERM");
+  let received = 0;
+  const onSignal = () => {
+    received++;
+    const jobId = env.SLURM_JOB_ID ?? "";
+    const scancel = findExecutable("scancel", env.PATH);
+    const steps = received === 1 && scancel !== undefined ? findSteps(jobId, o.stepName, env) : [];
+    if (steps.length > 0) spawnSync(scancel!, ["--signal=TERM", ...steps], { env, stdio: "ignore", timeout: 10_000 });
+    else child.kill("SIGTERM");
+  };
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  for (const s of signals) process.on(s, forward);
+  for (const s of signals) process.on(s, onSignal);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.on("error", (e) => reject(new SlurmLaunchError(`bash could not start: ${e.message}`)));
       child.on("close", (c, signal) => resolve(c ?? 128 + (signal === "SIGKILL" ? 9 : signal === "SIGINT" ? 2 : 15)));
     });
   } finally {
-    for (const s of signals) process.off(s, forward);
+    for (const s of signals) process.off(s, onSignal);
   }
 }

@@ -162,6 +162,8 @@ export function renderSbatchScript(o: SbatchScriptOptions): string {
   );
   const srun = [
     "exec srun",
+    // The step's name is the job's, so that forge slurm finds its step inside an allocation (to signal it).
+    `--job-name=${shellQuote(o.jobName)}`,
     `--nodes=${o.nodes}`,
     `--ntasks-per-node=${o.nprocPerNode}`,
     ...(o.cpusPerTask === undefined ? [] : [`--cpus-per-task=${o.cpusPerTask}`]),

@@ -23,7 +23,7 @@ test("the minimal script: job name, shape, job log, workdir; derived rendezvous;
     "#SBATCH --output=/runs/x/slurm/forge-sft-tiny-%j.out",
     "#SBATCH --chdir=/home/me",
   ]);
-  assert.equal(srunLine(s), "exec srun --nodes=2 --ntasks-per-node=4 --kill-on-bad-exit=1 --output=/runs/x/slurm/forge-sft-tiny-%j-rank%t.out \\");
+  assert.equal(srunLine(s), "exec srun --job-name=forge-sft-tiny --nodes=2 --ntasks-per-node=4 --kill-on-bad-exit=1 --output=/runs/x/slurm/forge-sft-tiny-%j-rank%t.out \\");
   assert.match(s, /^MASTER_ADDR=\$\(scontrol show hostnames "\$SLURM_JOB_NODELIST" \| head -n 1\)$/m);
   assert.match(s, /^export MASTER_PORT=\$\(\(10000 \+ SLURM_JOB_ID % 10000\)\)$/m);
   assert.ok(s.trimEnd().endsWith("  /usr/bin/node /app/forge.ts sft"));

@@ -211,6 +211,41 @@ describe("forge slurm on a real single-node Slurm cluster", { skip: unavailable 
     }
   });
 
+  test("inside an allocation, SIGTERM to forge slurm reaches every rank through srun", async (t) => {
+    if (!cluster) return t.skip(skip);
+    const alloc = cluster.client(["salloc", "--no-shell", "--nodes", "1", "--ntasks", "2"]);
+    const jobId = /Granted job allocation (\d+)/.exec(alloc.stderr + alloc.stdout)?.[1];
+    assert.ok(jobId, alloc.stderr);
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "tf-slurm-sigterm-"));
+      const env = { ...cluster.env, MODE: "sleep", SLURM_JOB_ID: jobId, SLURM_JOB_NODELIST: "localhost", SLURM_JOB_NUM_NODES: "1" };
+      const child = spawn(process.execPath, ["--import", "tsx", "apps/slurm/main.ts", "--nproc-per-node", "2", "--output", dir, RANK_SCRIPT], { env, stdio: "ignore" });
+      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+      const logs = [0, 1].map((rank) => join(dir, `forge-rank-script-${jobId}-rank${rank}.out`));
+      const pids: number[] = [];
+      const deadline = Date.now() + 30_000;
+      while (pids.length < 2 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        pids.splice(0, pids.length, ...logs.flatMap((f) => (existsSync(f) ? [...readFileSync(f, "utf8").matchAll(/"pid":(\d+)/g)].map((m) => Number(m[1])) : [])));
+      }
+      assert.equal(pids.length, 2, "both ranks started");
+      child.kill("SIGTERM");
+      // 143: the ranks died of SIGTERM (srun's own reaction to SIGTERM would be SIGKILL: 137).
+      assert.equal(await exited, 143);
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      assert.deepEqual(pids.filter(alive), [], "every rank was stopped");
+    } finally {
+      cluster.client(["scancel", jobId]);
+    }
+  });
+
   test("a failing rank ends the job (--kill-on-bad-exit): --wait prints which rank failed, the job is FAILED", async (t) => {
     if (!cluster) return t.skip(skip);
     const dir = mkdtempSync(join(tmpdir(), "tf-slurm-fail-"));
