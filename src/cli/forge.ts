@@ -91,6 +91,7 @@ export function forgeHelp(): string {
     "  forge grpo --config apps/grpo/qwen3_1_7b.yaml grpo.loss=dapo --training.learning_rate 1e-6",
     "  forge sft --config apps/sft/llama3_8b.yaml model.path=/models/Llama-3.1-8B-Instruct dataset.path=chat.jsonl",
     "  forge serve --model /models/Qwen3-1.7B --port 8000",
+    "  forge slurm --nodes 2 --nproc-per-node 4 --partition gpu --time 2:00:00 sft --config apps/sft/llama3_8b.yaml",
     "",
     `exit codes: ${c.ok} done, ${c.runtime} runtime error, ${c.usage} usage error, ${c.config} config error, ${c.load} load error, ${c.interrupted} interrupted`,
   ].join("\n");
