@@ -121,6 +121,10 @@ export function renderSbatchScript(o: SbatchScriptOptions): string {
   if (o.time !== undefined && !isSlurmTime(o.time)) {
     throw new SlurmScriptError(`time: expected minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED; got '${o.time}'`);
   }
+  // Slurm expands %j, %t, %x ... in log file names: a literal % would be read as one of them.
+  for (const [name, value] of [["logDir", o.logDir], ["jobName", o.jobName]] as const) {
+    if (value.includes("%")) throw new SlurmScriptError(`${name}: cannot contain '%' (Slurm reads it as a log file pattern); got '${value}'`);
+  }
   const logs = slurmLogPaths({ logDir: o.logDir, jobName: o.jobName, jobId: "%j" });
   const directives: [string, string | number | undefined][] = [
     ["--job-name", o.jobName],

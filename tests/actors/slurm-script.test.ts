@@ -72,6 +72,8 @@ test("bad options are refused by name", () => {
     [{ nprocPerNode: 1.5 }, /nprocPerNode: expected an integer ≥ 1; got 1.5/],
     [{ masterPort: 70000 }, /masterPort: expected an integer in \[1, 65535\]; got 70000/],
     [{ logDir: "runs/x" }, /logDir: expected an absolute path; got 'runs\/x'/],
+    [{ logDir: "/runs/100%" }, /logDir: cannot contain '%'/],
+    [{ jobName: "a%j" }, /jobName: cannot contain '%'/],
     [{ command: [] }, /command: expected the program/],
     [{ time: "2h" }, /time: expected minutes, MM:SS, HH:MM:SS/],
     [{ env: { "BAD-NAME": "1" } }, /env: 'BAD-NAME' is not an environment variable name/],
