@@ -94,7 +94,7 @@ try {
   await cluster.stop();
 }
 const row = (xs: number[]) => `${(median(xs) / 1000).toFixed(2)} s (${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)}, n=${xs.length})`;
-console.log(`| milestone (ms from the command) | median (range, n) |`);
+console.log(`| milestone, seconds from the command | median (min–max, n) |`);
 console.log(`|---|---|`);
 console.log(`| forge slurm returned (job submitted) | ${row(slurm.map((s) => s.submitted))} |`);
 console.log(`| batch script started | ${row(slurm.map((s) => s.batch))} |`);
