@@ -4,6 +4,7 @@
  *   forge sft  --config apps/sft/llama3_8b.yaml --training.steps 100
  *   forge serve --model /models/Qwen3-1.7B --port 8000   (OpenAI-compatible API; see apps/serve)
  *   forge launch --nproc-per-node 2 train.ts             (torchrun-style data-parallel ranks; see apps/launch)
+ *   forge slurm --nodes 2 --nproc-per-node 4 sft --config my.yaml   (a Slurm job; see apps/slurm)
  *   forge export --model runs/sft/model --out model.gguf --type q8_0 --ollama   (GGUF for llama.cpp / Ollama)
  *   forge agent --nats nats://HOST:4222 --host NAME   (a host of multi-host runs; see apps/agent)
  * `forge --help` lists the apps and their config keys (generated from the schemas); `forge <app>
@@ -29,6 +30,7 @@ const APPS: Record<string, string> = {
   sft: "../../apps/sft/main.ts",
   serve: "../../apps/serve/main.ts",
   launch: "../../apps/launch/main.ts",
+  slurm: "../../apps/slurm/main.ts",
   export: "../../apps/export/main.ts",
   agent: "../../apps/agent/main.ts",
 };
@@ -38,6 +40,7 @@ const SUMMARIES: Record<string, string> = {
   sft: "supervised fine-tuning on chat or prompt/response JSONL",
   serve: "serve a model behind an OpenAI-compatible HTTP API (forge serve --help)",
   launch: "start N data-parallel ranks of a script or app, torchrun-style (forge launch --help)",
+  slurm: "run an app or script as a Slurm job: sbatch script, one task per rank (forge slurm --help)",
   export: "write a model as GGUF for llama.cpp / Ollama, with a Modelfile (forge export --help)",
   agent: "make this machine a host of multi-host runs (forge agent --nats nats://HOST:4222 --host NAME)",
 };
@@ -91,6 +94,7 @@ export function forgeHelp(): string {
     "  forge grpo --config apps/grpo/qwen3_1_7b.yaml grpo.loss=dapo --training.learning_rate 1e-6",
     "  forge sft --config apps/sft/llama3_8b.yaml model.path=/models/Llama-3.1-8B-Instruct dataset.path=chat.jsonl",
     "  forge serve --model /models/Qwen3-1.7B --port 8000",
+    "  forge slurm --nodes 2 --nproc-per-node 4 --partition gpu --time 2:00:00 sft --config apps/sft/llama3_8b.yaml",
     "",
     `exit codes: ${c.ok} done, ${c.runtime} runtime error, ${c.usage} usage error, ${c.config} config error, ${c.load} load error, ${c.interrupted} interrupted`,
   ].join("\n");
