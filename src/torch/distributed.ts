@@ -190,6 +190,8 @@ export interface InitProcessGroupOptions extends Partial<TorchrunEnv> {
   store?: TCPStore;
   /** Namespaces this group's keys in the store (several groups on one store). */
   name?: string;
+  /** NCCL only: this rank's GPU, where the group's own small tensors go. @default `cuda:${localRank}` */
+  device?: string;
   /** The address this rank's Gloo device binds to; default 127.0.0.1 for a loopback master, else this host's name. */
   hostname?: string;
 }
@@ -204,6 +206,8 @@ export class ProcessGroup {
   readonly rank: number;
   readonly worldSize: number;
   readonly backend: "gloo" | "nccl";
+  /** Where collectives on small host values (counts, losses) stage their tensor: "cpu" for Gloo, this rank's GPU for NCCL. */
+  readonly device: string;
   readonly timeoutMs: number;
   readonly store: TCPStore;
   readonly #ownsStore: boolean;
@@ -211,9 +215,10 @@ export class ProcessGroup {
   #destroyed = false;
 
   /** @internal use initProcessGroup */
-  constructor(id: number, rank: number, worldSize: number, timeoutMs: number, store: TCPStore, ownsStore: boolean, backend: "gloo" | "nccl" = "gloo") {
+  constructor(id: number, rank: number, worldSize: number, timeoutMs: number, store: TCPStore, ownsStore: boolean, backend: "gloo" | "nccl" = "gloo", device = "cpu") {
     this.#id = id;
     this.backend = backend;
+    this.device = device;
     this.rank = rank;
     this.worldSize = worldSize;
     this.timeoutMs = timeoutMs;
@@ -315,7 +320,8 @@ export function initProcessGroup(options: InitProcessGroupOptions = {}): Process
         ? native.distNcclCreate(store.id, `${name}/`, rank, worldSize, timeoutMs)
         : native.distGlooCreate(store.id, `${name}/`, rank, worldSize, timeoutMs, hostname),
     );
-    return new ProcessGroup(id, rank, worldSize, timeoutMs, store, options.store === undefined, backend);
+    const device = backend === "nccl" ? (options.device ?? `cuda:${options.localRank ?? env.localRank}`) : "cpu";
+    return new ProcessGroup(id, rank, worldSize, timeoutMs, store, options.store === undefined, backend, device);
   } catch (err) {
     if (options.store === undefined) store.close();
     throw err;
