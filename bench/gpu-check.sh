@@ -90,7 +90,7 @@ for f in bench-torchforge bench-pytorch; do
   [ -n "$line" ] || { printf '%-34s %16s\n' "$f" "(no result)"; continue; }
   node -e 'const r = JSON.parse(process.argv[1]); console.log(`${r.impl.padEnd(34)} ${String(r.decodeTokPerS).padStart(16)} ${String(r.trainStepMs).padStart(14)} ${String(r.trainTokPerS).padStart(14)}`)' "$line"
 done
-echo "(small Llama shape, 28M params, fp32; decode: batch 16 greedy, 64 tokens; train: 8 x 256 tokens, AdamW)"
+echo "(small Llama shape, ~32M params, fp32; decode: batch 16 greedy, 64 tokens; train: 8 x 256 tokens, AdamW)"
 grep -h "held-out greedy accuracy" "$out/grpo-2-steps.log" 2>/dev/null | sed 's/^/grpo: /'
 [ $status -eq 0 ] && echo "gpu-check: PASSED" || echo "gpu-check: FAILED (see the logs above)"
 exit $status
