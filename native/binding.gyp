@@ -4,7 +4,9 @@
     "torch_libdir": "<!(node find-libtorch.mjs libdir)",
     "torch_abi": "<!(node find-libtorch.mjs abi)",
     "torch_cuda": "<!(node find-libtorch.mjs cuda)",
-    "torch_std": "<!(node find-libtorch.mjs std)"
+    "torch_std": "<!(node find-libtorch.mjs std)",
+    "torch_nccl": "<!(node find-libtorch.mjs nccl)",
+    "nccl_include": "<!(node find-libtorch.mjs nccl-include)"
   },
   "targets": [
     {
@@ -34,7 +36,13 @@
         "-Wl,--no-as-needed", "-ltorch_cpu", "-lc10", "-Wl,--as-needed"
       ],
       "conditions": [
-        ["torch_cuda=='1'", { "libraries": ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"], "defines": ["TORCHFORGE_WITH_CUDA=1"] }]
+        ["'<(torch_cuda)'=='1'", { "libraries": ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"], "defines": ["TORCHFORGE_WITH_CUDA=1"] }],
+        ["'<(torch_nccl)'=='1'", {
+          "sources": ["src/distributed-nccl.cc"],
+          "include_dirs": ["<@(nccl_include)"],
+          "defines": ["TORCHFORGE_WITH_NCCL=1"],
+          "cflags_cc": ["-Wno-interference-size"]
+        }]
       ]
     }
   ]

@@ -1,9 +1,9 @@
 // Locates libtorch for node-gyp. Order: $LIBTORCH, a Python `torch` installation (its bundled
 // include/ and lib/), then the system (Debian/Ubuntu libtorch-dev).
 // TORCHFORGE_LIBTORCH=python|system picks one source (used by scripts/test-libtorch-matrix.sh).
-// Usage: node find-libtorch.mjs include|libdir|abi|std|cuda|describe
+// Usage: node find-libtorch.mjs include|libdir|abi|std|cuda|nccl|nccl-include|describe
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 function fromRoot(root, source) {
@@ -51,19 +51,50 @@ function detectAbi(libdir) {
   }
 }
 
-// Link CUDA libtorch only when its runtime libraries resolve here; a pip CUDA build then still
-// works on a CPU-only machine through libtorch_cpu (TORCHFORGE_CUDA=0|1 forces the choice).
+// Whether this machine has an NVIDIA driver (a GPU container has the device nodes and /proc entry).
+function hasNvidiaDriver() {
+  return existsSync("/proc/driver/nvidia/version") || existsSync("/dev/nvidiactl");
+}
+
+// Link CUDA libtorch when it has one, its runtime libraries resolve here and an NVIDIA driver is
+// present; a pip CUDA build then works on a CPU-only machine through libtorch_cpu alone, without
+// loading libtorch_cuda's ~1 GB of libraries into every process. TORCHFORGE_CUDA=0|1 forces the
+// choice (1: link it anyway, e.g. to compile-check the CUDA and NCCL code on a CPU machine).
 function detectCuda(libdir) {
   if (process.env.TORCHFORGE_CUDA === "0") return "0";
   const lib = join(libdir, "libtorch_cuda.so");
   if (!existsSync(lib)) return "0";
   if (process.env.TORCHFORGE_CUDA === "1") return "1";
+  if (!hasNvidiaDriver()) return "0";
   try {
     const out = execFileSync("ldd", [lib], { encoding: "utf8" });
     return /not found/.test(out) ? "0" : "1";
   } catch {
     return "0";
   }
+}
+
+// The include dirs an NCCL process group needs beyond libtorch's own: nccl.h, cuda_runtime_api.h
+// and crt/host_config.h (which cuda_runtime.h includes). Searched in $NCCL_HOME, $CUDA_HOME,
+// /usr/local/cuda and the pip packages beside a Python torch (nvidia-nccl-cu*, nvidia-cuda-runtime;
+// the runtime wheel lacks crt/, which nvcc's wheel or Triton's bundled CUDA headers provide).
+// Empty when any is missing or libtorch is not linked with CUDA (TORCHFORGE_NCCL=0 forces that).
+function ncclIncludes(lt) {
+  if (process.env.TORCHFORGE_NCCL === "0" || detectCuda(lt.libdir) !== "1") return [];
+  const roots = [process.env.NCCL_HOME, process.env.CUDA_HOME, "/usr/local/cuda"].filter(Boolean).map((r) => join(r, "include"));
+  roots.push("/usr/include");
+  const site = join(lt.libdir, "..", "..");
+  if (existsSync(join(site, "nvidia"))) {
+    for (const d of readdirSync(join(site, "nvidia")).sort()) roots.push(join(site, "nvidia", d, "include"));
+    roots.push(join(site, "triton", "backends", "nvidia", "include"));
+  }
+  const dirs = [];
+  for (const file of ["nccl.h", "cuda_runtime_api.h", "crt/host_config.h"]) {
+    const dir = roots.find((r) => existsSync(join(r, file)));
+    if (!dir) return [];
+    if (!dirs.includes(dir)) dirs.push(dir);
+  }
+  return dirs;
 }
 
 // libtorch 2.x headers need C++20 (recent releases use concepts and <bit>); 1.13 builds as C++17.
@@ -84,4 +115,6 @@ else if (what === "libdir") console.log(lt.libdir);
 else if (what === "abi") console.log(lt.abi ?? detectAbi(lt.libdir));
 else if (what === "std") console.log(cxxStandard(lt.include));
 else if (what === "cuda") console.log(detectCuda(lt.libdir));
+else if (what === "nccl") console.log(ncclIncludes(lt).length ? "1" : "0");
+else if (what === "nccl-include") console.log(ncclIncludes(lt).join(" "));
 else console.log(JSON.stringify(lt));

@@ -6,9 +6,9 @@
  * on this host; streamed from the controller's TCP store on another).
  */
 import { Actor, endpoint } from "../../src/actors/index.ts";
-import { torch } from "../../src/torch/index.ts";
+import { torch, type Tensor } from "../../src/torch/index.ts";
 import { GenerationEngine, type Completion, type SamplingParams } from "../../src/generation/index.ts";
-import { SharedMemoryStore, TcpStoreClient, VersionedStore, type StoreAddress } from "../../src/store/index.ts";
+import { SharedMemoryStore, TcpStoreClient, VersionedStore, copyStateDict, type StoreAddress } from "../../src/store/index.ts";
 import { applyLora, type CausalLM, type LoraAdapters, type LoraConfig } from "../../src/models/index.ts";
 import type { nn } from "../../src/torch/index.ts";
 import { resolveModel, type ModelSpec } from "../shared/resolve-model.ts";
@@ -79,14 +79,26 @@ export class GeneratorActor extends Actor {
       if (lora) {
         // Only the adapters travel: restore the exact base, load them, merge again if asked.
         lora.unmerge();
-        await this.#versions!.get(version, { into: lora.stateDict() });
+        await this.#loadInto(version, lora.stateDict());
         if (this.config.lora!.generator === "merged") lora.merge();
       } else {
-        await this.#versions!.get(version, { into: this.#model!.stateDict() });
+        await this.#loadInto(version, this.#model!.stateDict());
       }
       this.#engine!.generatorVersion = version;
       return version;
     });
+  }
+
+  /** Store → parameters: straight into CPU tensors; through host staging, then one copy each, onto a GPU. */
+  async #loadInto(version: number, params: Map<string, Tensor>): Promise<void> {
+    const onHost = [...params.values()].every((p) => p.device === "cpu");
+    if (onHost) {
+      await this.#versions!.get(version, { into: params });
+      return;
+    }
+    const staged = (await this.#versions!.get(version)).value;
+    copyStateDict(params, staged);
+    for (const t of staged.values()) t.dispose();
   }
 
   @endpoint async version(): Promise<number> {

@@ -84,21 +84,29 @@ export interface GrpoRunResult {
   };
 }
 
-/** Checks that need the running machine (the schema has checked the rest before anything started). */
-function checkPlacement(config: GrpoConfig): void {
+/** Where the run's models go: the policy and reference model (`trainer`), and the generator's. */
+interface Placement {
+  trainer: string;
+  generator: string;
+}
+
+/**
+ * Checks that need the running machine (the schema has checked the rest before anything started),
+ * and the devices that follow from `with_gpus`. Every GPU service uses GPU 0: colocated, the
+ * generator reads the trainer's very tensors; separate, a small model's replicas share one GPU
+ * (spreading services over several GPUs is not done yet).
+ */
+function checkPlacement(config: GrpoConfig): Placement {
   const gpus = Object.values(config.services).filter((s) => s && typeof s === "object" && (s as { withGpus?: boolean }).withGpus).length;
-  if (gpus > torch.cuda.deviceCount()) {
-    throw new GrpoConfigError(
-      `Insufficient GPU resources: asked for ${gpus}, ${torch.cuda.deviceCount()} free (set with_gpus: false to run on CPU)`,
-    );
+  if (gpus === 0) return { trainer: "cpu", generator: "cpu" };
+  const free = torch.cuda.deviceCount();
+  if (free === 0) {
+    throw new GrpoConfigError(`Insufficient GPU resources: asked for ${gpus}, ${free} free (set with_gpus: false to run on CPU)`);
   }
-  if (gpus > 0) {
-    // The tensor engine runs on CUDA, but this app still places every model on the CPU: say so
-    // rather than silently ignoring the request.
-    throw new GrpoConfigError(
-      "services.*.with_gpus: true is not supported by the GRPO app yet (models run on the CPU); set with_gpus: false",
-    );
-  }
+  const gpu = "cuda:0";
+  const trainerOnGpu = config.services.trainer.withGpus || config.services.refModel?.withGpus === true;
+  if (config.placement === "colocated") return { trainer: gpu, generator: gpu };
+  return { trainer: trainerOnGpu ? gpu : "cpu", generator: config.services.generator.withGpus ? gpu : "cpu" };
 }
 
 /** Runs GRPO holding the output directory's lock (one run per `output_dir`). */
@@ -114,14 +122,19 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const log = options.log ?? ((l: string) => console.log(l));
 
   // ---- setup -------------------------------------------------------------------------------
-  checkPlacement(config);
+  const devices = checkPlacement(config);
   const outputDir = resolve(config.outputDir);
   const checkpointDir = resolve(config.checkpoint.folder);
   mkdirSync(outputDir, { recursive: true });
   torch.manualSeed(config.training.seed);
 
-  const modelSpec = { ...config.model, dtype: config.lora?.baseDtype ?? config.training.dtype ?? config.model.dtype };
+  const modelSpec = {
+    ...config.model,
+    dtype: config.lora?.baseDtype ?? config.training.dtype ?? config.model.dtype,
+    device: devices.trainer,
+  };
   const { model: policy, tokenizer, source } = resolveModel(modelSpec);
+  if (devices.trainer !== "cpu" || devices.generator !== "cpu") log(`devices: trainer ${devices.trainer}, generator ${devices.generator}`);
   const lora = attachLora(policy, config.lora, log);
   // In the controller it loads here, as it always has; as a service it starts with the others.
   const refPlacement = refModelPlacement(config);
@@ -188,7 +201,16 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
   let rollouts: RolloutDriver | undefined;
   try {
     cluster = await joinCluster(config, log);
-    const gen = (started = await startGenerator(config, { modelSpec, maxBatchSize, maxSeqLen, policy, tokenizer, log, lora, cluster }));
+    const gen = (started = await startGenerator(config, {
+      modelSpec: { ...modelSpec, device: devices.generator },
+      maxBatchSize,
+      maxSeqLen,
+      policy,
+      tokenizer,
+      log,
+      lora,
+      cluster,
+    }));
     if (refPlacement === "service") refModel = await startReferenceService(config, { modelSpec, cluster, log });
     if (refModel && refPlacement === "service") log(`reference model: ${refModel.where}`);
     const common = {

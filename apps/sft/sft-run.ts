@@ -16,6 +16,7 @@ import { SeededRandom, packExamples, tokenizeSftRecord, type SftRecord, type Tok
 import { MetricLogger, createRunBackends, recordMetric } from "../../src/observability/index.ts";
 import { saveConfig, type SftConfig } from "../../src/config/index.ts";
 import { resolveModel } from "../shared/resolve-model.ts";
+import { serviceDevice } from "../shared/device.ts";
 import { trainerOptionsFromConfig } from "../shared/trainer-options.ts";
 import { inRunDirectory } from "../shared/run-directory.ts";
 import { resolveDataset, resolveSftRecords, splitFiles } from "../shared/resolve-dataset.ts";
@@ -111,7 +112,8 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
   if (isMain) mkdirSync(outputDir, { recursive: true });
   torch.manualSeed(config.training.seed);
   const dtype = config.lora?.baseDtype ?? config.training.dtype ?? config.model.dtype;
-  const { model, tokenizer, source } = resolveModel({ ...config.model, dtype });
+  const device = serviceDevice({ withGpus: config.processes.withGpus, field: "processes.with_gpus" });
+  const { model, tokenizer, source } = resolveModel({ ...config.model, dtype, device });
   const lora = attachLora(model, config.lora, log);
   const ds = config.dataset!;
   const { train, evalRecords, evalSet } = await loadRecords(config);

@@ -58,6 +58,8 @@ export interface ModelSpec {
   tokenizerPath?: string;
   dtype: DType;
   seed: number;
+  /** Where the parameters go once loaded ("cuda:0" for services with `with_gpus: true`). @default "cpu" */
+  device?: string;
 }
 
 /** Sizes of the built-in presets (`tiny`, `tiny-<family>`): small enough to train on 2 CPU cores. */
@@ -145,6 +147,13 @@ export interface ResolvedModel {
 }
 
 export function resolveModel(spec: ModelSpec): ResolvedModel {
+  const resolved = resolveOnHost(spec);
+  // Loaded (and dequantised) on the host, then moved once: checkpoints are read into CPU memory anyway.
+  if (spec.device && spec.device !== "cpu") resolved.model.to({ device: spec.device });
+  return resolved;
+}
+
+function resolveOnHost(spec: ModelSpec): ResolvedModel {
   if (spec.path && isGgufPath(spec.path)) {
     const file = resolve(expandHome(spec.path));
     if (!existsSync(file) || !statSync(file).isFile()) throw new ModelNotFoundError(spec.path, [file]);

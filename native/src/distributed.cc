@@ -13,6 +13,7 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include "distributed.h"
 
 #include <chrono>
 #include <mutex>
@@ -62,8 +63,9 @@ Table<c10::intrusive_ptr<c10d::Store>>& Stores() {
   static Table<c10::intrusive_ptr<c10d::Store>> t;
   return t;
 }
-Table<c10::intrusive_ptr<ProcessGroupGloo>>& Groups() {
-  static Table<c10::intrusive_ptr<ProcessGroupGloo>> t;
+// Gloo and NCCL groups alike, through their common base (collectives are virtual on it).
+Table<c10::intrusive_ptr<ProcessGroupBase>>& Groups() {
+  static Table<c10::intrusive_ptr<ProcessGroupBase>> t;
   return t;
 }
 Table<std::shared_ptr<WorkEntry>>& Works() {
@@ -153,6 +155,39 @@ TF_FN(DistGlooCreate, {
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix, store);
   auto group = c10::make_intrusive<ProcessGroupGloo>(prefixed, static_cast<int>(rank), static_cast<int>(world), options);
   return Napi::Number::New(env, static_cast<double>(Groups().Add(group)));
+})
+
+// (store, prefix, rank, worldSize, timeoutMs) → group id: an NCCL group (CUDA tensors only; each
+// rank uses the device its tensors are on). Compiled only where libtorch has CUDA and the CUDA and
+// NCCL headers were found at build time (find-libtorch.mjs nccl); elsewhere it throws saying so.
+TF_FN(DistNcclCreate, {
+#ifndef TORCHFORGE_WITH_NCCL
+  throw std::runtime_error(NcclUnavailableReason());
+#endif
+  auto store = Stores().Get(Int(info[0], "store"), "store");
+  std::string prefix = Str(info[1], "prefix");
+  int64_t rank = Int(info[2], "rank");
+  int64_t world = Int(info[3], "worldSize");
+  if (world < 1) throw ArgError("worldSize: expected ≥ 1");
+  if (rank < 0 || rank >= world) throw ArgError("rank: expected 0 ≤ rank < worldSize");
+  int64_t timeoutMs = Int(info[4], "timeoutMs");
+#ifdef TORCHFORGE_WITH_NCCL
+  auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix, store);
+  auto group = MakeNcclGroup(prefixed, static_cast<int>(rank), static_cast<int>(world), timeoutMs);
+  return Napi::Number::New(env, static_cast<double>(Groups().Add(group)));
+#else
+  (void)timeoutMs;
+  return env.Undefined();  // unreachable: thrown above
+#endif
+})
+
+// ncclAvailable() → whether DistNcclCreate was compiled in (not whether a GPU is present).
+TF_FN(DistNcclAvailable, {
+#ifdef TORCHFORGE_WITH_NCCL
+  return Napi::Boolean::New(env, true);
+#else
+  return Napi::Boolean::New(env, false);
+#endif
 })
 
 TF_FN(DistGroupDestroy, { return Napi::Boolean::New(env, Groups().Remove(Int(info[0], "group"))); })
@@ -253,6 +288,8 @@ void RegisterDistributed(Napi::Env env, Exports exports) {
   TF_EXPORT("distStoreAdd", DistStoreAdd);
   TF_EXPORT("distStoreDestroy", DistStoreDestroy);
   TF_EXPORT("distGlooCreate", DistGlooCreate);
+  TF_EXPORT("distNcclCreate", DistNcclCreate);
+  TF_EXPORT("distNcclAvailable", DistNcclAvailable);
   TF_EXPORT("distGroupDestroy", DistGroupDestroy);
   TF_EXPORT("distAllReduce", DistAllReduce);
   TF_EXPORT("distBroadcast", DistBroadcast);

@@ -364,7 +364,15 @@ bool Enabled() {
   return on;
 }
 
-bool FastDType(const at::Tensor& t) { return Enabled() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16); }
+std::atomic<bool>& GenericFlag() {
+  static std::atomic<bool> on{[] {
+    const char* v = std::getenv("TORCHFORGE_GENERIC_KERNELS");
+    return v != nullptr && std::string(v) == "1";
+  }()};
+  return on;
+}
+
+bool FastDType(const at::Tensor& t) { return Enabled() && !GenericKernels() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16); }
 bool NoGradNeeded(std::initializer_list<const at::Tensor*> ts) {
   if (!c10::GradMode::is_enabled()) return true;
   for (const at::Tensor* t : ts)
@@ -374,6 +382,9 @@ bool NoGradNeeded(std::initializer_list<const at::Tensor*> ts) {
 bool SameCpu(const at::Tensor& a, const at::Tensor& b) { return b.device().is_cpu() && b.scalar_type() == a.scalar_type(); }
 
 }  // namespace
+
+bool GenericKernels() { return GenericFlag().load(std::memory_order_relaxed); }
+void SetGenericKernels(bool on) { GenericFlag().store(on, std::memory_order_relaxed); }
 
 bool FusedRmsNorm(const at::Tensor& x, const at::Tensor& residual, const at::Tensor& weight, double eps, at::Tensor* sum, at::Tensor* out) {
   if (!x.device().is_cpu() || !FastDType(x) || !NoGradNeeded({&x, &residual, &weight}) || x.dim() < 1 || x.numel() == 0) return false;

@@ -19,6 +19,12 @@ bool FusedSiluMul(const at::Tensor& gate, const at::Tensor& up, at::Tensor* out)
 bool FusedCachedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool causal, double scale,
                           const at::Tensor& prefixRows, const at::Tensor& prefixKeys, at::Tensor* out);
 
+// Device-generic mode: every hand-written CPU path (these kernels, native sampling, MKL packed
+// linears) stands aside and the composite ATen ops run, as they do on CUDA. Starts from
+// TORCHFORGE_GENERIC_KERNELS=1; tests flip it to run the GPU's code on the CPU.
+bool GenericKernels();
+void SetGenericKernels(bool on);
+
 // How often each fast path ran (rmsNorm, rotary, siluMul, attention): lets tests prove they did.
 std::array<int64_t, 4> FusedKernelCalls();
 

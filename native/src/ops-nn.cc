@@ -133,7 +133,8 @@ TF_FN(Sdpa, {
   if (causal && lq > lk) throw std::runtime_error("sdpa: causal attention needs query length <= key length");
   // A shared-prefix hint (rows, keys) only changes where the fused kernel reads identical data.
   at::Tensor prefixRows = UnwrapOptional(info[6], "sharedPrefix.rows"), prefixKeys = UnwrapOptional(info[7], "sharedPrefix.keys");
-  if (prefixRows.defined() || prefixKeys.defined()) CheckSharedPrefix(prefixRows, prefixKeys, q.size(0));
+  // Only the fused CPU kernel reads it (from host memory); elsewhere the hint is ignored.
+  if ((prefixRows.defined() || prefixKeys.defined()) && q.device().is_cpu()) CheckSharedPrefix(prefixRows, prefixKeys, q.size(0));
   at::Tensor fused;
   if (FusedCachedAttention(q, k, v, mask, causal, scale, prefixRows, prefixKeys, &fused)) return Wrap(env, fused);
   k = RepeatKv(k, h / hkv);
@@ -191,6 +192,13 @@ TF_FN(TokenLogprobs, {
   return Wrap(env, out.reshape(targets.sizes()));
 })
 
+// setGenericKernels(on): see GenericKernels() in inference-kernels.h. genericKernels() reads it.
+TF_FN(SetGenericKernelsJs, {
+  SetGenericKernels(Bool(info[0], "on"));
+  return env.Undefined();
+})
+TF_FN(GenericKernelsJs, { return Napi::Boolean::New(env, GenericKernels()); })
+
 TF_FN(FusedKernelCallsJs, {
   auto c = FusedKernelCalls();
   Napi::Object o = Napi::Object::New(env);
@@ -212,6 +220,8 @@ void RegisterNN(Napi::Env env, Exports exports) {
   TF_EXPORT("applyRotary", ApplyRotary);
   TF_EXPORT("siluMul", SiluMul);
   TF_EXPORT("fusedKernelCalls", FusedKernelCallsJs);
+  TF_EXPORT("setGenericKernels", SetGenericKernelsJs);
+  TF_EXPORT("genericKernels", GenericKernelsJs);
   TF_EXPORT("sdpa", Sdpa);
   TF_EXPORT("tokenLogprobs", TokenLogprobs);
 }

@@ -7,8 +7,17 @@
 // each row is read a few times, the truncation sorts only the tokens that can survive it, and
 // sums are in double.
 #include "common.h"
+#include "inference-kernels.h"
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/cumsum.h>
+#include <ATen/ops/log_softmax.h>
+#include <ATen/ops/minimum.h>
+#include <ATen/ops/ones_like.h>
+#include <ATen/ops/sort.h>
+#include <ATen/ops/where.h>
+#include <ATen/ops/zeros_like.h>
 #include <algorithm>
 #include <limits>
 #include <cmath>
@@ -141,6 +150,44 @@ int64_t DrawRow(const float* p, int64_t V, double u, const Truncation& t, std::v
   return cand.empty() ? 0 : cand[0].second;
 }
 
+// The same draw as DrawRow for every row at once, in composite ATen ops on any device (what a GPU
+// runs; the CPU runs it too in device-generic mode). Sums are in float64 like DrawRow's, but in
+// another order, so a uniform within ~1e-12 of a bucket boundary may pick the neighbour.
+at::Tensor DrawRowsComposite(const at::Tensor& probs, const at::Tensor& uniforms, const Truncation& t) {
+  const int64_t V = probs.size(1);
+  at::Tensor p = probs.to(at::kDouble);
+  at::Tensor u = uniforms.to(probs.device()).to(at::kDouble).unsqueeze(1);
+  // min-p's threshold rounded to float32, as DrawRow's.
+  at::Tensor minKeep = std::get<0>(probs.max(1, true)).to(at::kDouble).mul(t.minP).to(at::kFloat).to(at::kDouble);
+  const bool sorted = (t.topK > 0 && t.topK < V) || t.topP < 1;
+  at::Tensor order;
+  at::Tensor w;
+  if (!sorted) {
+    w = at::where(p.ge(minKeep), p, at::zeros_like(p));
+  } else {
+    // Descending, ties by index (a stable sort), as DrawRow's comparator orders candidates.
+    auto sortedPair = at::sort(p, /*stable=*/true, /*dim=*/1, /*descending=*/true);
+    at::Tensor sp = std::get<0>(sortedPair);
+    order = std::get<1>(sortedPair);
+    at::Tensor keep = at::ones_like(sp, sp.options().dtype(at::kBool));
+    if (t.topK > 0) keep = keep.logical_and(at::arange(V, p.options().dtype(at::kLong)).lt(t.topK).unsqueeze(0));
+    if (t.topP < 1) {
+      at::Tensor before = at::cumsum(sp, 1).sub(sp);  // mass strictly before each token
+      keep = keep.logical_and(before.lt(p.sum(1, true).mul(t.topP)));
+    }
+    w = at::where(keep.logical_and(sp.ge(minKeep)), sp, at::zeros_like(sp));
+  }
+  at::Tensor cdf = at::cumsum(w, 1);
+  at::Tensor target = u.mul(cdf.narrow(1, V - 1, 1));
+  // The first index whose running sum passes the target, or (rounding) the last kept token.
+  at::Tensor pos = cdf.le(target).sum(1, true);
+  at::Tensor idx = at::arange(V, p.options().dtype(at::kLong)).unsqueeze(0).expand_as(w);
+  at::Tensor lastKept = at::where(w.gt(0), idx, at::zeros_like(idx)).amax(1, true);
+  pos = at::minimum(pos, lastKept);
+  at::Tensor token = sorted ? order.gather(1, pos) : pos;
+  return token.squeeze(1);
+}
+
 void CheckUniforms(const at::Tensor& u, int64_t rows) {
   if (u.dim() != 1 || u.size(0) != rows || u.scalar_type() != at::kDouble)
     throw ArgError("argument 'uniforms' must be float64 of shape [" + std::to_string(rows) + "]");
@@ -161,11 +208,11 @@ TF_FN(SampleFromProbs, {
   const at::Tensor& uIn = TF_ARG(1, "uniforms");
   if (probsIn.dim() != 2) throw ArgError("argument 'probs' must be 2-D (rows, vocab)");
   if (probsIn.scalar_type() != at::kFloat) throw ArgError("argument 'probs' must be float32");
-  if (!probsIn.device().is_cpu()) throw ArgError("argument 'probs' must be on the CPU");
   const int64_t R = probsIn.size(0), V = probsIn.size(1);
   if (V < 1) throw ArgError("argument 'probs' must have at least one column");
   CheckUniforms(uIn, R);
   const Truncation t = TruncationArgs(info, 2);
+  if (!probsIn.device().is_cpu() || GenericKernels()) return Wrap(env, DrawRowsComposite(probsIn, uIn, t));
   at::Tensor probs = probsIn.contiguous(), u = uIn.contiguous();
   at::Tensor tokens = at::empty({R}, probs.options().dtype(at::kLong));
   const float* p = probs.data_ptr<float>();
@@ -211,14 +258,20 @@ TF_CLONES ExpRowStats ScaledExpRow(const float* x, int64_t V, float T, float* p)
 TF_FN(SampleFromLogits, {
   const at::Tensor& logitsIn = TF_ARG(0, "logits");
   const at::Tensor& uIn = TF_ARG(1, "uniforms");
-  if (logitsIn.dim() != 2 || logitsIn.scalar_type() != at::kFloat || !logitsIn.device().is_cpu())
-    throw ArgError("argument 'logits' must be a 2-D (rows, vocab) float32 CPU tensor");
+  if (logitsIn.dim() != 2 || logitsIn.scalar_type() != at::kFloat)
+    throw ArgError("argument 'logits' must be a 2-D (rows, vocab) float32 tensor");
   const int64_t R = logitsIn.size(0), V = logitsIn.size(1);
   if (V < 1) throw ArgError("argument 'logits' must have at least one column");
   CheckUniforms(uIn, R);
   const double temperature = Num(info[2], "temperature");
   if (!(temperature > 0) || !std::isfinite(temperature)) throw ArgError("argument 'temperature' must be a finite number > 0");
   const Truncation t = TruncationArgs(info, 3);
+  if (!logitsIn.device().is_cpu() || GenericKernels()) {
+    // Composite ops on the logits' device: the (R, V) log-probabilities are materialised there.
+    at::Tensor logp = at::log_softmax(temperature == 1.0 ? logitsIn : logitsIn.div(temperature), 1);
+    at::Tensor tokens = DrawRowsComposite(logp.exp(), uIn, t);
+    return WrapList(env, {tokens, logp.gather(1, tokens.unsqueeze(1)).squeeze(1)});
+  }
   at::Tensor logits = logitsIn.contiguous(), u = uIn.contiguous();
   at::Tensor tokens = at::empty({R}, logits.options().dtype(at::kLong));
   at::Tensor logprobs = at::empty({R}, logits.options());

@@ -1,5 +1,6 @@
 // Views, shape changes, joining and splitting, dtype/device moves and in-place copies.
 #include "common.h"
+#include <ATen/ops/empty.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/split.h>
@@ -46,6 +47,16 @@ TF_FN(To, {
   at::Device dev = info[2].IsNull() || info[2].IsUndefined() ? t.device() : Device(info[2], "device");
   return Wrap(env, t.to(dev, dt));
 })
+// toHostPinned(t): a contiguous CPU copy of a device tensor in page-locked memory (device→host
+// copies from it run at full bus speed); a CPU tensor comes back as t.contiguous().
+TF_FN(ToHostPinned, {
+  const at::Tensor& t = TF_ARG(0, "tensor");
+  if (t.device().is_cpu()) return Wrap(env, t.contiguous());
+  at::Tensor dst = at::empty(t.sizes(), t.options().device(at::kCPU).pinned_memory(true));
+  dst.copy_(t.detach());
+  return Wrap(env, dst);
+})
+TF_FN(IsPinned, { return Napi::Boolean::New(env, TF_ARG(0, "tensor").is_pinned()); })
 TF_FN(Repeat, { return Wrap(env, TF_ARG(0, "tensor").repeat(IntList(info[1], "repeats"))); })
 TF_FN(Tril, { return Wrap(env, at::tril(TF_ARG(0, "tensor"), Int(info[1], "diagonal"))); })
 TF_FN(Triu, { return Wrap(env, at::triu(TF_ARG(0, "tensor"), Int(info[1], "diagonal"))); })
@@ -104,6 +115,8 @@ void RegisterShape(Napi::Env env, Exports exports) {
   TF_EXPORT("detach", Detach);
   TF_EXPORT("alias", Alias);
   TF_EXPORT("to", To);
+  TF_EXPORT("toHostPinned", ToHostPinned);
+  TF_EXPORT("isPinned", IsPinned);
   TF_EXPORT("repeat", Repeat);
   TF_EXPORT("tril", Tril);
   TF_EXPORT("triu", Triu);

@@ -8,6 +8,7 @@
 // keep using `linear`. The symbols are looked up at run time, so the addon still builds and
 // loads against libtorch builds without MKL (Debian's uses OpenBLAS).
 #include "common.h"
+#include "inference-kernels.h"
 #include <ATen/ops/empty.h>
 #include <dlfcn.h>
 
@@ -63,7 +64,8 @@ void PackInto(const at::Tensor& weight, at::Tensor& dest) {
   Mkl().pack(kRowMajor, kBMatrix, kTrans, 64, n, k, 1.0f, w.data_ptr<float>(), k, reinterpret_cast<float*>(dest.data_ptr<uint8_t>()));
 }
 
-TF_FN(PackedLinearAvailable, { return Napi::Boolean::New(env, Mkl().ok()); })
+// False in device-generic mode too, so callers keep `linear` (what a GPU runs).
+TF_FN(PackedLinearAvailable, { return Napi::Boolean::New(env, Mkl().ok() && !GenericKernels()); })
 
 // packLinearWeight(weight (N, K) float32, into?: packed buffer to reuse) → packed buffer (uint8)
 TF_FN(PackLinearWeight, {

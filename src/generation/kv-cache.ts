@@ -241,8 +241,8 @@ export class KvCache {
       keys[s] = Math.max(0, Math.min(width, this.#promptEnd[s]! - lo));
     }
     if (!shared) return null;
-    const device = this.keys[0]?.device;
-    return { rows: torch.tensor(source, { dtype: "int64", device }), keys: torch.tensor(keys, { dtype: "int64", device }) };
+    // Host tensors whatever the cache's device: only the fused CPU attention reads the hint.
+    return { rows: torch.tensor(source, { dtype: "int64" }), keys: torch.tensor(keys, { dtype: "int64" }) };
   }
 
   /** After a decode step: the written column now belongs to every slot of the batch. */

@@ -39,8 +39,9 @@ export function sampleTokens(logits: Tensor, params: ResolvedSampling, uniforms:
     const [R, V] = logits.shape as [number, number];
     const x = logits.dtype === "float32" ? logits : logits.to("float32");
     const greedy = params.temperature === 0;
-    if (!greedy && params.logprobs === 0 && x.device === "cpu") {
-      // One native pass per row: probabilities in a scratch row, only the drawn logprob kept.
+    if (!greedy && params.logprobs === 0) {
+      // One native pass per row: probabilities in a scratch row, only the drawn logprob kept (on a
+      // GPU, and in device-generic mode, the same draw in composite ops on the logits' device).
       const drawn = F.sampleFromLogits(x, torch.tensor(Float64Array.from(uniforms), { shape: [R] }), {
         temperature: params.temperature,
         topK: params.topK,

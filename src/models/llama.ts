@@ -291,6 +291,13 @@ export class CausalLM extends nn.Module {
 
   /** Final hidden states (B, T, C) after the last norm. */
   hiddenStates(inputIds: Tensor, options: ForwardOptions = {}): Tensor {
+    // Inputs built on the CPU follow a model on a GPU (no copy when they are already there).
+    const device = this.device;
+    if (inputIds.device !== device) {
+      inputIds = inputIds.to({ device });
+      const { positionIds, attentionMask } = torch.toDevice({ positionIds: options.positionIds, attentionMask: options.attentionMask }, device);
+      options = { ...options, positionIds, attentionMask };
+    }
     const T = inputIds.shape[1]!;
     let positionIds = options.positionIds;
     let attnMask: Tensor | null = null;
@@ -429,6 +436,7 @@ export class CausalLM extends nn.Module {
     const rows = Math.max(1, Math.floor((options.chunkElements ?? LOGPROB_CHUNK_ELEMENTS) / this.config.vocabSize));
     const temperature = options.temperature ?? 1;
     return torch.tidy(() => {
+      if (targets.device !== hidden.device) targets = targets.to({ device: hidden.device });
       if (n <= rows) return F.tokenLogprobs(this.logits(hidden), targets, { temperature }); // (B, T)
       const flat = hidden.reshape(n, C);
       const flatTargets = targets.reshape(n);

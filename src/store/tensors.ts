@@ -30,13 +30,15 @@ export function entriesOf(value: unknown, argument = "value"): [string, Tensor][
   return out;
 }
 
-/** A contiguous CPU tensor with the same values: `t` itself when it already is one. */
+/**
+ * A contiguous CPU tensor with the same values: `t` itself when it already is one. A GPU tensor is
+ * copied into pinned (page-locked) host memory, which the device→host copy fills at full speed.
+ */
 export function hostContiguous(t: Tensor): Tensor {
-  const cpu = t.device === "cpu" ? t : t.cpu();
+  if (t.device !== "cpu") return t.cpuPinned();
+  const cpu = t;
   if (cpu.isContiguous()) return cpu;
-  const c = cpu.contiguous();
-  if (cpu !== t) cpu.dispose();
-  return c;
+  return cpu.contiguous();
 }
 
 export function byteLengthOf(t: Tensor): number {

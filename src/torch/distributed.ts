@@ -178,22 +178,36 @@ export class Work {
 }
 
 export interface InitProcessGroupOptions extends Partial<TorchrunEnv> {
-  /** Only "gloo" (CPU) is built; "nccl" needs a CUDA libtorch and is refused with a clear error. */
+  /**
+   * "gloo" (CPU tensors; CUDA ones too where libtorch has CUDA) or "nccl" (CUDA tensors only; each
+   * rank's tensors on its own device, e.g. `cuda:${localRank}`). "nccl" exists only in an addon
+   * built against a CUDA libtorch with the CUDA/NCCL headers (`ncclAvailable()`); elsewhere it
+   * throws a `DistributedError` saying why. @default "gloo"
+   */
   backend?: "gloo" | "nccl";
   timeoutMs?: number;
   /** Reuse an existing store instead of creating one at MASTER_ADDR:MASTER_PORT. */
   store?: TCPStore;
   /** Namespaces this group's keys in the store (several groups on one store). */
   name?: string;
+  /** NCCL only: this rank's GPU, where the group's own small tensors go. @default `cuda:${localRank}` */
+  device?: string;
   /** The address this rank's Gloo device binds to; default 127.0.0.1 for a loopback master, else this host's name. */
   hostname?: string;
 }
 
-/** A Gloo process group over `worldSize` ranks. */
+/** Whether this addon was built with the NCCL backend (says nothing about GPUs being present). */
+export function ncclAvailable(): boolean {
+  return native.distNcclAvailable();
+}
+
+/** A Gloo or NCCL process group over `worldSize` ranks. */
 export class ProcessGroup {
   readonly rank: number;
   readonly worldSize: number;
-  readonly backend = "gloo" as const;
+  readonly backend: "gloo" | "nccl";
+  /** Where collectives on small host values (counts, losses) stage their tensor: "cpu" for Gloo, this rank's GPU for NCCL. */
+  readonly device: string;
   readonly timeoutMs: number;
   readonly store: TCPStore;
   readonly #ownsStore: boolean;
@@ -201,8 +215,10 @@ export class ProcessGroup {
   #destroyed = false;
 
   /** @internal use initProcessGroup */
-  constructor(id: number, rank: number, worldSize: number, timeoutMs: number, store: TCPStore, ownsStore: boolean) {
+  constructor(id: number, rank: number, worldSize: number, timeoutMs: number, store: TCPStore, ownsStore: boolean, backend: "gloo" | "nccl" = "gloo", device = "cpu") {
     this.#id = id;
+    this.backend = backend;
+    this.device = device;
     this.rank = rank;
     this.worldSize = worldSize;
     this.timeoutMs = timeoutMs;
@@ -282,8 +298,9 @@ export class ProcessGroup {
  */
 export function initProcessGroup(options: InitProcessGroupOptions = {}): ProcessGroup {
   const backend = options.backend ?? "gloo";
-  if (backend === "nccl") throw new DistributedError("backend \"nccl\" is not built into this addon yet (CPU Gloo only); use backend: \"gloo\"");
-  if (backend !== "gloo") throw new DistributedError(`backend must be "gloo" or "nccl"; got ${JSON.stringify(backend)}`);
+  if (backend !== "gloo" && backend !== "nccl") throw new DistributedError(`backend must be "gloo" or "nccl"; got ${JSON.stringify(backend)}`);
+  // Refused before any rendezvous, with the native side's reason (no CUDA libtorch / no headers).
+  if (backend === "nccl" && !native.distNcclAvailable()) call("backend \"nccl\"", () => native.distNcclCreate(0, "", 0, 1, 1));
   const env = readTorchrunEnv();
   const rank = options.rank ?? env.rank;
   const worldSize = options.worldSize ?? env.worldSize;
@@ -297,10 +314,14 @@ export function initProcessGroup(options: InitProcessGroupOptions = {}): Process
   const hostname = options.hostname ?? process.env.TORCHFORGE_GLOO_HOSTNAME ?? (loopback ? "127.0.0.1" : os.hostname());
   const name = options.name ?? "default";
   try {
-    const id = call(`Gloo process group "${name}" (rank ${rank} of ${worldSize}, master ${masterAddr}:${masterPort})`, () =>
-      native.distGlooCreate(store.id, `${name}/`, rank, worldSize, timeoutMs, hostname),
+    const label = `${backend === "nccl" ? "NCCL" : "Gloo"} process group "${name}" (rank ${rank} of ${worldSize}, master ${masterAddr}:${masterPort})`;
+    const id = call(label, () =>
+      backend === "nccl"
+        ? native.distNcclCreate(store.id, `${name}/`, rank, worldSize, timeoutMs)
+        : native.distGlooCreate(store.id, `${name}/`, rank, worldSize, timeoutMs, hostname),
     );
-    return new ProcessGroup(id, rank, worldSize, timeoutMs, store, options.store === undefined);
+    const device = backend === "nccl" ? (options.device ?? `cuda:${options.localRank ?? env.localRank}`) : "cpu";
+    return new ProcessGroup(id, rank, worldSize, timeoutMs, store, options.store === undefined, backend, device);
   } catch (err) {
     if (options.store === undefined) store.close();
     throw err;

@@ -68,6 +68,32 @@ export function fusedKernelCalls(): FusedKernelCalls {
   return native.fusedKernelCalls();
 }
 
+/**
+ * Device-generic mode: every hand-written CPU path (fused RMSNorm/rotary/SiLU·mul/attention,
+ * native sampling, MKL-packed linears) stands aside and libtorch's composite ops run, as they do
+ * for CUDA tensors. Off by default; `TORCHFORGE_GENERIC_KERNELS=1` turns it on at start. Tests use
+ * it to run the code a GPU would run on the CPU. Process-wide.
+ */
+export function setGenericKernels(on: boolean): void {
+  native.setGenericKernels(on);
+}
+
+/** Whether device-generic mode is on (see `setGenericKernels`). */
+export function genericKernels(): boolean {
+  return native.genericKernels();
+}
+
+/** Runs `fn` (synchronous) with device-generic mode set to `on`, then restores the previous mode. */
+export function withGenericKernels<T>(on: boolean, fn: () => T): T {
+  const before = native.genericKernels();
+  native.setGenericKernels(on);
+  try {
+    return fn();
+  } finally {
+    native.setGenericKernels(before);
+  }
+}
+
 /** Rotary position embedding, rotate-half convention: `x*cos + rotateHalf(x)*sin`. */
 export function applyRotaryEmb(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   return new Tensor(native.applyRotary(x._h, cos._h, sin._h));
@@ -135,7 +161,8 @@ export interface SampleFromProbsOptions {
  * CDF with the row's `uniforms` (R, float64, in [0, 1)): the first token whose cumulative kept
  * probability exceeds u × (kept total), accumulated in float64. Without top-k/top-p the order is
  * the vocabulary's; with them, descending probability (ties: lower id first), truncated, then
- * min-p applied. Returns int64 token ids (R).
+ * min-p applied. Returns int64 token ids (R). On the CPU one native pass per row; on other
+ * devices (and in device-generic mode) the same rule in composite ops (sort, cumsum) there.
  * @example const ids = F.sampleFromProbs(logits.softmax(-1), torch.rand([R], { dtype: "float64" }), { topP: 0.9 });
  */
 export function sampleFromProbs(probs: Tensor, uniforms: Tensor, options: SampleFromProbsOptions = {}): Tensor {
@@ -150,7 +177,8 @@ export interface SampleFromLogitsOptions extends SampleFromProbsOptions {
 /**
  * The draw `sampleFromProbs(softmax(logits / T), uniforms)` makes, plus `logSoftmax(logits / T)`
  * at each drawn token — in one pass per row that never materialises the (R, V) probabilities.
- * `logits` (R, V) float32 on the CPU, `uniforms` (R) float64 in [0, 1).
+ * `logits` (R, V) float32 (on a GPU, or in device-generic mode, the composite path materialises
+ * them after all), `uniforms` (R) float64 in [0, 1) on the CPU.
  */
 export function sampleFromLogits(logits: Tensor, uniforms: Tensor, options: SampleFromLogitsOptions = {}): { tokens: Tensor; logprobs: Tensor } {
   const [tokens, logprobs] = native.sampleFromLogits(logits._h, uniforms._h, options.temperature ?? 1, options.topK ?? 0, options.topP ?? 1, options.minP ?? 0);

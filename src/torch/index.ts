@@ -18,12 +18,14 @@ export type { CreationOptions, TensorData, ArangeOptions } from "./creation.ts";
 export { TorchError, SafetensorsError } from "./errors.ts";
 export { OpTableMismatchError } from "./op-table.ts";
 export * as F from "./functional.ts";
+import { toDevice } from "./to-device.ts";
 export type { MemoryInfo } from "./memory.ts";
 
 export const torch = {
   ...creation,
   ...autograd,
   tidy: scope.tidy,
+  toDevice,
   keep: scope.keep,
   dispose: scope.dispose,
   memory: mem.memory,

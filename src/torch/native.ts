@@ -102,6 +102,8 @@ export interface NativeAddon {
   detach(t: H): H;
   alias(t: H): H;
   to(t: H, dtype: number | null, device: string | null): H;
+  toHostPinned(t: H): H;
+  isPinned(t: H): boolean;
   repeat(t: H, repeats: number[]): H;
   tril(t: H, diagonal: number): H;
   triu(t: H, diagonal: number): H;
@@ -147,6 +149,8 @@ export interface NativeAddon {
   applyRotary(x: H, cos: H, sin: H): H;
   siluMul(gate: H, up: H): H;
   fusedKernelCalls(): FusedKernelCalls;
+  setGenericKernels(on: boolean): void;
+  genericKernels(): boolean;
   sdpa(q: H, k: H, v: H, mask: H | null, causal: boolean, scale: number | null, prefixRows?: H | null, prefixKeys?: H | null): H;
   tokenLogprobs(logits: H, targets: H, temperature: number, chunkRows: number): H;
   sampleFromProbs(probs: H, uniforms: H, topK: number, topP: number, minP: number): H;
@@ -163,6 +167,8 @@ export interface NativeAddon {
   distStoreGet(store: number, key: string): string;
   distStoreAdd(store: number, key: string, delta: number): number;
   distStoreDestroy(store: number): boolean;
+  distNcclCreate(store: number, prefix: string, rank: number, worldSize: number, timeoutMs: number): number;
+  distNcclAvailable(): boolean;
   distGlooCreate(store: number, prefix: string, rank: number, worldSize: number, timeoutMs: number, hostname: string): number;
   distGroupDestroy(group: number): boolean;
   distAllReduce(group: number, tensors: H[], op: number): number;

@@ -229,6 +229,13 @@ export class Tensor implements Tracked {
   int(): Tensor { return this.to("int32"); }
   bool(): Tensor { return this.to("bool"); }
   cpu(): Tensor { return this.to({ device: "cpu" }); }
+  /**
+   * A contiguous CPU copy in page-locked (pinned) memory when this tensor is on a GPU, so the
+   * device→host copy runs at full bus speed; a CPU tensor gives `contiguous()` (itself when it is).
+   */
+  cpuPinned(): Tensor { return wrap(native.toHostPinned(this._h)); }
+  /** Whether the memory is page-locked (only CPU tensors made for device transfers are). */
+  isPinned(): boolean { return native.isPinned(this._h); }
 
   // ---- elementwise -------------------------------------------------------------------------
   add(other: TensorOrScalar): Tensor { return wrap(native.binary(BINARY.add, this._h, h(other, "other"))); }

@@ -36,7 +36,7 @@ export function broadcastTensors(group: ProcessGroup, tensors: readonly Tensor[]
 export function allReduceNumbers(group: ProcessGroup, values: readonly number[], op: distributed.ReduceOp = "sum"): number[] {
   if (group.worldSize === 1) return [...values];
   return torch.tidy(() => {
-    const t = torch.tensor([...values], { dtype: "float64" });
+    const t = torch.tensor([...values], { dtype: "float64", device: group.device }); // NCCL: on the rank's GPU
     group.allReduce(t, { op }).waitSync();
     return t.toFlatArray() as number[];
   });

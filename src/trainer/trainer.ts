@@ -203,10 +203,13 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
     let loss = 0;
     const metrics: Record<string, unknown>[] = [];
     let reason: string | undefined;
+    // A model on a GPU gets its micro-batches there (collate builds them on the CPU).
+    const device = this.model.parameters()[0]?.device ?? "cpu";
     try {
       for (const [i, mb] of microBatches.entries()) {
         const r = torch.tidy(() => {
-          const out = this.#lossFn({ model: this.model, batch: mb, globalTokenCount: tokens, globalSequenceCount: sequences });
+          const batch = device === "cpu" ? mb : torch.toDevice(mb, device);
+          const out = this.#lossFn({ model: this.model, batch, globalTokenCount: tokens, globalSequenceCount: sequences });
           const value = out.loss.item();
           // Skip backward on a bad loss: its gradient would only poison the accumulation.
           if (Number.isFinite(value)) (scale === 1 ? out.loss : out.loss.mul(scale)).backward();
