@@ -88,10 +88,9 @@ test("2 ranks: the run completes, rank 0 logs global metrics once per step and c
     [0, 1, 2],
     "each step logged once",
   );
-  // Global figures: both ranks' completions (2 × 8 per step) went into the response-length mean's count.
-  const s1 = rows[1]!;
-  assert.equal(s1["trainer/sequences"] ?? s1["trainer/num_sequences"] ?? 16, 16);
-  assert.ok(typeof s1["reward/mean"] === "number" && typeof s1["eval/accuracy"] === "undefined");
+  // Global figures (the mean over both ranks' episodes) are checked against one process in the next test.
+  assert.equal(typeof rows[1]!["reward/mean"], "number");
+  assert.equal(rows[1]!["eval/accuracy"], undefined, "no eval at step 1");
   assert.equal(typeof rows[2]!["eval/accuracy"], "number");
   assert.deepEqual(readdirSync(join(dir, "out", "ckpt")).sort(), ["latest", "step-1", "step-2"]);
   const ckpt = JSON.parse(readFileSync(join(dir, "out", "ckpt", "step-2", "trainer-state.json"), "utf8"));
@@ -110,8 +109,10 @@ test("one step on 2 ranks × 8 episodes equals one step on 1 rank × 16 (same pr
   await runGrpo({ config, rawConfig: snake, log: () => undefined, progress: false });
   const [a, b] = [metricsOf(join(dir, "two"))[0]!, metricsOf(join(dir, "one"))[0]!];
   // The same episodes: rewards and lengths are equal exactly.
-  for (const k of ["reward/mean", "reward/MathReward", "generator/response_length", "trainer/tokens"]) {
-    if (k in b) assert.equal(a[k], b[k], `${k}: 2 ranks ${a[k]} vs 1 rank ${b[k]}`);
+  // Rank 0 logs the figures of all 16 episodes, not of its own 8.
+  for (const k of ["reward/mean", "reward/textHashReward", "generator/response_length", "trainer/tokens"]) {
+    assert.equal(typeof b[k], "number", `${k} logged`);
+    assert.equal(a[k], b[k], `${k}: 2 ranks ${a[k]} vs 1 rank ${b[k]}`);
   }
   for (const k of ["loss/value", "trainer/grad_norm"]) {
     assert.ok(Math.abs(a[k]! - b[k]!) <= 1e-6 * Math.max(1, Math.abs(b[k]!)), `${k}: 2 ranks ${a[k]} vs 1 rank ${b[k]}`);

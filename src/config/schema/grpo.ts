@@ -134,6 +134,7 @@ export const grpoServicesSchema = z.strictObject({
       restart_limit: z.number().int().nonnegative().nullable().default(null),
     })
     .prefault({}),
+  /** `procs`: data-parallel trainer ranks (colocated placement: each rank runs its own generator). */
   trainer: serviceSchema.prefault({}),
   /** Absent: no reference model (needs `grpo.beta: 0`). */
   ref_model: serviceSchema.optional(),
