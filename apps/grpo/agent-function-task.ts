@@ -56,7 +56,7 @@ export async function agentFunctionTask(c: TaskContext & { environment: Environm
     collect: async (tag, attempt) => {
       const tasks = Array.from({ length: c.promptsPerRollout }, () => c.sampler.sample());
       const t0 = performance.now();
-      const byTask = await run(trainServer, training, tasks, g.nSamples, rolloutSeed(config, tag, attempt));
+      const byTask = await run(trainServer, training, tasks, g.nSamples, rolloutSeed(config, tag, attempt, c.rank));
       return episodes.trainable(byTask, (performance.now() - t0) / 1000);
     },
     evaluate: async (step) => {

@@ -42,7 +42,7 @@ export async function agentTask(c: TaskContext & { environment: EnvironmentConfi
         ...episodeOptions(),
         tasks,
         n: g.nSamples,
-        seed: rolloutSeed(config, tag, attempt),
+        seed: rolloutSeed(config, tag, attempt, c.rank),
         sampling: { temperature: g.temperature, topP: g.topP, topK: g.topK, minP: g.minP, stop: g.stop },
       });
       return episodes.trainable(byTask, (performance.now() - t0) / 1000);

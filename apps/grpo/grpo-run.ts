@@ -14,6 +14,17 @@
  *  2. `sync_interval` is 1 in colocated mode (shared tensors cannot lag behind);
  *  3. the reference model is a frozen copy of the starting weights, in the controller process unless
  *     `services.ref_model` asks for a service (`reference-model.ts`).
+ *
+ * Data-parallel GRPO (`services.trainer.procs: N`, colocated placement; main.ts relaunches the app
+ * as N ranks) is SPMD: every rank holds the policy, its own colocated generator and replay buffer.
+ * Each step, every rank generates its share of the step's global prompts (a global sampler sliced
+ * by `rankShare`, each prompt seeded by its global index: N ranks generate exactly the episodes
+ * one process would), groups stay whole on one rank (advantages are per group), and all ranks take
+ * one synchronized train step (the DP Trainer: global token counts, summed gradients), so the
+ * weights stay bitwise identical. `training.batch_size` stays per rank. Rank 0 alone owns the
+ * output directory: lock, logs (other ranks' metrics merged in: global figures), eval (the others
+ * wait without a timeout), checkpoints (holding every rank's replay buffer) and the final model.
+ * Ranks stop together at a step boundary by vote, so Ctrl-C checkpoints once.
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -37,6 +48,9 @@ import { BackgroundRollouts, InlineRollouts, untilAborted, type RolloutDriver } 
 import { promptTask, type GrpoTask } from "./prompt-task.ts";
 import { agentTask } from "./agent-task.ts";
 import { attachLora, exportLora } from "../shared/lora.ts";
+import { joinDataParallel, RankShareSampler, type DataParallelRank } from "../shared/data-parallel.ts";
+import { RankCoordinator, weightsDigest } from "../shared/rank-coordination.ts";
+import { LockstepRollouts } from "./rollout-driver.ts";
 import { GrpoConfigError } from "./errors.ts";
 import { joinCluster } from "./cluster.ts";
 import { loadReference, localReference, refModelPlacement, startReferenceService, type ReferenceScorer } from "./reference-model.ts";
@@ -70,6 +84,8 @@ export interface GrpoRunResult {
   stoppedEarly: boolean;
   /** LoRA runs: the final adapter in PEFT format (and `<output_dir>/model` merged with `lora.save_merged`). */
   adapterDir?: string;
+  /** Data-parallel runs: this rank, the ranks, and a SHA-256 of its final weights (equal on every rank). */
+  dataParallel?: { rank: number; worldSize: number; weightsSha256: string };
   /**
    * Separate placement: each generator replica's weight version, |w| checksum, pid and host at the
    * end, the trainer's checksum, and the weight store the replicas read.
@@ -114,18 +130,29 @@ export async function runGrpo(options: GrpoRunOptions): Promise<GrpoRunResult> {
   const { config } = options;
   const log = options.log ?? ((l: string) => console.log(l));
   const where = { outputDir: config.outputDir, checkpointDir: config.checkpoint.folder, resume: options.resume, log };
-  return inRunDirectory({ ...where, error: (m) => new GrpoConfigError(m) }, () => runGrpoLocked(options));
+  const dp = joinDataParallel();
+  try {
+    // Only the main rank owns the output directory; the other ranks write nothing there.
+    if (dp && !dp.isMain) return await runGrpoLocked(options, dp);
+    return await inRunDirectory({ ...where, error: (m) => new GrpoConfigError(m) }, () => runGrpoLocked(options, dp));
+  } finally {
+    dp?.group.destroy();
+  }
 }
 
-async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
+async function runGrpoLocked(options: GrpoRunOptions, dp: DataParallelRank | null = null): Promise<GrpoRunResult> {
   const { config } = options;
-  const log = options.log ?? ((l: string) => console.log(l));
+  const isMain = dp?.isMain ?? true;
+  const rank = dp?.rank ?? 0;
+  const worldSize = dp?.worldSize ?? 1;
+  const log = isMain ? (options.log ?? ((l: string) => console.log(l))) : () => {};
+  const coord = dp ? new RankCoordinator(dp.group, { prefix: "grpo" }) : null;
 
   // ---- setup -------------------------------------------------------------------------------
   const devices = checkPlacement(config);
   const outputDir = resolve(config.outputDir);
   const checkpointDir = resolve(config.checkpoint.folder);
-  mkdirSync(outputDir, { recursive: true });
+  if (isMain) mkdirSync(outputDir, { recursive: true });
   torch.manualSeed(config.training.seed);
 
   const modelSpec = {
@@ -153,6 +180,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     ...trainerOptionsFromConfig(config, log),
     temperature: config.grpo.temperature,
     entropy: true,
+    ...(dp ? { processGroup: dp.group } : {}),
   });
   const buffer = new ReplayBuffer<Episode>({
     batchSize: config.training.batchSize,
@@ -160,6 +188,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     maxBufferSize: config.replayBuffer.capacity,
     seed: config.training.seed,
   });
+  // The global prompt order (every rank draws it; a data-parallel rank keeps its share).
   const sampler = new ExampleSampler({ examples: data.train, seed: config.dataset.seed });
   const evalExamples = data.eval.slice(0, config.eval.numPrompts);
   // Loaded before the logs open: a resumed run drops the records of steps after its checkpoint.
@@ -171,25 +200,37 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     resumeStep = state.step;
     const extra = state.extra as {
       replayBuffer?: Parameters<typeof buffer.loadStateDict>[0];
+      /** Data-parallel runs: every rank's buffer, in rank order. */
+      replayBuffers?: Parameters<typeof buffer.loadStateDict>[0][];
       sampler?: Parameters<typeof sampler.loadStateDict>[0];
     };
-    if (extra.replayBuffer) buffer.loadStateDict(extra.replayBuffer);
+    const buffers = extra.replayBuffers ?? (extra.replayBuffer ? [extra.replayBuffer] : []);
+    if (buffers.length === worldSize) buffer.loadStateDict(buffers[rank]!);
+    else if (buffers.length > 0)
+      log(`resume: the checkpoint holds ${buffers.length} ranks' replay buffers, this run has ${worldSize}: buffers start empty`);
     if (extra.sampler) sampler.loadStateDict(extra.sampler);
     log(`resumed from ${state.path} at step ${state.step} (policy version ${policyVersion})`);
   }
-  const runBackends = createRunBackends({
-    dir: outputDir,
-    totalSteps: config.training.steps,
-    resumeStep,
-    console: options.progress === false ? false : {}, // reward, accuracy, KL, grad norm, lr, phase split
-    title: "torchforge GRPO",
-  });
+  const runBackends = isMain
+    ? createRunBackends({
+        dir: outputDir,
+        totalSteps: config.training.steps,
+        resumeStep,
+        console: options.progress === false ? false : {}, // reward, accuracy, KL, grad norm, lr, phase split
+        title: "torchforge GRPO",
+      })
+    : { backends: [], samplesPath: "", dashboardPath: undefined, trimmed: { metrics: 0, tensorboard: 0 } };
   const { metrics: droppedRows, tensorboard: droppedEvents } = runBackends.trimmed;
   if (droppedRows + droppedEvents > 0) {
     const what = `${droppedRows} metrics rows and ${droppedEvents} TensorBoard events`;
     log(`resume: dropped ${what} of steps after ${resumeStep} (they are logged again)`);
   }
   const logger = new MetricLogger({ backends: runBackends.backends });
+  // Data-parallel: the other ranks hand their metrics to rank 0, whose flush logs global figures.
+  const flush = async (step: number) => {
+    await coord?.shareMetrics();
+    if (isMain) await logger.flush(step);
+  };
 
   // ---- services ----------------------------------------------------------------------------
   // Started last: everything that can reject the config has run, so no process is left behind.
@@ -218,8 +259,9 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       generator: gen,
       tokenizer,
       refModel,
-      sampler,
+      sampler: dp ? new RankShareSampler(sampler, promptsPerRollout, rank, worldSize) : sampler,
       promptsPerRollout,
+      rank,
       evalExamples,
       maxSeqLen,
       log,
@@ -231,16 +273,18 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
 
     await gen.sync(policyVersion);
     // Written once the run has started: a launch that fails keeps the previous run's config.
-    saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
+    if (isMain) saveConfig(join(outputDir, "config.yaml"), options.rawConfig);
     log(
       `GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ` +
         `${data.train.length} train / ${evalExamples.length} eval ${env ? "tasks" : "prompts"}, ${task.description}, ` +
-        `loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}`,
+        `loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}` +
+        (dp ? ` per rank × ${worldSize} data-parallel ranks` : ""),
     );
 
     const evals: GrpoRunResult["evals"] = [];
+    // Rank 0 evaluates; the other ranks wait for it at the step's end (`waitForMain`).
     const runEval = async (step: number) => {
-      if (!evalExamples.length) return;
+      if (!evalExamples.length || !isMain) return;
       const t0 = performance.now();
       const result = await task!.evaluate(step);
       evals.push({ step, result });
@@ -255,41 +299,53 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       const undone = stepData?.step === trainer.step ? stepData : undefined;
       return { replayBuffer: undone?.replayBuffer ?? buffer.stateDict(), sampler: undone?.sampler ?? sampler.stateDict() };
     };
-    const save = () =>
+    // Every rank calls it (the others hand their replay buffers to rank 0, which writes).
+    const save = async () => {
+      const data = dataState();
+      const replayBuffers = coord ? await coord.gatherOnMain("replay-buffer", data.replayBuffer) : undefined;
+      if (!isMain) return;
       trainer.save(checkpointDir, {
         policyVersion,
         rng: { seed: config.training.seed, step: trainer.step },
-        extra: dataState(),
+        extra: replayBuffers ? { ...data, replayBuffers } : data,
         keepLast: config.checkpoint.keepLast ?? undefined,
       });
+    };
 
     // ---- continuousRollouts ------------------------------------------------------------------
     // Overlapped rollouts race the trainer (which version made an episode, which prompts each loop
     // drew, what was in flight at a checkpoint depend on timing), so only lockstep runs reproduce.
     const overlap = gen.concurrent && config.grpo.overlapRollouts;
-    rollouts = overlap
-      ? new BackgroundRollouts(buffer, task.collect, {
-          workers: config.grpo.rolloutWorkers,
-          maxBuffered: 2 * config.training.batchSize,
-          progressTimeoutMs: config.grpo.progressTimeoutS * 1000,
-          maxPolicyAge: config.grpo.maxPolicyAge,
-          describe: gen.describe,
-        })
-      : new InlineRollouts(buffer, task.collect, { interruptible: gen.concurrent });
+    rollouts = coord
+      ? new LockstepRollouts(buffer, task.collect, (ready) => coord.allReady(ready))
+      : overlap
+        ? new BackgroundRollouts(buffer, task.collect, {
+            workers: config.grpo.rolloutWorkers,
+            maxBuffered: 2 * config.training.batchSize,
+            progressTimeoutMs: config.grpo.progressTimeoutS * 1000,
+            maxPolicyAge: config.grpo.maxPolicyAge,
+            describe: gen.describe,
+          })
+        : new InlineRollouts(buffer, task.collect, { interruptible: gen.concurrent });
 
     // ---- continuousTraining ------------------------------------------------------------------
     const evalEvery = config.eval.evalEveryNSteps;
     if (trainer.step === 0 && evalEvery) {
       await runEval(0);
-      await logger.flush(0); // the starting point is its own row (step 0) in metrics and the dashboard
+      await flush(0); // the starting point is its own row (step 0) in metrics and the dashboard
+      await coord?.waitForMain("step");
     }
+    // Data-parallel ranks never abandon a step half-way (the others would wait in its collectives).
+    const stepSignal = coord ? undefined : options.signal;
     const stoppedEarly = await continuousTraining({
       steps: config.training.steps,
       signal: options.signal,
+      // Data-parallel ranks stop together at a step boundary: any rank's signal stops them all.
+      shouldStop: coord ? () => coord.agreeToStop(options.signal?.aborted ?? false) : undefined,
       step: async () => {
         if (!gen.concurrent) stepData = { step: trainer.step, replayBuffer: buffer.stateDict(), sampler: sampler.stateDict() };
         const stepStart = performance.now();
-        const batches = await rollouts!.nextBatch(policyVersion, trainer.step, options.signal);
+        const batches = await rollouts!.nextBatch(policyVersion, trainer.step, stepSignal);
         const micro = splitEvenly(batches[0]!, config.training.gradientAccumulationSteps);
         const batch = collate(micro, { padId: tokenizer.padTokenId });
         let result;
@@ -302,7 +358,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
         if (!overlap || trainer.step % config.training.syncInterval === 0) {
           const t0 = performance.now();
           // Ctrl-C need not wait for a replica being restarted: the checkpoint does not need the sync.
-          await untilAborted(gen.sync(policyVersion), options.signal);
+          await untilAborted(gen.sync(policyVersion), stepSignal);
           recordMetric("main_perf/weight_sync_s", (performance.now() - t0) / 1000, "sum");
         }
         for (const [k, v] of Object.entries(trainStepMetrics(result))) recordMetric(k, v);
@@ -310,27 +366,31 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
         recordMetric("main_perf/step_s", (performance.now() - stepStart) / 1000);
         const step = trainer.step;
         if (evalEvery && step % evalEvery === 0) await runEval(step);
-        await logger.flush(step);
-        if (config.checkpoint.enable && step % config.checkpoint.interval === 0) save();
+        await flush(step);
+        if (config.checkpoint.enable && step % config.checkpoint.interval === 0) await save();
+        await coord?.waitForMain("step"); // a long eval or checkpoint on rank 0 times no collective out
       },
       currentStep: () => trainer.step,
     });
     if (stoppedEarly && gen.concurrent) {
       // Stopping (Ctrl-C, SIGTERM): checkpoint first, then stop the generator, which cuts the
       // in-flight rollouts short (their loops end on the closed service) instead of waiting for them.
-      if (config.checkpoint.enable) save();
+      if (config.checkpoint.enable) await save();
       await Promise.all([rollouts.stop(), gen.close()]);
     } else {
       await rollouts.stop(); // a failed or stopped step must not leave rollout loops running
-      if (config.checkpoint.enable) save();
+      if (config.checkpoint.enable) await save();
     }
     if (evalEvery && trainer.step % evalEvery !== 0 && !stoppedEarly) {
       await runEval(trainer.step);
-      await logger.flush(trainer.step);
+      await flush(trainer.step);
     }
     await logger.close?.();
     const adapterDir =
-      lora && config.lora ? exportLora(lora, config.lora, { outputDir, baseModel: source, tokenizer, log }).adapterDir : undefined;
+      lora && config.lora && isMain
+        ? exportLora(lora, config.lora, { outputDir, baseModel: source, tokenizer, log }).adapterDir
+        : undefined;
+    await coord?.finish(); // every rank waits for rank 0's last writes before the group goes away
     const generatorState =
       gen.state && !stoppedEarly
         ? { ...(await gen.state()), trainerChecksum: weightsChecksum(lora ?? policy), store: gen.storeKind! }
@@ -345,6 +405,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
       stoppedEarly,
       ...(adapterDir ? { adapterDir } : {}),
       generatorState,
+      ...(dp ? { dataParallel: { rank, worldSize, weightsSha256: weightsDigest(lora ?? policy) } } : {}),
     };
   } catch (err) {
     // Close the generator first: rollout loops blocked on a dead or stuck replica then end at once.
@@ -359,6 +420,7 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
     trainer.dispose();
     lora?.dispose();
     policy.dispose();
+    coord?.dispose();
   }
 }
 
@@ -369,11 +431,13 @@ async function runGrpoLocked(options: GrpoRunOptions): Promise<GrpoRunResult> {
 async function continuousTraining(o: {
   steps: number;
   signal?: AbortSignal;
+  /** Whether to stop before the next step. @default the signal has aborted */
+  shouldStop?: () => boolean;
   step: () => Promise<void>;
   currentStep: () => number;
 }): Promise<boolean> {
   while (o.currentStep() < o.steps) {
-    if (o.signal?.aborted) return true;
+    if (o.shouldStop ? o.shouldStop() : o.signal?.aborted) return true;
     try {
       await o.step();
     } catch (err) {

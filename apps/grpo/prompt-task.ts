@@ -5,7 +5,8 @@
  */
 import type { Tokenizer } from "../../src/models/index.ts";
 import type { ReferenceScorer } from "./reference-model.ts";
-import type { ExampleSampler, PromptExample } from "../../src/data/index.ts";
+import type { PromptExample } from "../../src/data/index.ts";
+import { deriveSeed } from "../../src/generation/index.ts";
 import type { RewardSet } from "../../src/rewards/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
 import { recordMetric } from "../../src/observability/index.ts";
@@ -30,8 +31,12 @@ export interface TaskContext {
   generator: PolicyGenerator;
   tokenizer: Tokenizer;
   refModel: ReferenceScorer | null;
-  sampler: ExampleSampler<PromptExample>;
+  /** This rank's prompts (data-parallel runs: its share of each global batch; see RankShareSampler). */
+  sampler: { sample(): PromptExample };
+  /** Prompts per rollout on this rank. */
   promptsPerRollout: number;
+  /** This process's data-parallel rank (0 without data parallelism). @default 0 */
+  rank?: number;
   evalExamples: PromptExample[];
   maxSeqLen: number;
   log: (line: string) => void;
@@ -39,9 +44,23 @@ export interface TaskContext {
   samplesPath: string;
 }
 
-/** Same seed rule as before the loop had named parts, so runs reproduce across the refactor. */
-export function rolloutSeed(config: GrpoConfig, tag: number, attempt: number): number {
-  return (config.training.seed * 1_000_003 + tag * 101 + attempt) >>> 0;
+/**
+ * Same seed rule as before the loop had named parts, so runs reproduce across the refactor. A
+ * data-parallel rank > 0 gets its own stream (agent tasks; single-turn prompts seed each prompt by
+ * its global index instead, see `promptSeeds`).
+ */
+export function rolloutSeed(config: GrpoConfig, tag: number, attempt: number, rank = 0): number {
+  const seed = (config.training.seed * 1_000_003 + tag * 101 + attempt) >>> 0;
+  return rank === 0 ? seed : deriveSeed(seed, rank);
+}
+
+/**
+ * Each prompt's seed from its index in the GLOBAL rollout (all ranks' shares in rank order), as
+ * the engine derives it for one process: N ranks sample exactly the completions one process
+ * would for the same prompts, and no two ranks share a stream.
+ */
+export function promptSeeds(rolloutSeed: number, rank: number, promptsPerRank: number): number[] {
+  return Array.from({ length: promptsPerRank }, (_, j) => deriveSeed(rolloutSeed, rank * promptsPerRank + j));
 }
 
 export function promptTask(c: TaskContext & { rewards: RewardSet }): GrpoTask {
@@ -75,6 +94,7 @@ export function promptTask(c: TaskContext & { rewards: RewardSet }): GrpoTask {
           stop: g.stop,
           seed: rolloutSeed(config, tag, attempt),
         },
+        requestSeeds: promptSeeds(rolloutSeed(config, tag, attempt), c.rank ?? 0, c.promptsPerRollout),
         filterZeroVariance: g.filterZeroVariance,
         filterTruncated: g.filterTruncated,
         advantageMethod: g.scaleAdvantages ? "grpo" : "dr-grpo",

@@ -1,7 +1,8 @@
 /**
  * How rollouts feed the trainer, behind one `nextBatch`: `InlineRollouts` (colocated: generator
  * and trainer share the cores and the weights, so a rollout runs only when the replay buffer
- * cannot fill a batch — one thread, deterministic, so resume is exact) and `BackgroundRollouts`
+ * cannot fill a batch — one thread, deterministic, so resume is exact), `LockstepRollouts` (the
+ * same on each data-parallel rank, in step with the other ranks) and `BackgroundRollouts`
  * (separate processes: `workers` loops keep the generator replicas busy while the trainer
  * steps, bounded by the buffer's back-pressure and the staleness bound `max_policy_age`).
  * Waiting never hangs: `nextBatch` checks the abort signal, and in the background driver fails with
@@ -65,6 +66,34 @@ export class InlineRollouts implements RolloutDriver {
       if (attempt >= MAX_EMPTY) throw new NoTrainableGroupsError(attempt);
       const collecting = this.collect(tag, attempt);
       for (const e of await (this.options.interruptible ? untilAborted(collecting, signal) : collecting)) this.buffer.add(e);
+    }
+  }
+
+  async stop(): Promise<void> {}
+}
+
+/**
+ * Data-parallel colocated rollouts: each rank collects into its own replay buffer, and all ranks
+ * collect in lockstep — another rollout on every rank while any rank's buffer cannot fill its
+ * batch — so every rank draws its share of the same global prompt batches (the samplers never
+ * drift apart) and all of them reach the train step's collectives together. A rank that already
+ * has a batch keeps the extra episodes for later steps. The stop signal is not read here: ranks
+ * stop together, at a step boundary, by vote (`RankCoordinator.agreeToStop`).
+ */
+export class LockstepRollouts implements RolloutDriver {
+  constructor(
+    private readonly buffer: ReplayBuffer<Episode>,
+    private readonly collect: CollectRollout,
+    /** True when every rank is ready (a collective over the ranks). */
+    private readonly allReady: (ready: boolean) => boolean,
+  ) {}
+
+  async nextBatch(policyVersion: number, tag: number): Promise<Episode[][]> {
+    for (let attempt = 0; ; attempt++) {
+      this.buffer.evict(policyVersion);
+      if (this.allReady(this.buffer.size >= this.buffer.batchSize * this.buffer.dpSize)) return this.buffer.sample(policyVersion)!;
+      if (attempt >= MAX_EMPTY) throw new NoTrainableGroupsError(attempt); // on every rank at the same attempt
+      for (const e of await this.collect(tag, attempt)) this.buffer.add(e);
     }
   }
 

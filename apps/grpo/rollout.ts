@@ -29,6 +29,8 @@ export interface RolloutOptions extends GroupFilters {
   examples: PromptExample[];
   promptIds: number[][];
   sampling: SamplingParams & { n: number };
+  /** Each prompt's sampling seed (its samples' streams derive from it); default: from `sampling.seed` and its index. */
+  requestSeeds?: number[];
 }
 
 export interface RolloutResult {
@@ -41,7 +43,7 @@ export interface RolloutResult {
 export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
   const t0 = performance.now();
   const completions = await o.engine.generate(
-    o.promptIds.map((prompt) => ({ prompt })),
+    o.promptIds.map((prompt, i) => (o.requestSeeds ? { prompt, seed: o.requestSeeds[i]! } : { prompt })),
     o.sampling,
   );
   const genS = (performance.now() - t0) / 1000;

@@ -134,6 +134,9 @@ export async function withCtrlC<T>(fn: (signal: AbortSignal) => Promise<T>, mess
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) {
+      // A rank gets Ctrl-C from the terminal and SIGTERM from its launcher: one stop, not two.
+      // The launcher itself SIGKILLs its ranks on a second Ctrl-C.
+      if (process.env.TORCHFORGE_LAUNCHER_PID) return;
       console.error(`\n${name} again: quitting now`);
       process.exit(stopExitCode(controller.signal));
     }

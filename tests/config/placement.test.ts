@@ -24,7 +24,8 @@ test("GRPO: --generator.num_replicas / --trainer.procs / --ref_model.* land in s
 });
 
 test("GRPO: what is not implemented is refused, naming the key (never ignored)", () => {
-  assert.throws(() => loadGrpoConfig({ data: grpoBase, overrides: ["--trainer.procs", "4"] }), /services\.trainer\.procs.*data-parallel GRPO is not implemented yet/s);
+  assert.equal(loadGrpoConfig({ data: grpoBase, overrides: ["--trainer.procs", "4"] }).config.services.trainer.procs, 4, "colocated data-parallel GRPO");
+  assert.throws(() => loadGrpoConfig({ data: grpoBase, overrides: ["--trainer.procs", "4", "placement=separate"] }), /services\.trainer\.procs.*4 with placement: separate is not implemented.*set placement: colocated, or services\.trainer\.procs: 1/s);
   assert.throws(() => loadGrpoConfig({ data: grpoBase, overrides: ["--generator.procs", "4"] }), /services\.generator\.procs.*more than one process per generator replica/s);
   assert.throws(() => loadGrpoConfig({ data: grpoBase, overrides: ["parallelism.tensor_parallel_degree=2"] }), /parallelism\.tensor_parallel_degree.*tensor parallel is not implemented/s);
   assert.throws(() => loadGrpoConfig({ data: grpoBase, overrides: ["trainer.parallelism.pipeline_parallel_degree=2"] }), /trainer\.parallelism\.pipeline_parallel_degree/);

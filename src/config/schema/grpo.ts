@@ -28,7 +28,7 @@ import {
 const positiveInt = () => z.number().int().positive();
 
 export const grpoTrainingSchema = z.strictObject({
-  /** Episodes (completions) per optimizer step, per data-parallel rank. @default 16 */
+  /** Episodes (completions) per optimizer step, per data-parallel rank (global batch = batch_size × services.trainer.procs). @default 16 */
   batch_size: positiveInt().default(16),
   /** Peak learning rate (after warmup). @default 1e-5 */
   learning_rate: z.number().positive().default(1e-5),
@@ -135,6 +135,7 @@ export const grpoServicesSchema = z.strictObject({
       restart_limit: z.number().int().nonnegative().nullable().default(null),
     })
     .prefault({}),
+  /** `procs`: data-parallel trainer ranks (colocated placement: each rank runs its own generator). */
   trainer: serviceSchema.prefault({}),
   /** Absent: no reference model (needs `grpo.beta: 0`). */
   ref_model: serviceSchema
@@ -290,8 +291,10 @@ export const grpoConfigSchema = z.strictObject({
   if (c.grpo.beta > 0 && !c.services.ref_model) {
     ctx.addIssue({ code: "custom", path: ["grpo", "beta"], message: "grpo.beta > 0 needs a reference model: add services.ref_model or set grpo.beta: 0" });
   }
-  if (c.services.trainer.procs > 1) {
-    ctx.addIssue({ code: "custom", path: ["services", "trainer", "procs"], message: `${c.services.trainer.procs}: data-parallel GRPO is not implemented yet; data parallelism runs in the SFT app (processes.procs) and in your own loops (forge launch + Trainer({ processGroup }))` });
+  // Data-parallel GRPO is SPMD: every trainer rank drives its own colocated generator. Separate
+  // generator services would need one shared generator fleet feeding N ranks (not built yet).
+  if (c.services.trainer.procs > 1 && c.placement === "separate") {
+    ctx.addIssue({ code: "custom", path: ["services", "trainer", "procs"], message: `${c.services.trainer.procs} with placement: separate is not implemented; data-parallel GRPO runs each rank with its own colocated generator: set placement: colocated, or services.trainer.procs: 1` });
   }
   for (const role of ["generator", "ref_model"] as const) {
     const procs = c.services[role]?.procs ?? 1;
