@@ -162,8 +162,14 @@ function resolveTarget(name: string, args: string[]): Target {
       program: [FORGE_CLI, name, ...args],
       jobName: slurmJobName("forge", name, stem),
       outputDir: config.outputDir,
-      defaultNproc: 1,
-      singleProcess: "grpo runs as one process (data-parallel GRPO is not supported yet): use --nodes 1 --nproc-per-node 1",
+      defaultNproc: config.services.trainer.procs,
+      // Data-parallel GRPO is colocated SPMD; one generator fleet feeding N trainer ranks is not built.
+      ...(config.placement === "separate"
+        ? {
+            singleProcess:
+              "grpo with placement: separate runs as one trainer process: use --nodes 1 --nproc-per-node 1, or placement: colocated",
+          }
+        : {}),
     };
   }
   if (!existsSync(name)) throw new SlurmUsageError(`script '${name}' not found (a .ts/.js file, or one of: ${[...FORGE_APPS].join(", ")})`);

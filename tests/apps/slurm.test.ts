@@ -49,8 +49,12 @@ test("forge slurm: bad options, a bad config and a missing sbatch are named; not
   const badConfig = await forgeSlurmHere([...sft, "training.stepz=3"], env);
   assert.equal(badConfig.code, 3, badConfig.stderr);
   assert.match(badConfig.stderr, /forge slurm: config error: [\s\S]*stepz/);
-  const grpo = await forgeSlurmHere(["--nproc-per-node", "2", "grpo"], env);
-  assert.match(grpo.stderr, /grpo runs as one process/);
+  const grpoSeparate = await forgeSlurmHere(["--nproc-per-node", "2", "grpo", "placement=separate"], env);
+  assert.equal(grpoSeparate.code, 2, grpoSeparate.stderr);
+  assert.match(grpoSeparate.stderr, /grpo with placement: separate runs as one trainer process/);
+  const grpo = await forgeSlurmHere(["--dry-run", "--nproc-per-node", "2", "grpo"], env);
+  assert.equal(grpo.code, 0, grpo.stderr);
+  assert.match(grpo.stdout, /^#SBATCH --ntasks-per-node=2$/m, "data-parallel GRPO: one Slurm task per rank");
   const emptyPath = join(dir, "empty-bin");
   mkdirSync(emptyPath);
   const noSbatch = await forgeSlurmHere(["--nodes", "1", ...sft], { ...env, PATH: emptyPath });
