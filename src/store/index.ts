@@ -27,6 +27,7 @@ export { InProcessStore, type InProcessStoreOptions } from "./in-process-store.t
 export { SharedMemoryStore, readManifest, readManifestAsync, type SharedMemoryStoreOptions, type ReadManifestOptions } from "./shared-memory-store.ts";
 export { StoreServer, TcpStoreClient, DEFAULT_CHUNK_BYTES, type StoreAddress, type StoreServerOptions, type TcpStoreClientOptions } from "./tcp-store.ts";
 export { StoreActor } from "./store-actor.ts";
+export { C10dWeightBroadcaster, WeightBroadcastError, DEFAULT_BUCKET_BYTES, type C10dWeightBroadcastOptions } from "./c10d-weight-broadcast.ts";
 export { VersionedStore, type VersionedStoreOptions, type VersionedValue } from "./versioned-store.ts";
 export { VersionGate, type UpdateTiming } from "./version-gate.ts";
 export { WeightSyncer, type WeightSyncerOptions, type SyncTiming } from "./weight-syncer.ts";
