@@ -7,10 +7,11 @@
  * cost a few collectives, not one each.
  *
  * Both sides must call at the same time (a collective): the controller tells generators to
- * `receive` (e.g. `updateWeights.fanout(v)`) while the trainer publishes. Each transfer starts
- * with a header (version, layout fingerprint); a receiver whose layout differs fails with a
- * message naming the first differing tensor. A dead peer or a stall fails the collective after
- * the group's `timeoutMs` (a peer that exits is usually noticed at once).
+ * `receive` (e.g. `updateWeights.fanout(v)`) while the trainer publishes. A receiver whose
+ * layout differs from the src rank's fails at construction with a message naming the first
+ * differing tensor (the src posts its layout in the group's store); each transfer starts with a
+ * header (version, layout fingerprint). A dead peer or a stall fails the collective after the
+ * group's `timeoutMs` (a peer that exits is usually noticed at once).
  */
 import { type DType, DTYPE_SIZE, distributed, type Tensor, torch } from "../torch/index.ts";
 import { crc32 } from "./crc32.ts";
@@ -18,8 +19,12 @@ import { StoreArgumentError, StoreError } from "./errors.ts";
 import { hostContiguous } from "./tensors.ts";
 import type { StateDict } from "./types.ts";
 
-/** @default 8 MiB: tensors at least this big go alone and in place; smaller ones share buckets this big. */
-export const DEFAULT_BUCKET_BYTES = 8 << 20;
+/**
+ * @default 1 MiB: tensors at least this big go alone and in place; smaller ones share buckets
+ * this big. Measured on a SmolLM2-135M state dict (538 MB): 1 MiB → 182 collectives, ~0.35 s;
+ * 8-16 MiB buckets every layer matrix and spent 1.5-4 s on packing copies and fresh pages.
+ */
+export const DEFAULT_BUCKET_BYTES = 1 << 20;
 
 export interface C10dWeightBroadcastOptions {
   /** The process group: the trainer and every generator that receives, each one rank. */
@@ -93,8 +98,10 @@ export class C10dWeightBroadcaster {
         if (s.byteLength > 0) this.#order.push({ slot: i });
       } else if (!this.#slots.slice(i + 1).some((x) => x.bucket === s.bucket)) this.#order.push({ slot: i, bucket: s.bucket });
     });
-    // Receivers read this to name the tensor that differs when fingerprints disagree.
+    // Receivers check their layout against the src rank's before any transfer: sizes that
+    // differ inside a collective abort the process in Gloo, so this must fail first and clearly.
     if (this.group.rank === this.src) this.group.store.set(this.#layoutKey, this.#layoutJson);
+    else if (this.group.store.get(this.#layoutKey) !== this.#layoutJson) throw new WeightBroadcastError(this.#layoutMismatch());
   }
 
   /** How many collectives one version takes (header included). */
@@ -151,17 +158,20 @@ export class C10dWeightBroadcaster {
       return t;
     });
     let version = -1;
-    await this.#transfer("receive", async (issue, wait) => {
+    await this.#transfer("receive", async (issue) => {
+      // Every receive is posted at once (the layout was checked at construction): Gloo then
+      // writes arriving bytes straight into their destination instead of staging them.
       const header = torch.empty([2], { dtype: "int64" });
-      await wait(issue(header));
-      const [v, fp] = header.toFlatArray() as [number, number];
-      if (fp !== this.#fingerprint) throw new WeightBroadcastError(this.#layoutMismatch());
-      version = v;
+      const headerDone = issue(header);
       const bucketWorks = new Map<number, Promise<void>>();
       for (const op of this.#order) {
         if (op.bucket === undefined) issue(targets[op.slot]!);
         else bucketWorks.set(op.bucket, issue(this.#buckets[op.bucket]!));
       }
+      await headerDone;
+      const [v, fp] = header.toFlatArray() as [number, number];
+      if (fp !== this.#fingerprint) throw new WeightBroadcastError(this.#layoutMismatch());
+      version = v;
       // Unpack each bucket as soon as it is in, while the later ones still arrive.
       for (const [b, done] of bucketWorks) {
         await done;
@@ -184,7 +194,7 @@ export class C10dWeightBroadcaster {
    * all of them are awaited before returning. Any failure leaves the broadcaster unusable, as
    * the ranks no longer agree on where the stream of collectives stands.
    */
-  async #transfer(what: string, body: (issue: (t: Tensor) => Promise<void>, wait: (p: Promise<void>) => Promise<void>) => Promise<() => void>): Promise<void> {
+  async #transfer(what: string, body: (issue: (t: Tensor) => Promise<void>) => Promise<() => void>): Promise<void> {
     if (this.#broken) throw new WeightBroadcastError(`${what}: the broadcaster is unusable after an earlier failure (${this.#broken.message}); make a new process group`);
     if (this.#busy) throw new StoreArgumentError(what, "must not overlap another publish or receive on the same broadcaster");
     this.#busy = true;
@@ -196,7 +206,7 @@ export class C10dWeightBroadcaster {
       return p;
     };
     try {
-      const cleanup = await body(issue, (p) => p);
+      const cleanup = await body(issue);
       try {
         await Promise.all(works);
       } finally {
