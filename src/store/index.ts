@@ -1,7 +1,9 @@
 /**
  * `src/store`: the versioned weight store (TorchStore's role). One `WeightStore` interface, three
  * backends: in-process (zero copy), shared memory on one host (one copy each way, through
- * /dev/shm), and TCP between hosts (chunked, CRC-checked). Control messages carry handles only.
+ * /dev/shm), and TCP between hosts (streamed between tensor memory and the socket, optional
+ * CRC-32); plus `C10dWeightBroadcaster` (a Gloo broadcast, not a store). Control messages carry
+ * handles only.
  *
  * Trainer (publisher):
  * ```ts
