@@ -167,7 +167,7 @@ export class StoreServer implements WeightStore {
             const key = checkKey(msg.key);
             const handles = msg.tensors as TensorHandle[];
             const targets = handles.map((h) => this.#take(h.dtype, h.shape));
-            put = { id: msg.id, key, kind: msg.kind, handles, targets, sink: new ChunkSink(targets.map(bytesOf), msg.checksums !== false) };
+            put = { id: msg.id, key, kind: msg.kind, handles, targets, sink: new ChunkSink(targets.map((t) => this.#pool.bytesOf(t)), msg.checksums !== false) };
             if (put.sink.done) finishPut(put);
           } catch (err) {
             void writeJson(socket, errorReply(msg.id, err)).catch(() => {});
@@ -203,7 +203,7 @@ export class StoreServer implements WeightStore {
           try {
             const checksums = msg.checksums !== false;
             await writeJson(socket, { id: msg.id, ok: true, kind: e.kind, tensors: layout(e.entries).handles, checksums });
-            await writeChunks(socket, tensors.map(bytesOf), this.#chunkBytes, checksums);
+            await writeChunks(socket, tensors.map((t) => this.#pool.bytesOf(t)), this.#chunkBytes, checksums);
           } finally {
             release();
           }
@@ -226,11 +226,12 @@ export class StoreServer implements WeightStore {
   }
 }
 
-/** memcpy for contiguous CPU pairs (much cheaper than copy_ per tensor), else copy_. */
+/**
+ * libtorch's copy_ (threaded, any layout or device): as fast as a memcpy through `bytes()` views
+ * for big tensors, without making an external ArrayBuffer per tensor per publish (see tensor-pool.ts).
+ */
 function copyInto(dst: Tensor, src: Tensor): void {
-  if (dst === src || dst.numel === 0) return;
-  if (src.device === "cpu" && src.isContiguous() && dst.isContiguous()) dst.bytes().set(src.bytes());
-  else dst.copy_(src);
+  if (dst !== src && dst.numel > 0) dst.copy_(src);
 }
 
 export interface TcpStoreClientOptions extends StoreAddress {

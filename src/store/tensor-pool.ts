@@ -4,6 +4,11 @@
  * pages cost a page fault each (a 500 MB put into new tensors spent about a third of its time
  * faulting on this VM). Tensors still being streamed to a reader are leased and only return to
  * the pool when the last lease ends.
+ *
+ * The pool also caches each of its tensors' byte view: `Tensor.bytes()` makes an external
+ * ArrayBuffer, and V8 counts its size as new external memory every time, so a few hundred calls
+ * per 500 MB transfer cost ~0.1 s and extra full GCs. Only tensors the pool made are cached: no
+ * one else can swap their storage (`setData_`) under the view.
  */
 import { DTYPE_SIZE, type DType, type Tensor, torch } from "../torch/index.ts";
 
@@ -13,6 +18,7 @@ export class TensorPool {
   readonly #free = new Map<string, Tensor[]>();
   readonly #leases = new Map<Tensor, number>();
   readonly #retiring = new Set<Tensor>();
+  readonly #views = new WeakMap<Tensor, Uint8Array>();
   #bytes = 0;
   /** Largest number of bytes the pool keeps (the rest is freed). */
   limitBytes: number;
@@ -30,9 +36,18 @@ export class TensorPool {
   take(dtype: DType, shape: number[]): Tensor {
     const list = this.#free.get(slot(dtype, shape));
     const t = list?.pop();
-    if (t === undefined) return torch.empty(shape, { dtype });
+    if (t === undefined) {
+      const fresh = torch.empty(shape, { dtype });
+      this.#views.set(fresh, fresh.numel === 0 ? new Uint8Array(0) : fresh.bytes());
+      return fresh;
+    }
     this.#bytes -= sizeOf(t);
     return t;
+  }
+
+  /** The raw bytes of a tensor this pool made (cached), else a fresh view. */
+  bytesOf(t: Tensor): Uint8Array {
+    return this.#views.get(t) ?? (t.numel === 0 ? new Uint8Array(0) : t.bytes());
   }
 
   /** Gives back tensors nobody references any more (freed if the pool is full). */
@@ -64,7 +79,7 @@ export class TensorPool {
 
   /** Frees everything held. */
   clear(): void {
-    for (const list of this.#free.values()) list.forEach((t) => t.dispose());
+    for (const list of this.#free.values()) list.forEach((t) => this.#dispose(t));
     this.#free.clear();
     this.#bytes = 0;
   }
@@ -72,7 +87,7 @@ export class TensorPool {
   #keep(t: Tensor): void {
     const n = sizeOf(t);
     if (t.isDisposed || n === 0 || this.#bytes + n > this.limitBytes) {
-      if (!t.isDisposed) t.dispose();
+      this.#dispose(t);
       return;
     }
     const key = slot(t.dtype, t.shape);
@@ -80,6 +95,11 @@ export class TensorPool {
     list.push(t);
     this.#free.set(key, list);
     this.#bytes += n;
+  }
+
+  #dispose(t: Tensor): void {
+    this.#views.delete(t);
+    if (!t.isDisposed) t.dispose();
   }
 }
 
