@@ -11,7 +11,7 @@ import { distributed, torch } from "../src/torch/index.ts";
 
 const role = process.env.ROLE as "trainer" | "receiver";
 const method = process.env.METHOD as "shm" | "tcp-local" | "tcp-local-crc" | "tcp-remote" | "c10d";
-const runs = Number(process.env.RUNS ?? 5);
+const runs = Number(process.env.RUNS ?? 5) + Number(process.env.WARMUP ?? 3) - 1; // versions 0..runs
 const port = Number(process.env.MASTER_PORT);
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,7 +47,6 @@ if (process.env.ROLE !== undefined) {
   const group = method === "c10d" ? distributed.initProcessGroup({ store, rank: role === "trainer" ? 0 : 1, worldSize: 2, timeoutMs: 120_000 }) : undefined;
   const bc = group ? new C10dWeightBroadcaster(sd, { group }) : undefined;
   const rows: Record<string, number>[] = [];
-  if (process.env.DEBUG_RSS) console.error(`${role} after setup rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} model ${(rssModel / 2 ** 20).toFixed(0)}`);
   /** Waits without blocking the event loop (a trainer-hosted server must keep serving). */
   const waitCount = async (key: string, n: number) => {
     while (store.add(key, 0) < n) await sleep(1);
@@ -82,14 +81,11 @@ if (process.env.ROLE !== undefined) {
       if (!bc) store.set(`pub/${r}`, JSON.stringify({ where, version: r + 1 }));
       await waitCount("got", r + 1);
       rows.push({ t0, t1 });
-      if (process.env.DEBUG_RSS) console.error(`trainer run ${r} rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} ext ${(process.memoryUsage().external / 2 ** 20).toFixed(0)}`);
     }
     await publishTo?.close();
     await shm?.close();
     await server?.close();
   } else {
-    const versions = method === "shm" ? undefined : undefined;
-    void versions;
     let reader: VersionedStore | undefined;
     for (let r = 0; r <= runs; r++) {
       let t2: number;
@@ -112,7 +108,6 @@ if (process.env.ROLE !== undefined) {
       const ok = version === r + 1 && [...sd.values()].every((t) => { const f = t.flatten(); return f.select(0, 0).item() === r + 1 && f.select(0, -1).item() === r + 1; });
       if (!ok) throw new Error(`run ${r}: receiver holds wrong values (version ${version})`);
       rows.push({ t2, t3 });
-      if (process.env.DEBUG_RSS) console.error(`receiver run ${r} rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} ext ${(process.memoryUsage().external / 2 ** 20).toFixed(0)} ab ${(process.memoryUsage().arrayBuffers / 2 ** 20).toFixed(0)}`);
       store.add("got", 1);
     }
     await reader?.store.close();

@@ -2,7 +2,7 @@
  * Cross-process weight sync of a SmolLM2-135M-shaped float32 state dict (273 tensors, ~538 MB):
  * trainer process → 1 receiver process, which gets each version into preallocated tensors.
  * One pair of fresh processes per method (so peak RSS is per method), RUNS timed versions after
- * one warm-up, medians:
+ * WARMUP untimed ones (fresh pages), medians:
  *   shm           SharedMemoryStore (/dev/shm), same host only
  *   tcp-remote    TcpStoreClient.put to a StoreServer in a third process (this one), get from it
  *   tcp-local     the trainer hosts the StoreServer: publish is a local snapshot, the get one TCP hop
@@ -10,7 +10,7 @@
  *   c10d          C10dWeightBroadcaster: Gloo broadcast rank 0 → rank 1
  * "end to end" = publish start in the trainer → last byte in the receiver's tensors.
  *
- *   node --import tsx bench/weight-sync.ts [--runs 5] [--methods shm,tcp-remote,tcp-local,tcp-local-crc,c10d]
+ *   node --import tsx bench/weight-sync.ts [--runs 5] [--warmup 3] [--methods shm,tcp-remote,tcp-local,tcp-local-crc,c10d]
  */
 import { spawn } from "node:child_process";
 import { cpus, loadavg } from "node:os";
@@ -24,6 +24,8 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
 const RUNS = Number(arg("runs", "5"));
+/** Versions not timed: fresh pages (the store's keepLast 2 + 1 recycled set are all first-touched by version 3). */
+const WARMUP = Number(arg("warmup", "3"));
 const METHODS = arg("methods", "shm,tcp-remote,tcp-local,tcp-local-crc,c10d").split(",");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -48,11 +50,11 @@ console.log("|---|---|---|---|---|---|---|");
 for (const method of METHODS) {
   const port = await freePort();
   const server = method === "tcp-remote" ? await StoreServer.listen() : undefined;
-  const env = { METHOD: method, RUNS: String(RUNS), MASTER_PORT: String(port), SERVER_ADDR: JSON.stringify(server?.address ?? null) };
+  const env = { METHOD: method, RUNS: String(RUNS), WARMUP: String(WARMUP), MASTER_PORT: String(port), SERVER_ADDR: JSON.stringify(server?.address ?? null) };
   const load = loadavg()[0]!;
   try {
     const [tr, rc] = await Promise.all([run({ ...env, ROLE: "trainer" }), run({ ...env, ROLE: "receiver" })]);
-    const timed = (rows: any[]) => rows.slice(1); // run 0 is the warm-up (first touch of fresh pages)
+    const timed = (rows: any[]) => rows.slice(WARMUP);
     const T = timed(tr.rows);
     const R = timed(rc.rows);
     const publish = median(T.map((r: any) => r.t1 - r.t0));
@@ -62,7 +64,9 @@ for (const method of METHODS) {
     console.log(
       `| ${method} | ${publish.toFixed(0)} | ${Number.isNaN(get) ? "—" : get.toFixed(0)} | ${e2e.toFixed(0)} | ${(tr.bytes / e2e / 1e6).toFixed(2)} | ${tr.peakRssMiB.toFixed(0)} / ${rc.peakRssMiB.toFixed(0)} (${tr.modelRssMiB.toFixed(0)})${extra} | ${load.toFixed(1)} |`,
     );
-    if (method === METHODS[0]) console.error(`state dict: ${tr.tensors} tensors, ${(tr.bytes / 1e6).toFixed(0)} MB; ${RUNS} timed runs after 1 warm-up`);
+    if (method === METHODS[0]) console.log(`(state dict: ${tr.tensors} tensors, ${(tr.bytes / 1e6).toFixed(0)} MB; median of ${RUNS} timed versions after ${WARMUP} warm-up versions)`);
+    const fresh = T.length ? tr.rows.slice(0, WARMUP).map((r: any) => (r.t1 - r.t0).toFixed(0)).join(", ") : "";
+    console.log(`(${method}: warm-up publishes ${fresh} ms)`);
   } finally {
     await server?.close();
   }
