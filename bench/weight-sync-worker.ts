@@ -5,7 +5,7 @@
  * rendezvous for METHOD=c10d). Times are absolute (performance.timeOrigin + now), so the
  * orchestrator can compute publish start → weights in the receiver. Prints one JSON line.
  */
-import { resourceUsage } from "node:process";
+import { readFileSync } from "node:fs";
 import { C10dWeightBroadcaster, SharedMemoryStore, StoreServer, TcpStoreClient, VersionedStore, type StateDict, type WeightStore } from "../src/store/index.ts";
 import { distributed, torch } from "../src/torch/index.ts";
 
@@ -15,6 +15,15 @@ const runs = Number(process.env.RUNS ?? 5) + Number(process.env.WARMUP ?? 3) - 1
 const port = Number(process.env.MASTER_PORT);
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * This process's peak RSS in MiB: VmHWM, not getrusage's ru_maxrss, which a child inherits from
+ * its parent's RSS at fork (a 1.7 GB orchestrator made every later child report >= 1.7 GB).
+ */
+export function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
 
 /** SmolLM2-135M: hidden 576, 30 layers, MLP 1536, 9 heads / 3 KV heads of 64, vocab 49152 (tied head). */
 export function smolLm2Shapes(): [string, number[]][] {
@@ -115,7 +124,7 @@ if (process.env.ROLE !== undefined) {
   bc?.dispose();
   group?.destroy();
   const bytes = [...sd.values()].reduce((a, t) => a + t.numel * 4, 0);
-  console.log(JSON.stringify({ role, method, bytes, tensors: sd.size, rows, peakRssMiB: (resourceUsage().maxRSS * 1024) / 2 ** 20, modelRssMiB: rssModel / 2 ** 20 }));
+  console.log(JSON.stringify({ role, method, bytes, tensors: sd.size, rows, peakRssMiB: peakRssMiB(), modelRssMiB: rssModel / 2 ** 20 }));
   if (role === "trainer") await sleep(200); // the receiver's last store calls reach a live server
   store.close();
 }

@@ -14,9 +14,9 @@
  */
 import { spawn } from "node:child_process";
 import { cpus, loadavg } from "node:os";
-import { resourceUsage } from "node:process";
 import { freePort } from "../src/actors/rank-launcher.ts";
 import { StoreServer } from "../src/store/index.ts";
+import { peakRssMiB } from "./weight-sync-worker.ts";
 import { torch } from "../src/torch/index.ts";
 
 const arg = (name: string, dflt: string) => {
@@ -60,7 +60,7 @@ for (const method of METHODS) {
     const publish = median(T.map((r: any) => r.t1 - r.t0));
     const get = method === "c10d" ? NaN : median(R.map((r: any) => r.t3 - r.t2));
     const e2e = median(T.map((r: any, i: number) => R[i].t3 - r.t0));
-    const extra = method === "tcp-remote" ? `; server ${(resourceUsage().maxRSS / 1024).toFixed(0)}` : "";
+    const extra = method === "tcp-remote" ? `; server (this process) ${peakRssMiB().toFixed(0)}` : "";
     console.log(
       `| ${method} | ${publish.toFixed(0)} | ${Number.isNaN(get) ? "—" : get.toFixed(0)} | ${e2e.toFixed(0)} | ${(tr.bytes / e2e / 1e6).toFixed(2)} | ${tr.peakRssMiB.toFixed(0)} / ${rc.peakRssMiB.toFixed(0)} (${tr.modelRssMiB.toFixed(0)})${extra} | ${load.toFixed(1)} |`,
     );
