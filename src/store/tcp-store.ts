@@ -14,6 +14,7 @@
  */
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { once } from "node:events";
+import { hostname } from "node:os";
 import { type Tensor, torch } from "../torch/index.ts";
 import { ChecksumError, StoreArgumentError, StoreConnectionError, StoreError, UnknownKeyError } from "./errors.ts";
 import { InProcessStore } from "./in-process-store.ts";
@@ -35,6 +36,11 @@ export interface StoreServerOptions {
   port?: number;
   /** Interface to bind; use "0.0.0.0" to serve other hosts. @default "127.0.0.1" */
   host?: string;
+  /**
+   * The host name `address` gives clients. @default `host`, or this machine's `os.hostname()`
+   * when bound to every interface ("0.0.0.0" / "::")
+   */
+  advertiseHost?: string;
   /** Largest chunk the server sends. @default DEFAULT_CHUNK_BYTES */
   chunkBytes?: number;
   /**
@@ -85,7 +91,8 @@ export class StoreServer implements WeightStore {
     await Promise.race([once(s.#server, "listening"), once(s.#server, "error").then(([e]) => Promise.reject(e))]);
     const addr = s.#server.address();
     if (addr === null || typeof addr === "string") throw new StoreError("store server did not bind a TCP port");
-    s.#address = { host, port: addr.port };
+    const any = host === "0.0.0.0" || host === "::";
+    s.#address = { host: options.advertiseHost ?? (any ? hostname() : host), port: addr.port };
     return s;
   }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, connect, type Socket } from "node:net";
+import { hostname } from "node:os";
 import { after, describe, it } from "node:test";
 import { ChecksumError, StoreActor, StoreConnectionError, StoreServer, TcpStoreClient, UnknownKeyError, VersionedStore, crc32 } from "../../src/store/index.ts";
 import { ChunkSink, FRAME_CHUNK, FRAME_JSON, FrameReader, frameHeader, writeJson } from "../../src/store/wire.ts";
@@ -232,6 +233,22 @@ describe("tcp store: big values, snapshots, recycling, failures", () => {
       }
     });
   }
+
+  it("a server bound to every interface advertises this host's name (or the one given)", async () => {
+    const any = await StoreServer.listen({ host: "0.0.0.0" });
+    const named = await StoreServer.listen({ host: "0.0.0.0", advertiseHost: "127.0.0.1" });
+    try {
+      assert.equal(any.address.host, hostname());
+      assert.equal(named.address.host, "127.0.0.1");
+      const client = await TcpStoreClient.connect(named.address);
+      await named.put("w", torch.full([3], 5));
+      assert.deepEqual((await client.get<Tensor>("w")).toFlatArray(), [5, 5, 5]);
+      await client.close();
+    } finally {
+      await any.close();
+      await named.close();
+    }
+  });
 
   it("a local put is a snapshot, and replaced values' memory is reused", async () => {
     const server = await StoreServer.listen();
