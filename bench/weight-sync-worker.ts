@@ -56,9 +56,13 @@ if (process.env.ROLE !== undefined) {
   const group = method === "c10d" ? distributed.initProcessGroup({ store, rank: role === "trainer" ? 0 : 1, worldSize: 2, timeoutMs: 120_000 }) : undefined;
   const bc = group ? new C10dWeightBroadcaster(sd, { group }) : undefined;
   const rows: Record<string, number>[] = [];
-  /** Waits without blocking the event loop (a trainer-hosted server must keep serving). */
+  /**
+   * Waits without blocking the event loop (a trainer-hosted server must keep serving the get).
+   * Polls slowly: each poll is a synchronous store round trip that stalls this event loop, and
+   * the poll interval does not enter the timings (they are absolute timestamps).
+   */
   const waitCount = async (key: string, n: number) => {
-    while (store.add(key, 0) < n) await sleep(1);
+    while (store.add(key, 0) < n) await sleep(25);
   };
 
   if (role === "trainer") {
