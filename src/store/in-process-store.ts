@@ -17,6 +17,11 @@ export interface InProcessStoreOptions {
    * Used by the TCP server, whose tensors nobody else references. @default false
    */
   owns?: boolean;
+  /**
+   * With `owns`: receives a replaced or deleted value's tensors instead of their being disposed
+   * (the TCP server recycles them). @default undefined (dispose)
+   */
+  onRelease?: (tensors: Tensor[]) => void;
 }
 
 interface Entry {
@@ -27,9 +32,11 @@ interface Entry {
 export class InProcessStore implements WeightStore {
   readonly #map = new Map<string, Entry>();
   readonly #owns: boolean;
+  readonly #onRelease: ((tensors: Tensor[]) => void) | undefined;
 
   constructor(options: InProcessStoreOptions = {}) {
     this.#owns = options.owns ?? false;
+    this.#onRelease = options.onRelease;
   }
 
   async put(key: string, value: StoreValue): Promise<void> {
@@ -93,6 +100,8 @@ export class InProcessStore implements WeightStore {
   #release(e: Entry, keep: [string, Tensor][]): void {
     if (!this.#owns) return;
     const kept = new Set(keep.map(([, t]) => t));
-    for (const [, t] of e.entries) if (!kept.has(t)) t.dispose();
+    const gone = e.entries.map(([, t]) => t).filter((t) => !kept.has(t));
+    if (this.#onRelease) this.#onRelease(gone);
+    else gone.forEach((t) => t.dispose());
   }
 }

@@ -1,7 +1,9 @@
 /**
  * `src/store`: the versioned weight store (TorchStore's role). One `WeightStore` interface, three
  * backends: in-process (zero copy), shared memory on one host (one copy each way, through
- * /dev/shm), and TCP between hosts (chunked, CRC-checked). Control messages carry handles only.
+ * /dev/shm), and TCP between hosts (streamed between tensor memory and the socket, optional
+ * CRC-32); plus `C10dWeightBroadcaster` (a Gloo broadcast, not a store). Control messages carry
+ * handles only.
  *
  * Trainer (publisher):
  * ```ts
@@ -27,6 +29,7 @@ export { InProcessStore, type InProcessStoreOptions } from "./in-process-store.t
 export { SharedMemoryStore, readManifest, readManifestAsync, type SharedMemoryStoreOptions, type ReadManifestOptions } from "./shared-memory-store.ts";
 export { StoreServer, TcpStoreClient, DEFAULT_CHUNK_BYTES, type StoreAddress, type StoreServerOptions, type TcpStoreClientOptions } from "./tcp-store.ts";
 export { StoreActor } from "./store-actor.ts";
+export { C10dWeightBroadcaster, WeightBroadcastError, DEFAULT_BUCKET_BYTES, type C10dWeightBroadcastOptions } from "./c10d-weight-broadcast.ts";
 export { VersionedStore, type VersionedStoreOptions, type VersionedValue } from "./versioned-store.ts";
 export { VersionGate, type UpdateTiming } from "./version-gate.ts";
 export { WeightSyncer, type WeightSyncerOptions, type SyncTiming } from "./weight-syncer.ts";

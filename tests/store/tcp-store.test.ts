@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, connect, type Socket } from "node:net";
+import { hostname } from "node:os";
 import { after, describe, it } from "node:test";
 import { ChecksumError, StoreActor, StoreConnectionError, StoreServer, TcpStoreClient, UnknownKeyError, VersionedStore, crc32 } from "../../src/store/index.ts";
-import { FRAME_CHUNK, FRAME_JSON, FrameReader, frameHeader, writeJson } from "../../src/store/wire.ts";
+import { ChunkSink, FRAME_CHUNK, FRAME_JSON, FrameReader, frameHeader, writeJson } from "../../src/store/wire.ts";
 import { type Tensor, torch } from "../../src/torch/index.ts";
 import { assertNoOrphans } from "../actors/fixtures/helpers.ts";
 import { conformance } from "./fixtures/conformance.ts";
@@ -20,6 +21,21 @@ conformance("tcp", async () => {
     reader,
     cleanup: async () => {
       await store.close();
+      await reader.close();
+      await server.close();
+    },
+  };
+});
+
+// The trainer-hosted layout: the server is the writer's own store (puts are local snapshots),
+// a client reads over TCP with CRC-32 checks on.
+conformance("tcp, trainer-hosted server", async () => {
+  const server = await StoreServer.listen({ chunkBytes: 48 });
+  const reader = await TcpStoreClient.connect({ ...server.address, checksums: true });
+  return {
+    store: server,
+    reader,
+    cleanup: async () => {
       await reader.close();
       await server.close();
     },
@@ -171,6 +187,171 @@ describe("tcp store", () => {
     } finally {
       await client.close();
       await server.close();
+    }
+  });
+});
+
+describe("tcp store: big values, snapshots, recycling, failures", () => {
+  /** ~40 MB: float32 and bfloat16 tensors of uneven sizes, one non-contiguous, one empty, a scalar. */
+  const bigDict = (seed: number) =>
+    new Map<string, Tensor>([
+      ["embed", torch.arange(3_000_001, undefined, { dtype: "float32" }).add(seed)],
+      ["mlp.t", torch.arange(1_500_000, undefined, { dtype: "float32" }).reshape(1000, 1500).mul(seed).t()],
+      ["mlp.bf16", torch.arange(5_000_003, undefined, { dtype: "float32" }).remainder(251).add(seed).to("bfloat16")],
+      ["norm", torch.full([577], seed, { dtype: "float32" })],
+      ["empty", torch.zeros([0, 7], { dtype: "bfloat16" })],
+      ["step", torch.tensor(seed * 1000, { dtype: "int64" })],
+    ]);
+  const sameDict = (a: Map<string, Tensor>, b: Map<string, Tensor>) => {
+    assert.deepEqual([...a.keys()], [...b.keys()]);
+    for (const [k, t] of a) {
+      const u = b.get(k)!;
+      assert.equal(u.dtype, t.dtype, k);
+      assert.deepEqual(u.shape, t.shape, k);
+      assert.equal(crc32(u.contiguous().bytes()), crc32(t.contiguous().bytes()), `${k} bytes`);
+    }
+  };
+
+  for (const checksums of [false, true]) {
+    it(`round-trips a 40 MB multi-tensor value both ways with the default chunk size (checksums: ${checksums})`, async () => {
+      const server = await StoreServer.listen();
+      const writer = await TcpStoreClient.connect({ ...server.address, checksums });
+      const reader = await TcpStoreClient.connect({ ...server.address, checksums });
+      try {
+        const src = bigDict(3);
+        await writer.put("remote", src); // client → server
+        await server.put("local", bigDict(4)); // trainer-hosted publish
+        const into = new Map([...bigDict(0)].map(([k, t]) => [k, t.contiguous().zero_()]));
+        assert.equal(await reader.get("remote", { into }), into);
+        sameDict(into, src);
+        sameDict(await reader.get<Map<string, Tensor>>("local"), bigDict(4));
+        sameDict(await server.get<Map<string, Tensor>>("remote"), src);
+      } finally {
+        await writer.close();
+        await reader.close();
+        await server.close();
+      }
+    });
+  }
+
+  it("a server bound to every interface advertises this host's name (or the one given)", async () => {
+    const any = await StoreServer.listen({ host: "0.0.0.0" });
+    const named = await StoreServer.listen({ host: "0.0.0.0", advertiseHost: "127.0.0.1" });
+    try {
+      assert.equal(any.address.host, hostname());
+      assert.equal(named.address.host, "127.0.0.1");
+      const client = await TcpStoreClient.connect(named.address);
+      await named.put("w", torch.full([3], 5));
+      assert.deepEqual((await client.get<Tensor>("w")).toFlatArray(), [5, 5, 5]);
+      await client.close();
+    } finally {
+      await any.close();
+      await named.close();
+    }
+  });
+
+  it("a local put is a snapshot, and replaced values' memory is reused", async () => {
+    const server = await StoreServer.listen();
+    try {
+      const src = torch.full([1000], 1);
+      await server.put("w", src);
+      src.fill_(9);
+      assert.deepEqual((await server.get<Tensor>("w")).toFlatArray().slice(0, 2), [1, 1]);
+      const first = server.store.peek("w").entries[0]![1].bytes();
+      await server.put("w", torch.full([1000], 2)); // the first value's tensor retires to the pool
+      await server.put("w2", torch.full([1000], 3)); // ...and is taken for this one
+      const reused = server.store.peek("w2").entries[0]![1].bytes();
+      // The first value's memory (kept alive by the view) now holds the third value.
+      assert.equal(new Float32Array(first.buffer, first.byteOffset, 1)[0], 3);
+      assert.equal(new Float32Array(reused.buffer, reused.byteOffset, 1)[0], 3);
+      assert.deepEqual((await server.get<Tensor>("w")).toFlatArray().slice(0, 2), [2, 2]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a value being streamed to a slow reader is not recycled under it", async () => {
+    const server = await StoreServer.listen();
+    const raw = connect(server.address);
+    await once(raw, "connect");
+    try {
+      const numel = 4_000_000; // 16 MB: more than the socket buffers hold, so the stream stalls
+      await server.put("w", torch.full([numel], 1));
+      raw.pause();
+      await writeJson(raw, { id: 1, op: "get", key: "w", checksums: false });
+      await new Promise((r) => setTimeout(r, 200)); // the server is now blocked mid-stream
+      await server.put("w", torch.full([numel], 2)); // retires the streamed value...
+      await server.put("x", torch.full([numel], 3)); // ...which must not be taken for this one
+      const dst = new Uint8Array(numel * 4);
+      let header: any;
+      const sink = new ChunkSink([dst], false);
+      let done!: () => void;
+      const finished = new Promise<void>((r) => (done = r));
+      new FrameReader(raw, { message: (m) => (header = m), sink: () => sink, chunkEnd: () => sink.done && done(), error: (e) => assert.fail(e) });
+      raw.resume();
+      await finished;
+      assert.equal(header.ok, true);
+      const f = new Float32Array(dst.buffer);
+      assert.equal(f.every((x) => x === 1), true, "the reader got the whole old value");
+    } finally {
+      raw.destroy();
+      await server.close();
+    }
+  });
+
+  it("a connection dropped mid-transfer rejects the get with StoreConnectionError saying how far it got", async () => {
+    const fake = createServer((s) => {
+      new FrameReader(s, {
+        message: (m) => {
+          void writeJson(s, { id: m.id, ok: true, kind: "tensor", tensors: [{ name: "", dtype: "float32", shape: [1 << 20], offset: 0, byteLength: 4 << 20 }], checksums: false });
+          s.write(frameHeader(FRAME_CHUNK, 4 << 20, 0));
+          s.write(Buffer.alloc(1 << 20), () => s.destroy()); // a quarter, then gone
+        },
+        sink: () => undefined,
+        chunkEnd: () => {},
+        error: () => {},
+      });
+    });
+    fake.listen(0, "127.0.0.1");
+    await once(fake, "listening");
+    const client = await TcpStoreClient.connect({ host: "127.0.0.1", port: (fake.address() as { port: number }).port });
+    try {
+      const into = torch.zeros([1 << 20]);
+      await assert.rejects(client.get("w", { into }), (e: Error) => e instanceof StoreConnectionError && /closed by the server during get\('w'\) \(1048576 of 4194304 bytes received\)/.test(e.message));
+      await assert.rejects(client.keys(), /store client is closed/);
+    } finally {
+      await client.close();
+      fake.close();
+    }
+  });
+
+  it("a server that stops sending mid-transfer fails the get after idleTimeoutMs instead of hanging", async () => {
+    const sockets: Socket[] = [];
+    const fake = createServer((s) => {
+      sockets.push(s);
+      new FrameReader(s, {
+        message: (m) => {
+          void writeJson(s, { id: m.id, ok: true, kind: "tensor", tensors: [{ name: "", dtype: "uint8", shape: [100], offset: 0, byteLength: 100 }], checksums: false });
+          s.write(frameHeader(FRAME_CHUNK, 100, 0));
+          s.write(Buffer.alloc(10)); // then silence
+        },
+        sink: () => undefined,
+        chunkEnd: () => {},
+        error: () => {},
+      });
+    });
+    fake.listen(0, "127.0.0.1");
+    await once(fake, "listening");
+    const client = await TcpStoreClient.connect({ host: "127.0.0.1", port: (fake.address() as { port: number }).port, idleTimeoutMs: 300 });
+    try {
+      await new Promise((r) => setTimeout(r, 500)); // idle between requests is fine
+      const t0 = Date.now();
+      await assert.rejects(client.get("w"), (e: Error) => e instanceof StoreConnectionError && /sent and took nothing for 300 ms during get\('w'\) \(10 of 100 bytes received\)/.test(e.message));
+      assert.ok(Date.now() - t0 < 3000);
+    } finally {
+      await client.close();
+      sockets.forEach((s) => s.destroy());
+      fake.close();
     }
   });
 });
