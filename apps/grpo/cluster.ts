@@ -6,14 +6,7 @@
  */
 import { hostname } from "node:os";
 import { HostsUnavailableError, NatsCluster } from "../../src/actors/index.ts";
-import {
-  SharedMemoryStore,
-  StoreServer,
-  VersionedStore,
-  type StoreAddress,
-  type StoreValue,
-  type WeightStore,
-} from "../../src/store/index.ts";
+import { SharedMemoryStore, StoreServer, VersionedStore, type StoreAddress } from "../../src/store/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
 import { GrpoConfigError } from "./errors.ts";
 
@@ -96,9 +89,9 @@ export function sharedMemoryPolicyStore(): PolicyStore {
 }
 
 /**
- * A TCP store served from the controller process. Publishing puts a snapshot (one in-process copy)
- * into the server's own store: the trainer goes on writing its parameters while replicas stream
- * a version out.
+ * A TCP store served from the controller process. The server is a weight store for this process:
+ * publishing copies a snapshot into its own (recycled) tensors, so the trainer goes on writing its
+ * parameters while replicas stream a version out.
  */
 export async function tcpPolicyStore(c: NonNullable<GrpoConfig["cluster"]>): Promise<PolicyStore> {
   const { bind, advertise, port } = storeEndpoints(c);
@@ -110,17 +103,8 @@ export async function tcpPolicyStore(c: NonNullable<GrpoConfig["cluster"]>): Pro
       cause: err,
     });
   }
-  const inner = server.store;
-  const snapshotting: WeightStore = {
-    put: (key: string, value: StoreValue) =>
-      inner.put(key, value instanceof Map ? new Map([...value].map(([k, t]) => [k, t.clone()])) : value.clone()),
-    get: (key, options) => inner.get(key, options),
-    keys: (prefix) => inner.keys(prefix),
-    delete: (key) => inner.delete(key),
-    close: () => server.close(),
-  };
   return {
-    versions: new VersionedStore(snapshotting, { prefix: "policy", keepLast: 2 }),
+    versions: new VersionedStore(server, { prefix: "policy", keepLast: 2 }),
     kind: "tcp",
     location: { storeAddress: { host: advertise, port: server.address.port } },
     close: () => server.close(),
