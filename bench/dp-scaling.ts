@@ -12,7 +12,7 @@ import { launchRanks } from "../src/actors/rank-launcher.ts";
 
 const runs = Number(process.env.RUNS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-interface Out { world: number; stepMs: number; losses: number[]; rssMiB: number; params: number }
+interface Out { world: number; overlapped: string | null; stepMs: number; losses: number[]; rssMiB: number; params: number }
 
 async function run(world: number, overlap: boolean): Promise<Out> {
   const lines: string[] = [];
@@ -35,11 +35,11 @@ for (let i = 0; i < runs; i++) for (const c of configs) c.outs.push(await run(c.
 const base = median(configs[0]!.outs.map((o) => o.stepMs));
 const one = configs[0]!.outs[0]!;
 console.log(`model ${(one.params / 1e6).toFixed(1)}M params, global batch ${process.env.GLOBAL_BATCH ?? 8} × ${process.env.SEQ ?? 128} tokens; load average ${loadBefore} before, ${load()} after`);
-console.log(`| ranks × threads | step ms (median of ${runs}) | each run | speedup | peak RSS per rank MiB | max loss diff vs 1 rank |`);
-console.log(`|---|---|---|---|---|---|`);
+console.log(`| ranks × threads | step ms (median of ${runs}) | each run | speedup | peak RSS per rank MiB | max loss diff vs 1 rank | buckets started in backward |`);
+console.log(`|---|---|---|---|---|---|---|`);
 for (const c of configs) {
   const ms = median(c.outs.map((o) => o.stepMs));
   const diff = Math.max(...c.outs[0]!.losses.map((l, i) => Math.abs(l - one.losses[i]!)));
   const each = c.outs.map((o) => o.stepMs.toFixed(0)).join(", ");
-  console.log(`| ${c.label} | ${ms.toFixed(0)} | ${each} | ${(base / ms).toFixed(2)}× | ${median(c.outs.map((o) => o.rssMiB)).toFixed(0)} | ${diff.toExponential(2)} |`);
+  console.log(`| ${c.label} | ${ms.toFixed(0)} | ${each} | ${(base / ms).toFixed(2)}× | ${median(c.outs.map((o) => o.rssMiB)).toFixed(0)} | ${diff.toExponential(2)} | ${c.outs[0]!.overlapped ?? "–"} |`);
 }

@@ -33,5 +33,7 @@ for (let s = 0; s < steps; s++) {
 }
 const steady = times.slice(2).sort((a, b) => a - b);
 const rssMiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))![1]) / 1024;
-if (rank === 0) console.log(JSON.stringify({ world, overlap: process.env.OVERLAP !== "0", stepMs: steady[Math.floor(steady.length / 2)], losses, rssMiB, params: model.numParameters() }));
+const report = trainer.gradReduceReport;
+const overlapped = report ? `${report.launchedInBackward}/${report.bucketCount}` : null;
+if (rank === 0) console.log(JSON.stringify({ world, overlapped, stepMs: steady[Math.floor(steady.length / 2)], losses, rssMiB, params: model.numParameters() }));
 group?.destroy();

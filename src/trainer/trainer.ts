@@ -22,7 +22,7 @@
  * Deliberately not here: data loading, metrics recording (the caller passes
  * `trainStepMetrics(result)` to `recordMetric`).
  */
-import { torch, optim, nn, GradReducer, type Tensor, type distributed } from "../torch/index.ts";
+import { torch, optim, nn, GradReducer, type GradReduceReport, type Tensor, type distributed } from "../torch/index.ts";
 import type { Loss, TrainingBatch } from "../rl/index.ts";
 import { NonFiniteLossError, TrainerOptionError } from "./errors.ts";
 import { countPolicyTokens, maskCounts, policyLossFn, policyMicroBatches, type PolicyMicroBatch } from "./policy-loss-fn.ts";
@@ -114,6 +114,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   readonly #group: distributed.ProcessGroup | null;
   readonly #gradReducer: GradientAllReducer | null;
   readonly #overlap: GradReducer | null;
+  #reduceReport: GradReduceReport | null = null;
   #step = 0;
   #badSteps = 0;
 
@@ -195,6 +196,14 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
     return this.rank === 0;
   }
 
+  /**
+   * The last step's overlapped gradient reduction: buckets started during backward, parameters
+   * without a gradient on this rank or on any (null without one).
+   */
+  get gradReduceReport(): GradReduceReport | null {
+    return this.#reduceReport;
+  }
+
   /** Optimizer steps taken (skipped steps do not count). */
   get step(): number {
     return this.#step;
@@ -262,7 +271,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       // First, on every rank (even one that skipped backward on a bad loss): other ranks' buckets
       // may already be in flight, and Gloo pairs collectives by their order.
       this.#overlap.requireSync = false;
-      this.#overlap.finish({ scale: 1 / scale });
+      this.#reduceReport = this.#overlap.finish({ scale: 1 / scale });
     }
     if (dp) {
       // Every rank learns of a bad loss anywhere (NaN/inf survive the sum), so all skip together.

@@ -18,6 +18,12 @@ test("2 ranks × half the batch = 1 process × the whole batch, to 1e-6, buckets
   const a = assertMatches(overlapped, ref, "overlapped");
   const b = assertMatches(after, ref, "after backward");
   assert.equal(maxDiff(a, b), 0, "the two paths add the same two numbers per element");
+  const report = (ranks: typeof overlapped) => lastJson(ranks[0]!).reduce as { launchedInBackward: number; bucketCount: number; locallyUnused: string[] } | null;
+  const last = report(overlapped)!;
+  assert.equal(last.bucketCount, 3);
+  assert.equal(last.launchedInBackward, 3, "every bucket of the last step started inside backward");
+  assert.deepEqual(last.locallyUnused, []);
+  assert.equal(report(after), null);
 });
 
 for (const [label, env, pattern] of [
