@@ -1,6 +1,7 @@
 // One rank of bench/dp-scaling.ts: SFT-style steps of a ~25M-parameter Llama on this rank's share
 // of a fixed global batch (GLOBAL_BATCH sequences × SEQ tokens), 1 thread; prints rank 0's median
 // step time, the loss trajectory (to check equivalence across world sizes) and peak RSS.
+// OVERLAP=0 all-reduces the gradients after backward instead of during it.
 import { readFileSync } from "node:fs";
 import { torch, distributed } from "../src/torch/index.ts";
 import { debugConfig, randomModel } from "../src/models/index.ts";
@@ -15,7 +16,7 @@ const globalBatch = Number(process.env.GLOBAL_BATCH ?? 8);
 const seq = Number(process.env.SEQ ?? 128);
 const steps = Number(process.env.STEPS ?? 8);
 const model = randomModel(debugConfig("llama", { vocabSize: 8192, hiddenSize: 384, intermediateSize: 1024, numLayers: 6, numHeads: 6, numKvHeads: 2, headDim: 64 }), { seed: 0 });
-const trainer = new Trainer<SftMicroBatch>({ model, loss: sftLossFn, optimizer: { lr: 1e-4 }, ...(group ? { processGroup: group } : {}) });
+const trainer = new Trainer<SftMicroBatch>({ model, loss: sftLossFn, optimizer: { lr: 1e-4 }, ...(group ? { processGroup: group, overlapGradReduce: process.env.OVERLAP !== "0" } : {}) });
 torch.manualSeed(1234);
 const ids = torch.randint(0, 8192, [steps, globalBatch, seq]);
 const times: number[] = [];
@@ -32,5 +33,7 @@ for (let s = 0; s < steps; s++) {
 }
 const steady = times.slice(2).sort((a, b) => a - b);
 const rssMiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))![1]) / 1024;
-if (rank === 0) console.log(JSON.stringify({ world, stepMs: steady[Math.floor(steady.length / 2)], losses, rssMiB, params: model.numParameters() }));
+const report = trainer.gradReduceReport;
+const overlapped = report ? `${report.launchedInBackward}/${report.bucketCount}` : null;
+if (rank === 0) console.log(JSON.stringify({ world, overlapped, stepMs: steady[Math.floor(steady.length / 2)], losses, rssMiB, params: model.numParameters() }));
 group?.destroy();

@@ -24,7 +24,8 @@
         "src/packed-linear.cc",
         "src/inference-kernels.cc",
         "src/gguf-dequant.cc",
-        "src/distributed.cc"
+        "src/distributed.cc",
+        "src/grad-reducer.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<@(torch_include)"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS", "_GLIBCXX_USE_CXX11_ABI=<(torch_abi)"],

@@ -43,6 +43,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterPackedLinear(env, exports);
   RegisterGguf(env, exports);
   RegisterDistributed(env, exports);
+  RegisterGradReducer(env, exports);
   TF_EXPORT("opTable", OpTable);
   return exports;
 }

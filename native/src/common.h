@@ -67,6 +67,7 @@ void RegisterSampling(Napi::Env env, Exports exports);
 void RegisterPackedLinear(Napi::Env env, Exports exports);
 void RegisterGguf(Napi::Env env, Exports exports);
 void RegisterDistributed(Napi::Env env, Exports exports);
+void RegisterGradReducer(Napi::Env env, Exports exports);
 
 #define TF_EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
 

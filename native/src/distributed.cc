@@ -8,16 +8,12 @@
 // its own threads after the call returns; JavaScript must not touch them until `wait` resolves.
 #include "common.h"
 
-// The header only declares the Gloo group when this is set; libtorch (Debian and PyPI) is built with it.
-#define USE_C10D_GLOO 1
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include "distributed.h"
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
 #include <chrono>
-#include <mutex>
-#include <unordered_map>
 
 namespace tf {
 namespace {
@@ -25,38 +21,9 @@ namespace {
 using c10d::ProcessGroupGloo;
 using Ms = std::chrono::milliseconds;
 
-// c10d::Work in libtorch 1.13 and 2.x alike (1.13 moved it out of ProcessGroup).
-using WorkPtr = c10::intrusive_ptr<c10d::Work>;
-
 struct WorkEntry {
   WorkPtr work;
   std::vector<at::Tensor> keepAlive;
-};
-
-template <typename T>
-class Table {
- public:
-  int64_t Add(T value) {
-    std::lock_guard<std::mutex> lock(mu_);
-    int64_t id = next_++;
-    items_.emplace(id, std::move(value));
-    return id;
-  }
-  T Get(int64_t id, const char* what) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = items_.find(id);
-    if (it == items_.end()) throw ArgError(std::string(what) + " " + std::to_string(id) + " does not exist (destroyed or never created)");
-    return it->second;
-  }
-  bool Remove(int64_t id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return items_.erase(id) > 0;
-  }
-
- private:
-  std::mutex mu_;
-  int64_t next_ = 1;
-  std::unordered_map<int64_t, T> items_;
 };
 
 Table<c10::intrusive_ptr<c10d::Store>>& Stores() {
@@ -280,6 +247,8 @@ TF_FN(DistWorkWaitAsync, {
 })
 
 }  // namespace
+
+c10::intrusive_ptr<ProcessGroupBase> GroupById(int64_t id) { return Groups().Get(id, "group"); }
 
 void RegisterDistributed(Napi::Env env, Exports exports) {
   TF_EXPORT("distStoreCreate", DistStoreCreate);

@@ -231,6 +231,11 @@ export class ProcessGroup {
     return this.#id;
   }
 
+  /** @internal the native group id (for GradReducer) */
+  get id(): number {
+    return this.#gid;
+  }
+
   #work(what: string, start: () => number, after?: () => void): Work {
     const label = `${what} on rank ${this.rank} of ${this.worldSize}`;
     return new Work(call(label, start), label, this.timeoutMs, after);

@@ -44,4 +44,6 @@ export * as optim from "./optim/index.ts";
 export * as safetensors from "./safetensors.ts";
 export * as gguf from "./gguf.ts";
 export * as distributed from "./distributed.ts";
+export { GradReducer, DEFAULT_BUCKET_BYTES } from "./grad-reducer.ts";
+export type { GradReducerOptions, GradReduceReport } from "./grad-reducer.ts";
 export * as ggufWrite from "./gguf-write.ts";

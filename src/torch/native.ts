@@ -179,6 +179,13 @@ export interface NativeAddon {
   distWorkWait(work: number, timeoutMs: number): void;
   distWorkWaitAsync(work: number, timeoutMs: number): Promise<void>;
   distWorkRelease(work: number): boolean;
+  /** Overlapped gradient reduction (native/src/grad-reducer.cc): hooks on the params' gradient accumulators. */
+  distReducerCreate(group: number, params: H[], targets: H[], bucketBytes: number): number;
+  distReducerSetRequireSync(reducer: number, requireSync: boolean): void;
+  distReducerBuckets(reducer: number): number[][];
+  distReducerFinish(reducer: number, factor: number, timeoutMs: number): { launchedInBackward: number; lateBuckets: number[]; locallyUnused: number[]; globallyUnused: number[] };
+  distReducerReset(reducer: number): void;
+  distReducerDestroy(reducer: number): boolean;
 
   requiresGrad_(t: H, flag: boolean): H;
   grad(t: H): H | null;

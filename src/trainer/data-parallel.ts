@@ -4,15 +4,17 @@
  * is already normalised by the step's global token and sequence counts (the trainer all-reduces
  * those first), so the sum is exactly the gradient of the whole batch's loss.
  *
- * Gradients travel in buckets (PyTorch DDP's 25 MiB default): one flat tensor per bucket, all
- * buckets' all-reduces in flight at once. Unlike DDP, buckets start after backward, not during
- * it: overlapping needs per-parameter gradient hooks, which the addon's autograd does not expose.
+ * Gradients travel in buckets (PyTorch DDP's 25 MiB default). The trainer's default is the
+ * tensor engine's `GradReducer`, which starts each bucket's all-reduce DURING backward as soon as
+ * its gradients are in (DDP's overlap); `GradientAllReducer` here starts them all after backward
+ * (`overlapGradReduce: false`), kept for comparison and as the simple reference. Both leave a
+ * parameter that no rank gave a gradient without one, as a single process does.
  */
-import { torch, DTYPE_SIZE, type Tensor, type distributed } from "../torch/index.ts";
+import { torch, DTYPE_SIZE, DEFAULT_BUCKET_BYTES, type Tensor, type distributed } from "../torch/index.ts";
 
 type ProcessGroup = distributed.ProcessGroup;
 
-export const DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024;
+export { DEFAULT_BUCKET_BYTES };
 
 /** Copies rank `src`'s tensors into every rank's, in place (initial weights start identical). */
 export function broadcastTensors(group: ProcessGroup, tensors: readonly Tensor[], src = 0): void {
@@ -81,10 +83,17 @@ export class GradientAllReducer {
 
   /**
    * A parameter without a gradient on this rank (unused by its share of the batch) contributes
-   * zeros, so every rank runs the same collectives and ends with the same gradients.
+   * zeros, so every rank runs the same collectives and ends with the same gradients; one that no
+   * rank gave a gradient is left without one.
    */
   allReduce(): void {
     if (this.group.worldSize === 1) return;
+    const params = this.#buckets.flat();
+    // Which parameters have a gradient on some rank (reading .grad makes handles: tidy frees them).
+    const usedBy = allReduceNumbers(
+      this.group,
+      torch.tidy(() => params.map((p) => (p.grad === null ? 0 : 1))),
+    );
     torch.noGrad(() =>
       torch.tidy(() => {
         const flats = this.#buckets.map((bucket) => torch.cat(bucket.map((p) => (p.grad ?? torch.zerosLike(p)).reshape(-1))));
@@ -100,5 +109,8 @@ export class GradientAllReducer {
         });
       }),
     );
+    params.forEach((p, i) => {
+      if (usedBy[i] === 0) p.grad = null;
+    });
   }
 }

@@ -13,13 +13,16 @@
  * share of the batch; the token and sequence counts are summed across ranks first (so every
  * rank's loss is normalised by the GLOBAL counts), then the loss and the gradients are summed,
  * which makes a step over N ranks equal to one rank's step over the concatenated batch. Rank 0's
- * initial weights are broadcast at construction. Collectives block (they are the step's critical
- * path, as in PyTorch); a rank that dies fails the others' next collective with a DistributedError.
+ * initial weights are broadcast at construction. By default the gradient buckets are all-reduced
+ * during the last micro-batch's backward (`GradReducer`, DDP's overlap; earlier micro-batches
+ * accumulate locally); `overlapGradReduce: false` reduces them after backward instead. Collectives
+ * block (they are the step's critical path, as in PyTorch); a rank that dies fails the others'
+ * next collective with a DistributedError.
  *
  * Deliberately not here: data loading, metrics recording (the caller passes
  * `trainStepMetrics(result)` to `recordMetric`).
  */
-import { torch, optim, nn, type Tensor, type distributed } from "../torch/index.ts";
+import { torch, optim, nn, GradReducer, type GradReduceReport, type Tensor, type distributed } from "../torch/index.ts";
 import type { Loss, TrainingBatch } from "../rl/index.ts";
 import { NonFiniteLossError, TrainerOptionError } from "./errors.ts";
 import { countPolicyTokens, maskCounts, policyLossFn, policyMicroBatches, type PolicyMicroBatch } from "./policy-loss-fn.ts";
@@ -86,6 +89,11 @@ export interface TrainerOptions<B, M extends ForwardModel> {
   processGroup?: distributed.ProcessGroup;
   /** Gradient all-reduce bucket size in bytes. @default 25 MiB (PyTorch DDP's) */
   bucketBytes?: number;
+  /**
+   * All-reduce gradient buckets while backward runs (true) or after it (false, the simpler path
+   * kept for comparison). Only with a `processGroup` of more than one rank. @default true
+   */
+  overlapGradReduce?: boolean;
 }
 
 export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel> {
@@ -105,6 +113,8 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   readonly #scaler: LossScaler | null;
   readonly #group: distributed.ProcessGroup | null;
   readonly #gradReducer: GradientAllReducer | null;
+  readonly #overlap: GradReducer | null;
+  #reduceReport: GradReduceReport | null = null;
   #step = 0;
   #badSteps = 0;
 
@@ -149,7 +159,24 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
     }
     // What clipping and the optimizer see: the float32 masters when there are any.
     this.#params = [...this.#mixed.masters];
-    this.#gradReducer = this.#group && this.#group.worldSize > 1 ? new GradientAllReducer(this.#group, this.#params, { bucketBytes: o.bucketBytes }) : null;
+    const dp = this.#group !== null && this.#group.worldSize > 1;
+    if (dp && (o.overlapGradReduce ?? true)) {
+      // Hooks go on the parameters backward accumulates into; the sums land on their masters.
+      const names = new Map([...this.trainable.namedParameters()].map(([k, p]) => [p, k]));
+      const idx = this.#mixed.params.map((_, i) => i).filter((i) => this.#mixed.params[i]!.requiresGrad);
+      const params = idx.map((i) => this.#mixed.params[i]!);
+      this.#overlap = new GradReducer(this.#group!, params, {
+        targets: idx.map((i) => this.#mixed.masters[i]!),
+        names: params.map((p, i) => names.get(p) ?? `parameter ${i}`),
+        ...(o.bucketBytes !== undefined ? { bucketBytes: o.bucketBytes } : {}),
+      });
+      // Backward calls outside trainStep (a caller's own) are not reduced.
+      this.#overlap.requireSync = false;
+      this.#gradReducer = null;
+    } else {
+      this.#overlap = null;
+      this.#gradReducer = dp ? new GradientAllReducer(this.#group!, this.#params, { bucketBytes: o.bucketBytes }) : null;
+    }
     const fp16 = this.#mixed.params.some((p) => p.dtype === "float16");
     const ls = o.lossScaling ?? fp16;
     this.#scaler = ls === false ? null : new LossScaler(ls === true ? {} : ls);
@@ -167,6 +194,14 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   /** The rank that writes checkpoints and logs (the others hold the same weights). */
   get isMainRank(): boolean {
     return this.rank === 0;
+  }
+
+  /**
+   * The last step's overlapped gradient reduction: buckets started during backward, parameters
+   * without a gradient on this rank or on any (null without one).
+   */
+  get gradReduceReport(): GradReduceReport | null {
+    return this.#reduceReport;
   }
 
   /** Optimizer steps taken (skipped steps do not count). */
@@ -197,7 +232,8 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       tokens += c.tokens;
       sequences += c.sequences;
     }
-    if (this.#gradReducer) [tokens, sequences] = allReduceNumbers(this.#gradReducer.group, [tokens, sequences]) as [number, number];
+    const dp = this.#group !== null && this.#group.worldSize > 1 ? this.#group : null;
+    if (dp) [tokens, sequences] = allReduceNumbers(dp, [tokens, sequences]) as [number, number];
     this.#zeroGrad();
     const scale = this.#scaler?.scale ?? 1;
     let loss = 0;
@@ -207,6 +243,8 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
     const device = this.model.parameters()[0]?.device ?? "cpu";
     try {
       for (const [i, mb] of microBatches.entries()) {
+        // Earlier micro-batches accumulate locally; the last one's backward starts the all-reduces.
+        if (this.#overlap) this.#overlap.requireSync = i === microBatches.length - 1;
         const r = torch.tidy(() => {
           const batch = device === "cpu" ? mb : torch.toDevice(mb, device);
           const out = this.#lossFn({ model: this.model, batch, globalTokenCount: tokens, globalSequenceCount: sequences });
@@ -225,20 +263,31 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
         }
       }
     } catch (err) {
+      if (this.#overlap) {
+        this.#overlap.reset();
+        this.#overlap.requireSync = false;
+      }
       this.#zeroGrad();
       throw err;
     }
-    if (this.#gradReducer) {
+    if (this.#overlap) {
+      // First, on every rank (even one that skipped backward on a bad loss): other ranks' buckets
+      // may already be in flight, and Gloo pairs collectives by their order.
+      this.#overlap.requireSync = false;
+      this.#reduceReport = this.#overlap.finish({ scale: 1 / scale });
+    }
+    if (dp) {
       // Every rank learns of a bad loss anywhere (NaN/inf survive the sum), so all skip together.
-      const [globalLoss] = allReduceNumbers(this.#gradReducer.group, [loss]);
+      const [globalLoss] = allReduceNumbers(dp, [loss]);
       if (reason === undefined && !Number.isFinite(globalLoss)) reason = `loss is ${globalLoss} on another rank`;
       loss = globalLoss!;
     }
     let gradNorm = NaN;
     let overflow = false;
     if (reason === undefined) {
-      // float32 gradients on the masters, divided by the loss scale, before clipping.
-      if (this.#mixed.active || scale !== 1) this.#mixed.gradsToMasters(1 / scale);
+      // float32 gradients on the masters, divided by the loss scale, before clipping (the
+      // overlapped reducer already put them there).
+      if (!this.#overlap && (this.#mixed.active || scale !== 1)) this.#mixed.gradsToMasters(1 / scale);
       this.#gradReducer?.allReduce();
       gradNorm = optim.clipGradNorm(this.#params, this.maxNorm ?? Infinity);
       if (!Number.isFinite(gradNorm)) {
@@ -340,6 +389,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
 
   /** Frees the optimizer state when the trainer built the optimizer (the model is the caller's). */
   dispose(): void {
+    this.#overlap?.dispose();
     if (this.#ownsOptimizer) {
       this.optimizer.dispose();
       this.#mixed.dispose();
@@ -394,6 +444,7 @@ function validateOptions<B, M extends ForwardModel>(o: TrainerOptions<B, M>): Tr
     throw new TrainerOptionError("activationCheckpointing", "a boolean", o.activationCheckpointing);
   }
   if (o.countTokens !== undefined && typeof o.countTokens !== "function") throw new TrainerOptionError("countTokens", "a function", o.countTokens);
+  if (o.overlapGradReduce !== undefined && typeof o.overlapGradReduce !== "boolean") throw new TrainerOptionError("overlapGradReduce", "a boolean", o.overlapGradReduce);
   const opt = o.optimizer;
   if (opt !== undefined && !(opt instanceof optim.Optimizer)) {
     if (typeof opt !== "object" || opt === null) throw new TrainerOptionError("optimizer", "AdamW options { lr, betas, eps, weightDecay } or an Optimizer", opt);

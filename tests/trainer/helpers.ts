@@ -59,3 +59,28 @@ export function maxAbsDiff(a: Map<string, number[]>, b: Map<string, number[]>): 
   for (const [k, xs] of a) xs.forEach((x, i) => (d = Math.max(d, Math.abs(x - b.get(k)![i]!))));
   return d;
 }
+
+/**
+ * TinyLM with a branch some micro-batches take (`extra`, when the ids sum to an odd number) and
+ * a parameter nothing uses (`unused`): the data-parallel cases where a rank has no gradient for
+ * a parameter.
+ */
+export class BranchyLM extends TinyLM {
+  readonly extra: nn.Linear;
+  readonly unused: nn.Linear;
+  constructor(seed = 0) {
+    super(seed);
+    this.extra = this.registerModule("extra", torch.noGrad(() => new nn.Linear(8, VOCAB)));
+    this.unused = this.registerModule("unused", torch.noGrad(() => new nn.Linear(2, 2)));
+  }
+  static takesBranch(ids: Tensor): boolean {
+    return torch.tidy(() => ids.sum().item()) % 2 === 1;
+  }
+  override forward(ids: Tensor): Tensor {
+    if (!BranchyLM.takesBranch(ids)) return super.forward(ids);
+    return torch.tidy(() => {
+      const h = this.embed.forward(ids).tanh();
+      return this.head.forward(h).add(this.extra.forward(h));
+    });
+  }
+}
