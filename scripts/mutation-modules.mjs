@@ -28,7 +28,7 @@ export const MODULES = {
   },
   sampler: {
     mutate: ["src/generation/sampler.ts", "src/generation/rng.ts"],
-    tests: ["tests/generation/sampling.test.ts", "tests/generation/sampler-paths.test.ts"],
+    tests: ["tests/generation/sampling.test.ts", "tests/generation/sampler-paths.test.ts", "tests/generation/sampler-known-answers.test.ts"],
   },
   // The policy-loss path and the step metrics; trainer.ts (accumulation, clipping, skips) and
   // checkpoint.ts are not in the measured set yet (their test files take ~8 s per mutant).

@@ -37,9 +37,11 @@ export interface SampledTokens {
 export function sampleTokens(logits: Tensor, params: ResolvedSampling, uniforms: number[]): SampledTokens {
   return torch.tidy(() => {
     const [R, V] = logits.shape as [number, number];
-    const x = logits.dtype === "float32" ? logits : logits.to("float32");
+    // The draw is native and CPU-only, so logits on another device come to the CPU (both
+    // F.sampleFromLogits and F.sampleFromProbs refuse other devices; issue 16 mutation testing).
+    const x = logits.to({ dtype: "float32", device: "cpu" });
     const greedy = params.temperature === 0;
-    if (!greedy && params.logprobs === 0 && x.device === "cpu") {
+    if (!greedy && params.logprobs === 0) {
       // One native pass per row: probabilities in a scratch row, only the drawn logprob kept.
       const drawn = F.sampleFromLogits(x, torch.tensor(Float64Array.from(uniforms), { shape: [R] }), {
         temperature: params.temperature,
@@ -55,7 +57,7 @@ export function sampleTokens(logits: Tensor, params: ResolvedSampling, uniforms:
     // tokens that can survive).
     const tokens = greedy
       ? x.argmax(-1)
-      : F.sampleFromProbs(logp.exp(), torch.tensor(Float64Array.from(uniforms), { shape: [R], device: x.device }), {
+      : F.sampleFromProbs(logp.exp(), torch.tensor(Float64Array.from(uniforms), { shape: [R] }), {
           topK: params.topK, // ≥ V keeps everything, as 0 does
           topP: params.topP,
           minP: params.minP,
