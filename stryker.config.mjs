@@ -30,6 +30,9 @@ export default {
   reporters: ["clear-text", "progress-append-only", "html", "json"],
   htmlReporter: { fileName: `bench/reports/mutation/${name}.html` },
   jsonReporter: { fileName: `bench/reports/mutation/${name}.json` },
+  // Re-runs (`npm run mutation -- <module> --incremental`) re-test only mutants whose code or
+  // covering tests changed since the last run's results.
+  incrementalFile: `bench/reports/mutation/${name}.incremental.json`,
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
 };

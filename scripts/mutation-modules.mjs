@@ -8,7 +8,7 @@ export const MODULES = {
   },
   collate: {
     mutate: ["src/rl/collate.ts"],
-    tests: ["tests/rl/collate.test.ts"],
+    tests: ["tests/rl/collate.test.ts", "tests/rl/collate-validation.test.ts"],
   },
   "replay-buffer": {
     mutate: ["src/rl/replay-buffer.ts"],
@@ -16,7 +16,7 @@ export const MODULES = {
   },
   losses: {
     mutate: ["src/rl/losses/*.ts", "!src/rl/losses/index.ts"],
-    tests: ["tests/rl/losses.test.ts", "tests/rl/golden-losses.test.ts", "tests/rl/custom-loss.test.ts", "tests/rl/loss-edge-cases.test.ts"],
+    tests: ["tests/rl/losses.test.ts", "tests/rl/golden-losses.test.ts", "tests/rl/custom-loss.test.ts", "tests/rl/loss-edge-cases.test.ts", "tests/rl/loss-validation.test.ts"],
   },
   rewards: {
     mutate: ["src/rewards/*.ts", "!src/rewards/index.ts", "!src/rewards/errors.ts"],
@@ -37,6 +37,7 @@ export const MODULES = {
     tests: [
       "tests/trainer/step-metrics.test.ts",
       "tests/trainer/policy-loss-plumbing.test.ts",
+      "tests/trainer/policy-loss-inputs.test.ts",
       "tests/trainer/logprob-agreement.test.ts",
       "tests/trainer/grpo-learns.test.ts",
       "tests/trainer/trainer.test.ts",

@@ -17,5 +17,6 @@ const env = {
   TORCHFORGE_NATIVE: process.env.TORCHFORGE_NATIVE ?? resolve("native/build/Release/torchforge_native.node"),
   TORCHFORGE_NUM_THREADS: process.env.TORCHFORGE_NUM_THREADS ?? "1",
 };
-const r = spawnSync(process.execPath, ["node_modules/@stryker-mutator/core/bin/stryker.js", "run", "stryker.config.mjs"], { stdio: "inherit", env });
+// Extra arguments go to Stryker (e.g. --incremental, --concurrency 2).
+const r = spawnSync(process.execPath, ["node_modules/@stryker-mutator/core/bin/stryker.js", "run", "stryker.config.mjs", ...process.argv.slice(3)], { stdio: "inherit", env });
 process.exit(r.status ?? 1);
