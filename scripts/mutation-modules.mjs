@@ -24,7 +24,7 @@ export const MODULES = {
   },
   "kv-cache": {
     mutate: ["src/generation/kv-cache.ts"],
-    tests: ["tests/generation/kv-cache.test.ts"],
+    tests: ["tests/generation/kv-cache.test.ts", "tests/generation/kv-cache-state.test.ts"],
   },
   sampler: {
     mutate: ["src/generation/sampler.ts", "src/generation/rng.ts"],
