@@ -1,9 +1,36 @@
 // Surviving mutants that are equivalent: no reachable input tells them from the original code.
 // Keyed by "file:line:column", the Stryker mutator and its replacement (whitespace collapsed),
 // exactly as scripts/mutation-summary.mjs prints them; each with a one-line reason. A mutant that
-// changes behaviour for any reachable input is not equivalent: it needs a test instead.
+// changes behaviour for any reachable input is not equivalent: it needs a test instead. One entry
+// covers every mutant with the same key (Stryker sometimes makes the same mutant twice).
 const S = "src/generation/sampler.ts";
+const K = "src/generation/kv-cache.ts";
 export const EQUIVALENTS = {
+  "kv-cache": [
+    { at: `${K}:78:18`, mutator: "ArithmeticOperator", replacement: "this.numSlots + 1", reason: "batchRows' scan starts two past the end: #live there is undefined (not live), same first live slot found" },
+    { at: `${K}:91:21`, mutator: "ArithmeticOperator", replacement: "i - n", reason: "the run search keeps going past the end, where free[] is undefined and never matches: same first run" },
+    { at: `${K}:109:9`, mutator: "ConditionalExpression", replacement: "true", reason: "move of an empty sequence copies zero columns: a no-op" },
+    { at: `${K}:109:9`, mutator: "EqualityOperator", replacement: "len >= 0", reason: "move of an empty sequence copies zero columns: a no-op" },
+    { at: `${K}:130:21`, mutator: "EqualityOperator", replacement: "s <= this.numSlots", reason: "the extra index reads #live[numSlots], undefined (not live)" },
+    { at: `${K}:130:49`, mutator: "ConditionalExpression", replacement: "true", reason: "free slots' start always equals col (release, advance and #shiftTo set it), so lo = min(…, col) is unchanged" },
+    { at: `${K}:138:9`, mutator: "ConditionalExpression", replacement: "false", reason: "#shiftTo's bounds check cannot fire: reserveForPrompt and reserveDecodeColumn pass width <= newCol <= columns" },
+    { at: `${K}:138:9`, mutator: "LogicalOperator", replacement: "newCol - width < 0 && newCol > this.columns", reason: "#shiftTo's bounds check cannot fire (see above)" },
+    { at: `${K}:138:9`, mutator: "ArithmeticOperator", replacement: "newCol + width", reason: "#shiftTo's bounds check cannot fire (see above)" },
+    { at: `${K}:138:31`, mutator: "ConditionalExpression", replacement: "false", reason: "#shiftTo's bounds check cannot fire (see above)" },
+    { at: `${K}:139:9`, mutator: "ConditionalExpression", replacement: "true", reason: "a zero-width or in-place shift copies a clone onto itself: a no-op" },
+    { at: `${K}:139:9`, mutator: "LogicalOperator", replacement: "width > 0 || newCol !== this.col", reason: "a zero-width or in-place shift copies a clone onto itself: a no-op" },
+    { at: `${K}:139:9`, mutator: "EqualityOperator", replacement: "width >= 0", reason: "a zero-width shift copies zero columns: a no-op" },
+    { at: `${K}:139:22`, mutator: "ConditionalExpression", replacement: "true", reason: "an in-place shift copies a clone onto the same columns: a no-op" },
+    { at: `${K}:148:21`, mutator: "EqualityOperator", replacement: "s <= this.numSlots", reason: "writes one past the end of Int32Arrays (ignored) after reading #live[numSlots] (undefined)" },
+    { at: `${K}:150:11`, mutator: "ConditionalExpression", replacement: "true", reason: "a free slot's promptEnd is only read for live slots in a group, and prefillHook/move rewrite it before that" },
+    { at: `${K}:157:9`, mutator: "EqualityOperator", replacement: "this.col > length", reason: "at col === length the shift it adds targets max(length, width) = col: a no-op" },
+    { at: `${K}:179:36`, mutator: "ArrowFunction", replacement: "() => undefined", reason: "contiguous false: the per-slot prefill write stores the same values" },
+    { at: `${K}:179:46`, mutator: "ConditionalExpression", replacement: "false", reason: "contiguous false: the per-slot prefill write stores the same values" },
+    { at: `${K}:179:46`, mutator: "EqualityOperator", replacement: "s !== slots[0]! + i", reason: "false at i = 0, so contiguous is false: the per-slot write stores the same values" },
+    { at: `${K}:190:15`, mutator: "ConditionalExpression", replacement: "false", reason: "always the per-slot prefill write: same values" },
+    { at: `${K}:218:108`, mutator: "BooleanLiteral", replacement: "true", reason: "a decode query is one token: the causal mask keeps every key (sdpa's tril(lk − 1), the fused kernel's `causal && Lq > 1`)" },
+    { at: `${K}:251:21`, mutator: "EqualityOperator", replacement: "s <= this.numSlots", reason: "writes one past the end of an Int32Array (ignored)" },
+  ],
   sampler: [
     { at: `${S}:44:9`, mutator: "ConditionalExpression", replacement: "false", reason: "always the alternatives path: the same draw from the same distribution (tests check both paths give the same tokens and logprobs); only speed and float32 rounding of the probabilities differ" },
     { at: `${S}:44:43`, mutator: "BlockStatement", replacement: "{}", reason: "as above: falls through to the alternatives path, same tokens and logprobs" },

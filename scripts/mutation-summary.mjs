@@ -18,17 +18,29 @@ for (const name of names) {
   const file = `bench/reports/mutation/${name}.json`;
   if (!existsSync(file)) continue;
   const report = JSON.parse(readFileSync(file, "utf8"));
+  const rerunFile = `bench/reports/mutation/${name}.rerun.json`;
+  const rerun = new Map();
+  let rerunNote = "";
+  if (existsSync(rerunFile) && statSync(rerunFile).mtimeMs > statSync(file).mtimeMs) {
+    for (const [path, f] of Object.entries(JSON.parse(readFileSync(rerunFile, "utf8")).files)) {
+      if (f.source !== report.files[path]?.source) throw new Error(`${rerunFile}: ${path} differs from the full run's source`);
+      for (const m of f.mutants) rerun.set(`${path}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName} ${m.replacement.replace(/\s+/g, " ")}`, m.status);
+    }
+    rerunNote = ` + ${rerun.size} survivors re-run ${statSync(rerunFile).mtime.toISOString().slice(11, 16)}`;
+  }
   const listed = new Map((EQUIVALENTS[name] ?? []).map((e) => [`${e.at} ${e.mutator} ${e.replacement}`, e]));
   const seen = new Set();
   const c = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Equivalent: 0 };
   for (const [path, f] of Object.entries(report.files)) {
+    if (existsSync(path) && readFileSync(path, "utf8") !== f.source) stale.push(`${name}: ${path} changed since the report was written`);
     const lines = f.source.split("\n");
-    for (const m of f.mutants) {
+    for (const original of f.mutants) {
+      const l = original.location.start.line;
+      const replacement = original.replacement.replace(/\s+/g, " ");
+      const key = `${path}:${l}:${original.location.start.column} ${original.mutatorName} ${replacement}`;
+      const m = { ...original, status: rerun.get(key) ?? original.status };
       if (!(m.status in c)) continue;
       c[m.status]++;
-      const l = m.location.start.line;
-      const replacement = m.replacement.replace(/\s+/g, " ");
-      const key = `${path}:${l}:${m.location.start.column} ${m.mutatorName} ${replacement}`;
       const eq = listed.get(key);
       if (eq) seen.add(key);
       const line = `${name}: ${path}:${l}:${m.location.start.column} ${m.mutatorName} ${m.status} — \`${lines[l - 1].trim().slice(0, 90)}\` → \`${replacement.slice(0, 60)}\``;
@@ -44,14 +56,14 @@ for (const name of names) {
   const total = c.Killed + c.Timeout + c.Survived + c.NoCoverage;
   const pct = (a, b) => (b ? `${((a / b) * 100).toFixed(1)}%` : "-");
   const when = statSync(file).mtime.toISOString().slice(0, 16).replace("T", " ");
-  rows.push(`| ${name} | ${total} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.Equivalent} | ${pct(c.Killed + c.Timeout, total)} | **${pct(c.Killed + c.Timeout, total - c.Equivalent)}** | ${when} |`);
+  rows.push(`| ${name} | ${total} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.Equivalent} | ${pct(c.Killed + c.Timeout, total)} | **${pct(c.Killed + c.Timeout, total - c.Equivalent)}** | ${when}${rerunNote} |`);
 }
 let commit = "?";
 try {
   commit = execSync("git rev-parse --short HEAD", { encoding: "utf8" }).trim();
 } catch {}
 console.log(`Summary at commit ${commit} (reports' times in UTC).\n`);
-console.log("| module | mutants | killed | timed out | survived | no coverage | of which equivalent | raw score | score without equivalents | report written |\n|---|---|---|---|---|---|---|---|---|---|");
+console.log("| module | mutants | killed | timed out | survived | no coverage | of which equivalent | raw score | score without equivalents | run (UTC) |\n|---|---|---|---|---|---|---|---|---|---|");
 console.log(rows.join("\n"));
 console.log("\nSurviving, not equivalent:\n" + (survivors.length ? survivors.map((s) => `- ${s}`).join("\n") : "(none)"));
 console.log("\nEquivalent (scripts/mutation-equivalents.mjs):\n" + equivalents.map((s) => `- ${s}`).join("\n"));
