@@ -6,6 +6,15 @@
 const S = "src/generation/sampler.ts";
 const K = "src/generation/kv-cache.ts";
 export const EQUIVALENTS = {
+  rl: [
+    { at: "src/rl/advantages.ts:29:50", mutator: "ConditionalExpression", replacement: "false", reason: "mean([]) is NaN instead of 0, but every caller either returns before using it (std, grpoAdvantages, REINFORCE++) or maps over the same empty list" },
+    { at: "src/rl/advantages.ts:43:9", mutator: "ConditionalExpression", replacement: "false", reason: "`typeof r !== \"number\"` dropped: Number.isFinite is false for every non-number too" },
+    { at: "src/rl/advantages.ts:101:7", mutator: "ConditionalExpression", replacement: "false", reason: "`all.length === 0` dropped: isZeroVariance([]) is true, same early return" },
+    { at: "src/rl/advantages.ts:104:43", mutator: "ArithmeticOperator", replacement: "a + m", reason: "m is the mean of group-centred values, 0 up to rounding: ±m moves results only at the rounding level of the centring itself" },
+  ],
+  "replay-buffer": [
+    { at: "src/rl/replay-buffer.ts:149:17", mutator: "ConditionalExpression", replacement: "false", reason: "`typeof e !== \"object\"` dropped: a non-object entry has no integer sampleCount, so the next check throws the same error" },
+  ],
   "kv-cache": [
     { at: `${K}:78:18`, mutator: "ArithmeticOperator", replacement: "this.numSlots + 1", reason: "batchRows' scan starts two past the end: #live there is undefined (not live), same first live slot found" },
     { at: `${K}:91:21`, mutator: "ArithmeticOperator", replacement: "i - n", reason: "the run search keeps going past the end, where free[] is undefined and never matches: same first run" },

@@ -4,7 +4,7 @@ export const MODULES = {
   // src/rl in three parts (advantages, collate, replay buffer) so each run stays short.
   rl: {
     mutate: ["src/rl/advantages.ts", "src/rl/random.ts", "src/rl/types.ts"],
-    tests: ["tests/rl/advantages.test.ts", "tests/rl/advantages-options.test.ts", "tests/rl/replay-buffer.test.ts"],
+    tests: ["tests/rl/advantages.test.ts", "tests/rl/advantages-options.test.ts", "tests/rl/advantages-precision.test.ts", "tests/rl/replay-buffer.test.ts"],
   },
   collate: {
     mutate: ["src/rl/collate.ts"],
