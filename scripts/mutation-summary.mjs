@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { execSync } from "node:child_process";
 import { MODULES } from "./mutation-modules.mjs";
 import { EQUIVALENTS } from "./mutation-equivalents.mjs";
+import { loadMergedReport, mutantKey } from "./mutation-report.mjs";
 
 const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(MODULES);
 const rows = [];
@@ -15,35 +16,25 @@ const survivors = [];
 const equivalents = [];
 const stale = [];
 for (const name of names) {
-  const file = `bench/reports/mutation/${name}.json`;
-  if (!existsSync(file)) continue;
-  const report = JSON.parse(readFileSync(file, "utf8"));
-  const rerunFile = `bench/reports/mutation/${name}.rerun.json`;
-  const rerun = new Map();
-  let rerunNote = "";
-  if (existsSync(rerunFile) && statSync(rerunFile).mtimeMs > statSync(file).mtimeMs) {
-    for (const [path, f] of Object.entries(JSON.parse(readFileSync(rerunFile, "utf8")).files)) {
-      if (f.source !== report.files[path]?.source) throw new Error(`${rerunFile}: ${path} differs from the full run's source`);
-      for (const m of f.mutants) rerun.set(`${path}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName} ${m.replacement.replace(/\s+/g, " ")}`, m.status);
-    }
-    rerunNote = ` + ${rerun.size} survivors re-run ${statSync(rerunFile).mtime.toISOString().slice(11, 16)}`;
-  }
+  const merged = loadMergedReport(name);
+  if (!merged) continue;
+  const { report, file } = merged;
+  const rerunNote = merged.reruns.map((r) => ` + ${r.size} re-run ${r.time.toISOString().slice(11, 16)}`).join("");
   const listed = new Map((EQUIVALENTS[name] ?? []).map((e) => [`${e.at} ${e.mutator} ${e.replacement}`, e]));
   const seen = new Set();
   const c = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Equivalent: 0 };
   for (const [path, f] of Object.entries(report.files)) {
     if (existsSync(path) && readFileSync(path, "utf8") !== f.source) stale.push(`${name}: ${path} changed since the report was written`);
     const lines = f.source.split("\n");
-    for (const original of f.mutants) {
-      const l = original.location.start.line;
-      const replacement = original.replacement.replace(/\s+/g, " ");
-      const key = `${path}:${l}:${original.location.start.column} ${original.mutatorName} ${replacement}`;
-      const m = { ...original, status: rerun.get(key) ?? original.status };
+    for (const m of f.mutants) {
+      const l = m.location.start.line;
+      const replacement = m.replacement.replace(/\s+/g, " ");
+      const key = mutantKey(path, m);
       if (!(m.status in c)) continue;
       c[m.status]++;
       const eq = listed.get(key);
       if (eq) seen.add(key);
-      const line = `${name}: ${path}:${l}:${m.location.start.column} ${m.mutatorName} ${m.status} — \`${lines[l - 1].trim().slice(0, 90)}\` → \`${replacement.slice(0, 60)}\``;
+      const line = `${name}: ${path}:${l}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column} ${m.mutatorName} ${m.status} — \`${lines[l - 1].trim().slice(0, 90)}\` → \`${replacement.slice(0, 60)}\``;
       if (m.status === "Survived" || m.status === "NoCoverage") {
         if (eq) {
           c.Equivalent++;
@@ -52,7 +43,7 @@ for (const name of names) {
       } else if (eq) stale.push(`${key} is listed as equivalent but was ${m.status}`);
     }
   }
-  for (const key of listed.keys()) if (!seen.has(key)) stale.push(`${name}: ${key} is listed as equivalent but not in the report`);
+  for (const key of listed.keys()) if (!seen.has(key)) stale.push(`${name}: ${key} is listed as equivalent but is not in the report`);
   const total = c.Killed + c.Timeout + c.Survived + c.NoCoverage;
   const pct = (a, b) => (b ? `${((a / b) * 100).toFixed(1)}%` : "-");
   const when = statSync(file).mtime.toISOString().slice(0, 16).replace("T", " ");
