@@ -4,6 +4,26 @@
 // changes behaviour for any reachable input is not equivalent: it needs a test instead. One entry
 // covers every mutant with the same key.
 export const EQUIVALENTS = {
+  "losses": [
+    { at: "src/rl/losses/aggregate.ts:47:35-47:37", mutator: "UnaryOperator", replacement: "+1", reason: "the per-token tensors are (B, T): dim 1 is dim -1" },
+    { at: "src/rl/losses/aggregate.ts:47:52-47:54", mutator: "UnaryOperator", replacement: "+1", reason: "the per-token tensors are (B, T): dim 1 is dim -1" },
+    { at: "src/rl/losses/policy-loss.ts:70:7-70:32", mutator: "ConditionalExpression", replacement: "false", reason: "`typeof value !== \"number\"` dropped: Number.isFinite is false for every non-number too" },
+    { at: "src/rl/losses/policy-loss.ts:115:26-115:59", mutator: "ConditionalExpression", replacement: "true", reason: "(B, T) advantages keep their padded values, which reach only per-token terms that aggregate drops by selection and whose gradient the selection of logprobs zeroes; advantage metrics select trained tokens (loss-edge-cases checks NaN/inf padding: same loss, metrics and grads)" },
+    { at: "src/rl/losses/policy-loss.ts:115:83-115:85", mutator: "UnaryOperator", replacement: "+1", reason: "the mask is (B, T): dim 1 is dim -1" },
+    { at: "src/rl/losses/policy-loss.ts:163:7-163:16", mutator: "ConditionalExpression", replacement: "false", reason: "always recomputes the entropy from logits with padded rows zeroed: same values on trained tokens, padded ones are zeroed either way (only the memory of the copy differs)" },
+    { at: "src/rl/losses/reinforce-loss.ts:46:11-46:34", mutator: "ConditionalExpression", replacement: "false", reason: "`typeof low !== \"number\"` dropped: Number.isFinite is false for every non-number too" },
+    { at: "src/rl/losses/reinforce-loss.ts:40:11-40:49", mutator: "ObjectLiteral", replacement: "{}", reason: "PolicyLoss falls back to beta 0 and \"token-mean\", the same defaults" },
+    { at: "src/rl/losses/cispo-loss.ts:30:11-30:49", mutator: "ObjectLiteral", replacement: "{}", reason: "PolicyLoss falls back to beta 0 and \"token-mean\", the same defaults" },
+    { at: "src/rl/losses/dapo-loss.ts:32:11-32:49", mutator: "ObjectLiteral", replacement: "{}", reason: "PolicyLoss falls back to beta 0 and \"token-mean\", the same defaults" },
+    { at: "src/rl/losses/ppo-clip-loss.ts:32:11-32:49", mutator: "ObjectLiteral", replacement: "{}", reason: "PolicyLoss falls back to beta 0 and \"token-mean\", the same defaults" },
+    { at: "src/rl/losses/reinforce-loss.ts:61:64-61:81", mutator: "ObjectLiteral", replacement: "{}", reason: "float zeros instead of bool zeros: clipped is only read as `.to(mask.dtype)` (0) or as a truth value (false)" },
+    { at: "src/rl/losses/simple-grpo-loss.ts:29:97-29:114", mutator: "ObjectLiteral", replacement: "{}", reason: "float zeros instead of bool zeros: clipped is only read as `.to(mask.dtype)` (0) or as a truth value (false)" },
+    { at: "src/rl/losses/entropy.ts:9:15-9:22", mutator: "ConditionalExpression", replacement: "false", reason: "`t === 1` shortcut removed: z / 1 is exact" },
+    { at: "src/rl/losses/validate.ts:47:63-47:65", mutator: "UnaryOperator", replacement: "+1", reason: "advantages here are 1-D (B): unsqueeze(1) is unsqueeze(-1)" },
+    { at: "src/rl/losses/clipped-objective.ts:27:9-27:41", mutator: "ConditionalExpression", replacement: "true", reason: "without clipRatioC the dual-clip bound is advantages \u00b7 NaN: `perToken > NaN` is false everywhere, so nothing changes (value or gradient)" },
+    { at: "src/rl/losses/ratio.ts:43:30-43:32", mutator: "UnaryOperator", replacement: "+1", reason: "the mask is (B, T): dim 1 is dim -1" },
+    { at: "src/rl/losses/ratio.ts:46:21-46:23", mutator: "UnaryOperator", replacement: "+1", reason: "the log-ratios are (B, T): dim 1 is dim -1" },
+  ],
   "rl": [
     { at: "src/rl/advantages.ts:29:50-29:65", mutator: "ConditionalExpression", replacement: "false", reason: "mean([]) is NaN instead of 0, but every caller either returns before using it (std, grpoAdvantages, REINFORCE++) or maps over the same empty list" },
     { at: "src/rl/advantages.ts:43:9-43:30", mutator: "ConditionalExpression", replacement: "false", reason: "`typeof r !== \"number\"` dropped: Number.isFinite is false for every non-number too" },

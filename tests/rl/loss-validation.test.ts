@@ -183,3 +183,13 @@ test("entropyFromLogits computes in float32 at least: bfloat16 logits give their
   });
   got.forEach((g, i) => assert.ok(Math.abs(g - exact[i]!) < 1e-5, `row ${i}: ${g} vs ${exact[i]}`));
 });
+
+test("clippedObjective without ratioClamped (custom losses call it so): clipped only where the clip won", () => {
+  const ratio = f64([[0.5, 1, 1.5]]);
+  const adv = f64([[1]]);
+  const out = L.clippedObjective(ratio, adv, { clipLow: 0.2, clipHigh: 0.2 });
+  assert.deepEqual(out.clipped.toArray(), [[0, 0, 1]]);
+  assert.deepEqual((out.perToken.toArray() as number[][])[0], [-0.5, -1, -1.2]);
+  assert.equal(out.ratioClamped, undefined);
+  torch.dispose([ratio, adv, out.perToken, out.clipped]);
+});
