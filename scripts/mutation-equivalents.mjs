@@ -4,6 +4,23 @@
 // changes behaviour for any reachable input is not equivalent: it needs a test instead. One entry
 // covers every mutant with the same key.
 export const EQUIVALENTS = {
+  "rewards": [
+    { at: "src/rewards/format-reward.ts:41:48-41:50", mutator: "ArrayDeclaration", replacement: "[\"Stryker was here\"]", reason: "the pattern matched, so the response holds at least the answer tags: match() is never null here" },
+    { at: "src/rewards/length-reward.ts:36:7-36:25", mutator: "EqualityOperator", replacement: "length >= maxTokens", reason: "at length = maxTokens the ramp gives ((maxTokens \u2212 buffer) \u2212 maxTokens) / buffer = \u22121 exactly for integer token counts (fractional ones differ by one rounding)" },
+    { at: "src/rewards/length-reward.ts:36:29-36:41", mutator: "ConditionalExpression", replacement: "false", reason: "with buffer 0, expected = maxTokens, so a length past expected is past maxTokens: the first condition already returns \u2212factor" },
+    { at: "src/rewards/length-reward.ts:118:21-118:44", mutator: "EqualityOperator", replacement: "length <= this.minLength", reason: "at length = minLength the distance outside is minLength \u2212 length = 0, the same as inside" },
+    { at: "src/rewards/length-reward.ts:118:73-118:96", mutator: "EqualityOperator", replacement: "length >= this.maxLength", reason: "at length = maxLength the distance outside is length \u2212 maxLength = 0, the same as inside" },
+    { at: "src/rewards/length-reward.ts:120:9-120:25", mutator: "ConditionalExpression", replacement: "false", reason: "slack 0: max(0, 1 \u2212 outside / 0) = max(0, \u2212Infinity) = 0, the same value" },
+    { at: "src/rewards/math-reward.ts:35:9-35:35", mutator: "ConditionalExpression", replacement: "false", reason: "an unparsable target: |undefined \u2212 v| < tol is false and !Number.isFinite(undefined) returns 0 two lines later" },
+    { at: "src/rewards/math-reward.ts:41:11-41:30", mutator: "ConditionalExpression", replacement: "true", reason: "an unparsable answer: |target \u2212 undefined| is NaN, never < tolerance" },
+    { at: "src/rewards/parse-number.ts:13:10-13:21", mutator: "MethodExpression", replacement: "text", reason: "trim() dropped: the replace that follows removes every whitespace character anyway" },
+    { at: "src/rewards/reward-set.ts:157:11-157:36", mutator: "ConditionalExpression", replacement: "false", reason: "`typeof value !== \"number\"` dropped: Number.isFinite is false for every non-number too" },
+    { at: "src/rewards/thinking-reward.ts:40:9-40:26", mutator: "ConditionalExpression", replacement: "false", reason: "a matched block starts with an opening tag, which the attempt pattern matches too: same partial reward" },
+    { at: "src/rewards/validate.ts:10:5-10:30", mutator: "ConditionalExpression", replacement: "true", reason: "`typeof value === \"number\"` dropped: Number.isFinite is false for every non-number too" },
+  ],
+  "store-versioning": [
+    { at: "src/store/version-gate.ts:63:9-63:22", mutator: "ConditionalExpression", replacement: "false", reason: "a boundary while no update waits then steps aside and straight back (inFlight − 1 + 1, no drain pending): the same version and count" },
+  ],
   "losses": [
     { at: "src/rl/losses/aggregate.ts:47:35-47:37", mutator: "UnaryOperator", replacement: "+1", reason: "the per-token tensors are (B, T): dim 1 is dim -1" },
     { at: "src/rl/losses/aggregate.ts:47:52-47:54", mutator: "UnaryOperator", replacement: "+1", reason: "the per-token tensors are (B, T): dim 1 is dim -1" },

@@ -28,6 +28,7 @@ export const MODULES = {
       "tests/rewards/thinking-reward.test.ts",
       "tests/rewards/reward-set.test.ts",
       "tests/rewards/gsm8k-rewards.test.ts",
+      "tests/rewards/reward-checks.test.ts",
     ],
   },
   "rewards-math": {
@@ -59,7 +60,7 @@ export const MODULES = {
     mutate: ["src/store/versioned-store.ts", "src/store/version-gate.ts"],
     // in-process-store.test.ts never builds a VersionedStore; shared-memory-store.test.ts does (~30 s
     // a run) but versioned-store.test.ts covers the same paths over a scripted backend.
-    tests: ["tests/store/version-gate.test.ts", "tests/store/versioned-store.test.ts"],
+    tests: ["tests/store/version-gate.test.ts", "tests/store/version-gate-edges.test.ts", "tests/store/versioned-store.test.ts"],
   },
   "grpo-rollout": {
     mutate: ["apps/grpo/rollout.ts"],

@@ -32,7 +32,7 @@ export function loadMergedReport(name) {
         size++;
       }
     }
-    applied.push({ file: rf, size, time: statSync(rf).mtime });
+    applied.push({ file: rf, size, time: statSync(rf).mtime, kind: rf.includes("-recheck") ? "rechecked" : "re-run" });
   }
   for (const [path, f] of Object.entries(report.files)) for (const m of f.mutants) m.status = status.get(mutantKey(path, m)) ?? m.status;
   return { report, file, reruns: applied };

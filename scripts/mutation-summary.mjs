@@ -19,7 +19,7 @@ for (const name of names) {
   const merged = loadMergedReport(name);
   if (!merged) continue;
   const { report, file } = merged;
-  const rerunNote = merged.reruns.map((r) => ` + ${r.size} re-run ${r.time.toISOString().slice(11, 16)}`).join("");
+  const rerunNote = merged.reruns.map((r) => ` + ${r.size} ${r.kind} ${r.time.toISOString().slice(11, 16)}`).join("");
   const listed = new Map((EQUIVALENTS[name] ?? []).map((e) => [`${e.at} ${e.mutator} ${e.replacement}`, e]));
   const seen = new Set();
   const c = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Equivalent: 0 };

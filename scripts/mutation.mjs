@@ -40,7 +40,7 @@ if (args.includes("--rerun-survivors")) {
   }
   if (ranges.size === 0) throw new Error(`${name} has no survivors to re-run`);
   env.MUTATION_MUTATE = JSON.stringify([...ranges]);
-  env.MUTATION_REPORT_SUFFIX = `.rerun-${new Date().toISOString().slice(0, 16).replace(/[-:]/g, "")}`;
+  env.MUTATION_REPORT_SUFFIX = `.rerun-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, "")}`;
 }
 // Other arguments go to Stryker (e.g. --incremental, --concurrency 2).
 const r = spawnSync(process.execPath, ["node_modules/@stryker-mutator/core/bin/stryker.js", "run", "stryker.config.mjs", ...args], { stdio: "inherit", env });

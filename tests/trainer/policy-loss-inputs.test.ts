@@ -109,6 +109,7 @@ test("chunkedEntropy: chunks of chunkElements / vocab rows cover every position 
     { chunkElements: 10, calls: [1, 2, 2, 1] }, // no config: one probe row first
     { config: {}, chunkElements: 10, calls: [1, 2, 2, 1] },
     { config: { vocabSize: 0 }, chunkElements: 10, calls: [1, 2, 2, 1] },
+    { config: { vocabSize: "5" }, chunkElements: 10, calls: [1, 2, 2, 1] }, // not a number: probed
     { config: { vocabSize: V }, chunkElements: 3, calls: [1, 1, 1, 1, 1] }, // fewer elements than the vocabulary: one row at a time
     { config: { vocabSize: V }, chunkElements: 1000, calls: [5] },
   ];
