@@ -6,6 +6,7 @@
 import { MODULES } from "./scripts/mutation-modules.mjs";
 
 const name = process.env.MUTATION_MODULE ?? "";
+const suffix = process.env.MUTATION_REPORT_SUFFIX ?? "";
 const module = MODULES[name];
 if (!module) throw new Error(`MUTATION_MODULE must be one of ${Object.keys(MODULES).join(", ")}; got ${JSON.stringify(name)}`);
 
@@ -18,7 +19,8 @@ export default {
     // node:test through tsx, TAP on stdout for the runner's parser.
     nodeArgs: ["-r", "{{hookFile}}", "--import", "tsx", "--test-reporter=tap", "{{testFile}}"],
   },
-  mutate: module.mutate,
+  // scripts/mutation.mjs --rerun-survivors narrows this to the last run's survivors.
+  mutate: process.env.MUTATION_MUTATE ? JSON.parse(process.env.MUTATION_MUTATE) : module.mutate,
   coverageAnalysis: "perTest",
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
   timeoutMS: 20000,
@@ -28,8 +30,11 @@ export default {
   ignoreStatic: true,
   ignorePatterns: ["native/build", "native/build-matrix", ".scratch", "runs", "dist", "bench/reports", "node_modules"],
   reporters: ["clear-text", "progress-append-only", "html", "json"],
-  htmlReporter: { fileName: `bench/reports/mutation/${name}.html` },
-  jsonReporter: { fileName: `bench/reports/mutation/${name}.json` },
+  htmlReporter: { fileName: `bench/reports/mutation/${name}${suffix}.html` },
+  jsonReporter: { fileName: `bench/reports/mutation/${name}${suffix}.json` },
+  // Re-runs (`npm run mutation -- <module> --incremental`) re-test only mutants whose code or
+  // covering tests changed since the last run's results.
+  incrementalFile: `bench/reports/mutation/${name}.incremental.json`,
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
 };

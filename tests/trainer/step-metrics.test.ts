@@ -53,3 +53,17 @@ test("isHeadedModel needs all three methods; policyMicroBatches pairs inputs wit
   assert.throws(() => policyMicroBatches({ inputs: [{}, {}] as never, targets: [{}] as never }), /batch has 2 inputs but 1 targets/);
   assert.deepEqual(policyMicroBatches({ inputs: ["a"] as never, targets: ["b"] as never }), [{ inputs: "a", targets: "b" }]);
 });
+
+test("combineMicroBatchMetrics: loss and tokens are sums even where a token-weighted mean would differ; a non-number token count weighs 1", () => {
+  // Weighted mean of loss would be (0.5·1 + 0.25·3) / 4 = 0.3125, not the sum 0.75.
+  const out = combineMicroBatchMetrics([
+    { loss: 0.5, tokens: 1, clipFraction: 0 },
+    { loss: 0.25, tokens: 3, clipFraction: 1 },
+  ]);
+  assert.deepEqual(out, { loss: 0.75, tokens: 4, clipFraction: 0.75 });
+  const unweighted = combineMicroBatchMetrics([
+    { tokens: "3", entropy: 1 },
+    { tokens: "3", entropy: 3 },
+  ]);
+  assert.deepEqual(unweighted, { entropy: 2 });
+});
