@@ -143,14 +143,13 @@ export class C10dWeightSync {
     // have arrived keeps this process's event loop (IPC, NATS) free until then.
     const deadline = Date.now() + this.#rendezvousMs;
     const what = `c10d weight group generation ${generation} (${total} replicas, rendezvous ${this.host}:${this.port})`;
-    while (this.#store.add(`${prefix}/arrived`, 0) < total) {
+    for (let arrived = 0; (arrived = this.#store.add(`${prefix}/arrived`, 0)) < total; await sleep(10)) {
       if (failure !== undefined)
         throw new WeightBroadcastError(`${what}: a replica failed to join: ${(failure as Error)?.message ?? failure}`, { cause: failure });
       if (Date.now() > deadline)
         throw new WeightBroadcastError(
-          `${what}: ${this.#store.add(`${prefix}/arrived`, 0)} of ${total} replicas arrived within ${this.#rendezvousMs} ms (cluster.timeout_s)`,
+          `${what}: ${arrived} of ${total} replicas arrived within ${this.#rendezvousMs} ms (cluster.timeout_s)`,
         );
-      await sleep(10);
     }
     try {
       this.#group = distributed.initProcessGroup({
