@@ -166,7 +166,7 @@ export class GeneratorActor extends Actor {
       try {
         const params = this.#trained();
         const version = await w.broadcaster.receive(w.staging ?? params).catch((err) => {
-          this.#leaveWeightGroup(); // the peers fail at once instead of waiting out the timeout
+          if (this.#weights === w) this.#leaveWeightGroup(); // the peers fail at once instead of waiting out the timeout
           throw err;
         });
         if (w.staging) copyStateDict(params, w.staging);
