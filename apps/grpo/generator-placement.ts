@@ -4,7 +4,8 @@
  * (a service of generator replicas in child processes that load each published version from the
  * shared-memory store; or, with `services.generator.hosts`, in processes that host agents start
  * on the named hosts — replica i on hosts[i % length] — loading versions from a TCP store served
- * by the controller). The GRPO loop calls `generate`, `sync` and `close` and never asks which.
+ * by the controller, or, with `cluster.weight_sync: c10d` (the default), broadcasting each version
+ * over a Gloo group of the controller and every replica). The GRPO loop calls `generate`, `sync` and `close` and never asks which.
  *
  * Separate replicas that die are restarted by the service; a restarted one loads the newest
  * published version before it takes work (`onRestart`), so it never serves its starting weights
@@ -14,12 +15,13 @@
 import { GenerationEngine } from "../../src/generation/index.ts";
 import type { CausalLM, LoraAdapters, Tokenizer } from "../../src/models/index.ts";
 import type { BatchGenerator } from "../../src/rollout/index.ts";
-import type { NatsCluster } from "../../src/actors/index.ts";
+import type { NatsCluster, Service } from "../../src/actors/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
 import type { ModelSpec } from "../shared/resolve-model.ts";
 import { GeneratorActor } from "./generator-actor.ts";
 import { loraConfigFrom } from "../shared/lora.ts";
 import { sharedMemoryPolicyStore, tcpPolicyStore } from "./cluster.ts";
+import { C10dWeightSync, type WeightGroupMembers } from "./c10d-weight-sync.ts";
 import { GrpoConfigError } from "./errors.ts";
 
 export interface PolicyGenerator extends BatchGenerator {
@@ -33,7 +35,7 @@ export interface PolicyGenerator extends BatchGenerator {
   /** Each replica's weight version, |w| checksum, pid and host (separate placement). */
   state?(): Promise<{ versions: number[]; checksums: number[]; pids: number[]; hosts: string[] }>;
   /** Separate placement: the weight store the replicas read (TCP as soon as one runs on another host). */
-  readonly storeKind?: "shared-memory" | "tcp";
+  readonly storeKind?: "shared-memory" | "tcp" | "c10d";
   /** One line on the replicas (state, restarts, pids) for errors; undefined in colocated placement. */
   describe?(): string;
 }
@@ -87,14 +89,16 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
   }
   const remote = spec.hosts.length > 0;
   if (remote && !o.cluster) throw new GrpoConfigError("services.generator.hosts needs a joined cluster (top-level cluster section)");
-  const store = remote ? await tcpPolicyStore(config.cluster!) : sharedMemoryPolicyStore();
-  const versions = store.versions;
+  // Remote replicas: a c10d broadcast (cluster.weight_sync, the default) or the controller's TCP store.
+  const c10d = remote && config.cluster!.weightSync === "c10d" ? await C10dWeightSync.listen(config) : undefined;
+  const store = c10d ?? (remote ? await tcpPolicyStore(config.cluster!) : sharedMemoryPolicyStore());
+  const trained = () => (o.lora ?? o.policy).stateDict();
   /** The newest version in the store that every replica must serve (set once it is published). */
   let published: number | undefined;
   /** Where each replica runs now (remote placement: a replica whose host died restarts on the next listed one). */
   let replicaHosts: string[] = [];
   const log = o.log ?? ((line: string) => console.error(line));
-  let service;
+  let service: Service<GeneratorActor>;
   try {
     service = await GeneratorActor.options({
       procs: 1,
@@ -104,6 +108,7 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       // threads each on a small machine would fight over the cores. On other hosts the agent's
       // environment decides (libtorch's default: every core there).
       env: remote ? {} : { TORCHFORGE_NUM_THREADS: "1" },
+      // joinWeightGroup and receiveWeights are not retried: a restarted replica is in no group yet.
       idempotent: ["generate", "updateWeights", "version", "pid", "host", "weightsChecksum"],
       restartLimit: spec.restartLimit ?? Infinity,
       // A restart loads a whole model: let calls wait for it as long as the run waits for episodes.
@@ -115,6 +120,17 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
           const was = replicaHosts[replica.index];
           if (was !== undefined && was !== host) log(`generator replica ${replica.index} moved from host ${was} (gone) to host ${host}`);
           replicaHosts[replica.index] = host;
+        }
+        if (c10d) {
+          // The group's membership changed: form a new one with every live replica and this one,
+          // sending it the current weights before it takes work.
+          if (published === undefined) return c10d.invalidate();
+          const self: WeightGroupMembers = {
+            count: () => 1,
+            join: (args) => replica.call("joinWeightGroup", args),
+            receive: (generation) => replica.call("receiveWeights", generation),
+          };
+          return c10d.send(published, trained(), [healthy(), self], { rebuild: true });
         }
         // Load the newest published version from the store; if one was published meanwhile, that
         // too (the fanout of a version published while this replica is down does not reach it).
@@ -129,7 +145,7 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
       maxBatchSize: o.maxBatchSize,
       maxSeqLen: o.maxSeqLen,
       packWeights: spec.packWeights,
-      ...store.location,
+      ...(c10d ? {} : (store as Exclude<typeof store, C10dWeightSync>).location),
       lora: o.lora && config.lora ? { config: loraConfigFrom(config.lora), generator: config.lora.generator } : null,
     });
   } catch (err) {
@@ -137,6 +153,14 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     throw err;
   }
   if (remote) replicaHosts = await service.host.fanout();
+  /** The routable replicas, as members of the c10d weight group. */
+  function healthy(): WeightGroupMembers {
+    return {
+      count: () => service.replicas().filter((r) => r.state === "healthy").length,
+      join: (args) => service.joinWeightGroup.fanout(args),
+      receive: (generation) => service.receiveWeights.fanout(generation),
+    };
+  }
   const restartCount = () => service.replicas().reduce((n, r) => n + r.restarts, 0);
   return {
     parallelism: spec.numReplicas,
@@ -144,6 +168,24 @@ export async function startGenerator(config: GrpoConfig, o: StartGeneratorOption
     storeKind: store.kind,
     generate: (requests, sampling) => service.generate.route(requests, sampling),
     sync: async (version) => {
+      if (c10d) {
+        published = version;
+        // A replica dying mid-transfer fails it; its restart hook then sends it this version
+        // through a new group, and the survivors get it again here.
+        const deadline = Date.now() + config.grpo.progressTimeoutS * 1000;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await c10d.send(version, trained(), [healthy()]);
+          } catch (err) {
+            if (attempt >= 3 || Date.now() > deadline) throw err;
+            log(`generator weight sync of version ${version} failed (attempt ${attempt}), forming a new group: ${(err as Error).message}`);
+            await new Promise((r) => setTimeout(r, 200));
+            while (service.replicas().some((r) => r.state === "recovering") && Date.now() < deadline)
+              await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+      }
+      const versions = (store as Exclude<typeof store, C10dWeightSync>).versions;
       // With LoRA only the adapters travel; each generator holds its own copy of the frozen base.
       await versions.publish(version, (o.lora ?? o.policy).stateDict());
       published = version;

@@ -96,7 +96,7 @@ export interface GrpoRunResult {
     pids: number[];
     hosts: string[];
     trainerChecksum: number;
-    store: "shared-memory" | "tcp";
+    store: "shared-memory" | "tcp" | "c10d";
   };
 }
 

@@ -66,7 +66,7 @@ function childrenOf(parent: number): number[] {
 
 function config(
   dir: string,
-  o: { nats?: string; steps: number; genHosts: string[]; ref: Record<string, unknown>; timeoutS?: number; hostTimeoutS?: number; lora?: boolean },
+  o: { nats?: string; steps: number; genHosts: string[]; ref: Record<string, unknown>; timeoutS?: number; hostTimeoutS?: number; lora?: boolean; weightSync?: "c10d" | "tcp" },
 ) {
   return loadGrpoConfig({
     data: {
@@ -81,7 +81,7 @@ function config(
       rewards: o.lora ? ["math", "tests/apps/fixtures/text-hash-reward.ts#textHashReward"] : ["math"],
       ...(o.lora ? { lora: { r: 4, alpha: 8, target_modules: ["q_proj", "v_proj"], save_merged: false } } : {}),
       services: { generator: { num_replicas: 2, hosts: o.genHosts }, ref_model: o.ref },
-      ...(o.nats ? { cluster: { nats: o.nats, timeout_s: o.timeoutS ?? 10, host_timeout_s: o.hostTimeoutS ?? 2 } } : {}),
+      ...(o.nats ? { cluster: { nats: o.nats, timeout_s: o.timeoutS ?? 10, host_timeout_s: o.hostTimeoutS ?? 2, ...(o.weightSync ? { weight_sync: o.weightSync } : {}) } } : {}),
       checkpoint: { enable: false, folder: "${output_dir}/ckpt" },
     },
   });
@@ -116,10 +116,10 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
     nats?.proc.kill("SIGTERM");
   });
 
-  it("2 generator replicas on hostA and hostB and the ref model on hostB: TCP store, trainer's weights everywhere, same KL as in-controller", async () => {
-    const run = async (ref: Record<string, unknown>) => {
+  it("2 generator replicas on hostA and hostB and the ref model on hostB: c10d (default) and TCP weight sync, trainer's weights everywhere, same KL as in-controller", async () => {
+    const run = async (ref: Record<string, unknown>, weightSync?: "tcp") => {
       const dir = mkdtempSync(join(tmpdir(), "tf-multihost-"));
-      const { config: cfg, snake } = config(dir, { nats: nats.url, steps: 2, genHosts: ["hostA", "hostB"], ref });
+      const { config: cfg, snake } = config(dir, { nats: nats.url, steps: 2, genHosts: ["hostA", "hostB"], ref, weightSync });
       const lines: string[] = [];
       const result = await runGrpo({ config: cfg, rawConfig: snake, progress: false, log: (l) => lines.push(l) });
       return { result, lines, metrics: readMetricsJsonl(join(dir, "metrics.jsonl")) };
@@ -127,7 +127,7 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
     const remote = await run({ hosts: ["hostB"] });
     const g = remote.result.generatorState!;
     assert.equal(remote.result.steps, 2);
-    assert.equal(g.store, "tcp", "remote replicas read weights over TCP, not /dev/shm");
+    assert.equal(g.store, "c10d", "remote replicas get weights by a c10d broadcast by default, not /dev/shm");
     assert.deepEqual(g.hosts, ["hostA", "hostB"], "replica i on hosts[i]");
     g.pids.forEach((pid, i) => assert.ok(seen.get(g.hosts[i]!)!.has(pid), `replica ${i} (pid ${pid}) ran under ${g.hosts[i]}'s agent`));
     assert.deepEqual(g.versions, [remote.result.policyVersion, remote.result.policyVersion]);
@@ -136,8 +136,15 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
     const refPid = Number(/pid (\d+) on hostB/.exec(refLine ?? "")?.[1]);
     assert.ok(seen.get("hostB")!.has(refPid), `the reference model ran under hostB's agent: ${refLine}`);
 
-    // The same run with the reference model in the controller: the same KL, step by step.
-    const local = await run({});
+    // The same run with the reference model in the controller and weights through the TCP store:
+    // every replica holds the trainer's weights, and the KL is the same step by step (so are the
+    // weights the two syncs delivered: the rollouts, and so the updates, would differ otherwise).
+    const local = await run({}, "tcp");
+    const t = local.result.generatorState!;
+    assert.equal(t.store, "tcp");
+    assert.deepEqual(t.versions, [local.result.policyVersion, local.result.policyVersion]);
+    for (const c of t.checksums) assert.ok(Math.abs(c - t.trainerChecksum) <= 1e-9 * t.trainerChecksum, `tcp: replica |w| ${c} vs trainer ${t.trainerChecksum}`);
+    assert.equal(t.trainerChecksum, g.trainerChecksum, "c10d and TCP runs end with the same trainer weights");
     const runLines = [...remote.lines, "----", ...local.lines];
     assert.ok(!local.lines.some((l) => l.startsWith("reference model:")));
     const kl = (m: typeof remote.metrics) => m.filter((r) => r.step > 0).map((r) => r["loss/kl_ref"]);
@@ -177,7 +184,7 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
     assert.notEqual(g.pids[0], killed);
     assert.ok(seen.get("hostA")!.has(g.pids[0]!), "the restarted replica runs under hostA's agent again");
     assert.deepEqual(g.versions, [3, 3]);
-    assert.equal(g.store, "tcp");
+    assert.equal(g.store, "c10d");
     // Under LoRA the checksums cover the adapters only (each side loads its own frozen base).
     for (const c of g.checksums) assert.ok(Math.abs(c - g.trainerChecksum) <= 1e-9 * g.trainerChecksum, `replica ${c} vs trainer ${g.trainerChecksum}`);
     assert.ok(lines.some((l) => /LoRA r=4/.test(l)), lines.join("\n"));

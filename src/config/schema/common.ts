@@ -141,6 +141,12 @@ export const clusterSchema = z.strictObject({
   store_host: z.string().min(1).optional(),
   /** Port of the weight store; 0 picks a free one. @default 0 */
   store_port: z.number().int().min(0).max(65535).default(0),
+  /**
+   * How weights reach generator replicas on other hosts: "c10d" (a Gloo broadcast from the controller to every
+   * replica; the store port is its TCPStore rendezvous) or "tcp" (each replica streams the version from the
+   * controller's TCP weight store). c10d measured 375 ms vs 1118 ms for 538 MB (BENCHMARKS.md). @default "c10d"
+   */
+  weight_sync: z.enum(["c10d", "tcp"]).default("c10d"),
 });
 
 export const parallelismSchema = z.strictObject({

@@ -14,6 +14,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   "clusterSchema.store_host": "Address other hosts reach the weight store at.",
   "clusterSchema.store_port": "Port of the weight store; 0 picks a free one.",
   "clusterSchema.timeout_s": "Seconds to wait for the NATS server and for every host agent named in `services.*.hosts`.",
+  "clusterSchema.weight_sync": "How weights reach generator replicas on other hosts: \"c10d\" (a Gloo broadcast from the controller to every replica; the store port is its TCPStore rendezvous) or \"tcp\" (each replica streams the version from the controller's TCP weight store). c10d measured 375 ms vs 1118 ms for 538 MB (BENCHMARKS.md).",
   "datasetSchema.answer_field": "Field with the reference answer; unset: answer, target or ground_truth.",
   "datasetSchema.answer_format": "Answer → target: `gsm8k` (number after `####`), `boxed` (last `\\boxed{}`), `raw`, or `auto` (by marker).",
   "datasetSchema.config": "Subset (HF config name) subfolder, e.g. `main` for `openai/gsm8k`; unset: top level, `data/`, `default/` or `main/`.",
