@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { launchRanks, RankLauncherError } from "../../src/actors/rank-launcher.ts";
 import { FORGE_CLI } from "../shared/forge-cli.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
+import { splitLauncherArgv } from "../shared/split-argv.ts";
 
 export const USAGE = `usage: forge launch --nproc-per-node N [--nnodes M] [--node-rank R] [--master-addr HOST] [--master-port PORT]
                     [--grace-s S] [--] <script.ts|grpo|sft> [args...]`;
@@ -24,21 +25,8 @@ function intOption(name: string, raw: string | undefined, fallback: number | und
 
 const VALUE_OPTIONS = new Set(["nproc-per-node", "nnodes", "node-rank", "master-addr", "master-port", "grace-s"]);
 
-/** The launcher's own options end at the first positional (or `--`): what follows is the script's. */
-function splitArgv(argv: string[]): { own: string[]; rest: string[] } {
-  let i = 0;
-  while (i < argv.length) {
-    const a = argv[i]!;
-    if (a === "--") return { own: argv.slice(0, i), rest: argv.slice(i + 1) };
-    if (!a.startsWith("-")) break;
-    const name = a.replace(/^--?/, "").split("=")[0]!;
-    i += VALUE_OPTIONS.has(name) && !a.includes("=") ? 2 : 1;
-  }
-  return { own: argv.slice(0, i), rest: argv.slice(i) };
-}
-
 export async function main(argv: string[]): Promise<number> {
-  const { own, rest } = splitArgv(argv);
+  const { own, rest } = splitLauncherArgv(argv, VALUE_OPTIONS);
   let parsed;
   try {
     parsed = parseArgs({

@@ -32,6 +32,7 @@ import { EXIT_CODES } from "../../src/util/exit-codes.ts";
 import { FROM_SOURCES, packagePath, resolveShipped } from "../../src/util/package-root.ts";
 import { runIfMain } from "../../src/util/run-if-main.ts";
 import { FORGE_CLI } from "../shared/forge-cli.ts";
+import { splitLauncherArgv } from "../shared/split-argv.ts";
 
 export const USAGE = `usage: forge slurm [--config file.yaml] [--nodes N] [--nproc-per-node K] [--partition P] [--time T] [--job-name NAME]
                    [--cpus-per-task C] [--gpus-per-node G] [--master-port PORT] [--env KEY=VALUE]... [--sbatch OPTION]...
@@ -96,19 +97,6 @@ const VALUE_OPTIONS = new Set([
 
 class SlurmUsageError extends Error {
   override name = "SlurmUsageError";
-}
-
-/** forge slurm's own options end at the first positional (or `--`): what follows is the app's. */
-function splitArgv(argv: readonly string[]): { own: string[]; rest: string[] } {
-  let i = 0;
-  while (i < argv.length) {
-    const a = argv[i]!;
-    if (a === "--") return { own: argv.slice(0, i), rest: argv.slice(i + 1) };
-    if (!a.startsWith("-")) break;
-    const name = a.replace(/^--?/, "").split("=")[0]!;
-    i += VALUE_OPTIONS.has(name) && !a.includes("=") ? 2 : 1;
-  }
-  return { own: argv.slice(0, i), rest: argv.slice(i) };
 }
 
 function intOption(name: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -196,7 +184,7 @@ function srunErrors(jobLog: string): string[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { own, rest } = splitArgv(argv);
+  const { own, rest } = splitLauncherArgv(argv, VALUE_OPTIONS);
   let values;
   try {
     ({ values } = parseArgs({
