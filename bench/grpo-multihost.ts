@@ -16,26 +16,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadGrpoConfig } from "../src/config/index.ts";
 import { runGrpo } from "../apps/grpo/grpo-run.ts";
+import { startNats } from "../tests/fixtures/nats-server.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, steps: { type: "string", default: "2" } } });
 const runs = Number(values.runs);
 const steps = Number(values.steps);
 const AGENT = fileURLToPath(new URL("../apps/agent/main.ts", import.meta.url));
-
-function startNats(): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn("nats-server", ["-a", "127.0.0.1", "-p", "-1"], { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let log = "";
-    const onData = (d: Buffer) => {
-      log += d;
-      const m = /Listening for client connections on ([\d.]+:\d+)/.exec(log);
-      if (m) resolve({ proc, url: `nats://${m[1]}` });
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    proc.once("error", reject);
-  });
-}
 
 function startAgent(url: string, host: string): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), AGENT, "--nats", url, "--host", host], {

@@ -20,25 +20,11 @@ import {
 } from "../../src/actors/index.ts";
 import { Counter } from "./fixtures/counter.ts";
 import { isAlive, sleep, waitFor } from "./fixtures/helpers.ts";
+import { startNats } from "../fixtures/nats-server.ts";
 
 const haveNats = spawnSync("nats-server", ["--version"]).status === 0;
 const AGENT = fileURLToPath(new URL("../../src/actors/host-agent-cli.ts", import.meta.url));
 const TSX = import.meta.resolve("tsx");
-
-function startNats(): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn("nats-server", ["-a", "127.0.0.1", "-p", "-1"], { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let log = "";
-    const onData = (d: Buffer) => {
-      log += d;
-      const m = /Listening for client connections on ([\d.]+:\d+)/.exec(log);
-      if (m) resolve({ proc, url: `nats://${m[1]}` });
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    proc.once("exit", () => reject(new Error(`nats-server exited: ${log}`)));
-  });
-}
 
 function startAgent(url: string, host: string): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ["--import", TSX, AGENT, "--servers", url, "--host", host], { stdio: ["ignore", "pipe", "inherit"] });

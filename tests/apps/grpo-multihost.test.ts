@@ -16,25 +16,11 @@ import { loadGrpoConfig } from "../../src/config/index.ts";
 import { readMetricsJsonl } from "../../src/observability/index.ts";
 import { runGrpo, GrpoConfigError } from "../../apps/grpo/grpo-run.ts";
 import { isAlive, waitFor } from "../actors/fixtures/helpers.ts";
+import { startNats } from "../fixtures/nats-server.ts";
 
 const haveNats = spawnSync("nats-server", ["--version"]).status === 0;
 const AGENT = fileURLToPath(new URL("../../apps/agent/main.ts", import.meta.url));
 const TSX = import.meta.resolve("tsx");
-
-function startNats(): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn("nats-server", ["-a", "127.0.0.1", "-p", "-1"], { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let log = "";
-    const onData = (d: Buffer) => {
-      log += d;
-      const m = /Listening for client connections on ([\d.]+:\d+)/.exec(log);
-      if (m) resolve({ proc, url: `nats://${m[1]}` });
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    proc.once("exit", () => reject(new Error(`nats-server exited: ${log}`)));
-  });
-}
 
 /** `forge agent --nats URL --host NAME`, one libtorch thread per actor process (2 cores here). */
 function startAgent(url: string, host: string): Promise<ChildProcess> {
