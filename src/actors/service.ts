@@ -10,6 +10,7 @@
  * retried and does not hurt the replica. Queues live in `replica.ts`, the choice of
  * replica in `router.ts`, the session of an async context in `sessions.ts`.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { recordMetric } from "../observability/metrics.ts";
 import type { ActorLike } from "./endpoint.ts";
 import { ActorDiedError, ServiceUnavailableError, UnknownEndpointError } from "./errors.ts";
@@ -18,8 +19,6 @@ import { Replica } from "./replica.ts";
 import { LeastLoadedRouter, RoundRobinRouter, SessionRouter } from "./router.ts";
 import type { ReplicaStatus, Service, ServiceControl, ServiceEndpoint, ServiceOptions } from "./service-interface.ts";
 import { SessionScope } from "./sessions.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 export class ServiceImpl {
   private readonly replicaList: Replica[];
@@ -30,6 +29,10 @@ export class ServiceImpl {
   private healthTimer: NodeJS.Timeout | undefined;
   private checking = false;
   private changeWaiters: Array<() => void> = [];
+  /** Restarts in flight, and the meshes they started: `shutdown` stops both, so no process outlives it. */
+  private readonly restarting = new Set<Promise<void>>();
+  private readonly pendingMeshes = new Set<MeshImpl>();
+  private readonly stopping = new AbortController();
   private readonly retries: number;
   private readonly maxRestarts: number;
   private readonly unavailableTimeoutMs: number;
@@ -90,13 +93,16 @@ export class ServiceImpl {
     }
     this.log(`${what}; restarting it`);
     replica.state = "recovering";
-    void this.restart(replica);
+    const restart = this.restart(replica).finally(() => this.restarting.delete(restart));
+    this.restarting.add(restart);
   }
 
   private async restart(replica: Replica): Promise<void> {
     for (let attempt = 1; !this.stopped; attempt++) {
+      let mesh: MeshImpl | undefined;
       try {
-        const mesh = await this.spawn(replica.index);
+        mesh = await this.spawn(replica.index);
+        this.pendingMeshes.add(mesh);
         if (this.stopped) return void (await mesh.shutdown());
         await this.runRestartHook(replica, mesh);
         if (this.stopped) return void (await mesh.shutdown());
@@ -107,12 +113,16 @@ export class ServiceImpl {
         this.install(replica, mesh);
         return;
       } catch (err) {
+        if (this.stopped) return; // shutdown stopped the attempt: not a failure
         if (attempt > this.maxRestarts) {
           this.log(`service ${this.name}: replica ${replica.index} is unhealthy after ${attempt} failed restarts: ${(err as Error)?.stack ?? err}`);
           replica.state = "unhealthy";
           return;
         }
-        await sleep(Math.min(100 * 2 ** attempt, 5000));
+        // Backoff before the next attempt; shutdown cuts it short.
+        await sleep(Math.min(100 * 2 ** attempt, 5000), undefined, { signal: this.stopping.signal, ref: false }).catch(() => undefined);
+      } finally {
+        if (mesh !== undefined) this.pendingMeshes.delete(mesh);
       }
     }
   }
@@ -287,15 +297,19 @@ export class ServiceImpl {
   async shutdown(): Promise<void> {
     if (this.stopped && this.replicaList.every((r) => r.state === "stopped")) return;
     this.stopped = true;
+    this.stopping.abort();
     clearInterval(this.healthTimer);
     const err = new ServiceUnavailableError(this.name, "the service was shut down");
-    await Promise.all(
-      this.replicaList.map(async (r) => {
+    await Promise.all([
+      ...this.replicaList.map(async (r) => {
         r.rejectQueued(err);
         await r.mesh?.shutdown();
         r.state = "stopped";
       }),
-    );
+      // A restart's mesh is not installed yet: stop it here, or an `onRestart` hook could hold it open.
+      ...[...this.pendingMeshes].map((m) => m.shutdown()),
+    ]);
+    await Promise.all(this.restarting);
   }
 
   handle<T extends ActorLike>(): Service<T> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { ActorDiedError, ServiceUnavailableError } from "../../src/actors/index.ts";
+import { ActorDiedError, ServiceUnavailableError, liveChildPids } from "../../src/actors/index.ts";
 import { drainMetrics, mergeMetricStates, reduceMetricState } from "../../src/observability/metrics.ts";
 import { Counter } from "./fixtures/counter.ts";
 import { assertNoOrphans, sleep, waitFor } from "./fixtures/helpers.ts";
@@ -67,6 +67,29 @@ describe("replica failure is a first-class event", () => {
     assert.ok(lines.some((l) => /replica 0 is unhealthy after 1 failed restarts: Error: no weights to load/.test(l)), lines.join("\n"));
     assert.deepEqual(await svc.incr.fanout(), [1], "fanout goes on without the unhealthy replica");
     pidsOf(svc);
+  });
+
+  it("shutting down while a replica restarts stops the new process too, before shutdown returns", async () => {
+    let hookStarted = false;
+    const svc = await Counter.options({
+      procs: 1,
+      numReplicas: 2,
+      healthCheckIntervalMs: 0,
+      log: () => undefined,
+      // A slow "load the weights": shutdown arrives while the restarted process is not routable yet.
+      onRestart: async (r) => {
+        hookStarted = true;
+        await r.call("slowIncr", 30_000);
+      },
+    }).asService();
+    const [pid0] = pidsOf(svc);
+    process.kill(pid0!, "SIGKILL");
+    await waitFor(() => hookStarted, "the restart hook to start", 20_000);
+    const t0 = Date.now();
+    await svc.shutdown();
+    assert.ok(Date.now() - t0 < 10_000, `shutdown took ${Date.now() - t0} ms`);
+    assert.deepEqual(liveChildPids(), [], "the restarted process outlived shutdown");
+    assert.deepEqual(svc.replicas().map((r) => r.state), ["stopped", "stopped"]);
   });
 
   it("fanout over a replica that dies mid-call retries it once restarted instead of failing", async () => {
