@@ -3,7 +3,15 @@ import type { ForwardModel, TrainerOptions } from "../../src/trainer/index.ts";
 
 interface TrainingConfigShape {
   training: { learningRate: number; steps: number; maxNorm: number | null; maxBadSteps: number; activationCheckpointing: boolean };
-  optimizer: { betas: readonly number[]; eps: number; weightDecay: number };
+  optimizer: {
+    name: "AdamW" | "Adam" | "SGD";
+    lr?: number | undefined;
+    betas?: readonly number[] | undefined;
+    eps?: number | undefined;
+    weightDecay: number;
+    momentum?: number | undefined;
+    nesterov?: boolean | undefined;
+  };
   lrScheduler: { warmupSteps: number; decayType: "constant" | "linear" | "cosine"; lrMin: number };
 }
 
@@ -12,22 +20,32 @@ export function trainerOptionsFromConfig(
   log: (line: string) => void,
 ): Pick<TrainerOptions<unknown, ForwardModel>, "optimizer" | "schedule" | "maxNorm" | "maxBadSteps" | "activationCheckpointing" | "warn"> {
   const t = config.training;
+  const o = config.optimizer;
+  // optimizer.lr, when set, overrides training.learning_rate (the schedule's floor follows it).
+  const lr = o.lr ?? t.learningRate;
+  // Only the keys the named optimizer has: the schema has refused the others already.
+  const optimizer =
+    o.name === "SGD"
+      ? { name: o.name, lr, weightDecay: o.weightDecay, ...defined({ momentum: o.momentum, nesterov: o.nesterov }) }
+      : { name: o.name, lr, weightDecay: o.weightDecay, ...defined({ betas: o.betas as [number, number] | undefined, eps: o.eps }) };
   return {
-    optimizer: {
-      lr: t.learningRate,
-      betas: config.optimizer.betas as [number, number],
-      eps: config.optimizer.eps,
-      weightDecay: config.optimizer.weightDecay,
-    },
+    optimizer,
     schedule: {
       warmupSteps: config.lrScheduler.warmupSteps,
       decay: config.lrScheduler.decayType,
       totalSteps: t.steps,
-      minLrRatio: config.lrScheduler.lrMin / t.learningRate,
+      minLrRatio: config.lrScheduler.lrMin / lr,
     },
     maxNorm: t.maxNorm,
     maxBadSteps: t.maxBadSteps,
     activationCheckpointing: t.activationCheckpointing,
     warn: (m) => log(`warning: ${m}`),
   };
+}
+
+/** `obj` without its undefined values (so the optimizer's own defaults apply). */
+function defined<T extends Record<string, unknown>>(obj: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<{
+    [K in keyof T]: Exclude<T[K], undefined>;
+  }>;
 }

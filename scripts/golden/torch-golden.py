@@ -41,6 +41,7 @@ def trajectory(make_opt, steps=5):
 
 
 out["adamw"] = trajectory(lambda p: torch.optim.AdamW(p, lr=0.05, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1))
+out["adam"] = trajectory(lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1))
 out["sgd_momentum"] = trajectory(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01))
 out["sgd_nesterov"] = trajectory(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True))
 out["sgd_plain"] = trajectory(lambda p: torch.optim.SGD(p, lr=0.05))

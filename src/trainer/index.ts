@@ -3,7 +3,8 @@
  * normalisation, clipping, AdamW + LR schedule, NaN/inf skip) and atomic checkpoints.
  */
 export { Trainer } from "./trainer.ts";
-export type { TrainerOptions, OptimizerOptions } from "./trainer.ts";
+export type { TrainerOptions } from "./trainer.ts";
+export type { OptimizerOptions, OptimizerName } from "./optimizer-options.ts";
 export type { ForwardModel, LossFn, LossFnArgs, LossFnOutput } from "./types.ts";
 export { policyLossFn, policyMicroBatches, countPolicyTokens, isHeadedModel, chunkedEntropy } from "./policy-loss-fn.ts";
 export type { PolicyMicroBatch, PolicyLossFnOptions, HeadedModel } from "./policy-loss-fn.ts";

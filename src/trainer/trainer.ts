@@ -32,19 +32,10 @@ import type { ForwardModel, LossFn } from "./types.ts";
 import { loadCheckpoint, saveCheckpoint, type LoadCheckpointResult, type SaveCheckpointOptions } from "./checkpoint.ts";
 import { LossScaler, MasterWeights, isLowPrecision, type LossScalerOptions } from "./mixed-precision.ts";
 import { GradientAllReducer, allReduceNumbers, broadcastTensors } from "./data-parallel.ts";
+import { buildOptimizer, checkOptimizerOptions, type OptimizerOptions } from "./optimizer-options.ts";
 
 type AnyOptimizer = optim.Optimizer<{ lr: number }>;
 
-export interface OptimizerOptions {
-  /** @default 1e-5 */
-  lr?: number;
-  /** @default [0.9, 0.999] */
-  betas?: [number, number];
-  /** @default 1e-8 */
-  eps?: number;
-  /** @default 0.01 */
-  weightDecay?: number;
-}
 
 export interface TrainerOptions<B, M extends ForwardModel> {
   model: M;
@@ -56,7 +47,7 @@ export interface TrainerOptions<B, M extends ForwardModel> {
   trainable?: nn.Module;
   /** A policy loss from src/rl (micro-batches are then `collate` output) or any `LossFn`. */
   loss: Loss | LossFn<B, M>;
-  /** AdamW hyperparameters, or a ready optimizer over the model's parameters. @default AdamW({ lr: 1e-5 }) */
+  /** Options of the optimizer to build (AdamW, Adam or SGD), or a ready optimizer over the model's parameters. @default AdamW({ lr: 1e-5 }) */
   optimizer?: OptimizerOptions | AnyOptimizer;
   /** Warmup and decay of the learning rate, stepped once per optimizer step. @default constant */
   schedule?: optim.WarmupScheduleOptions;
@@ -154,7 +145,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       const params = this.trainable.parameters().filter((p) => p.requiresGrad);
       if (params.length === 0) throw new TrainerOptionError(o.trainable ? "trainable" : "model", "a module with trainable parameters", "a module with none (or all frozen)");
       this.#mixed = new MasterWeights(params, { copies: o.masterWeights ?? true });
-      this.optimizer = new optim.AdamW([...this.#mixed.masters], { lr: 1e-5, ...(o.optimizer ?? {}) });
+      this.optimizer = buildOptimizer([...this.#mixed.masters], o.optimizer);
       this.#ownsOptimizer = true;
     }
     // What clipping and the optimizer see: the float32 masters when there are any.
@@ -446,16 +437,7 @@ function validateOptions<B, M extends ForwardModel>(o: TrainerOptions<B, M>): Tr
   if (o.countTokens !== undefined && typeof o.countTokens !== "function") throw new TrainerOptionError("countTokens", "a function", o.countTokens);
   if (o.overlapGradReduce !== undefined && typeof o.overlapGradReduce !== "boolean") throw new TrainerOptionError("overlapGradReduce", "a boolean", o.overlapGradReduce);
   const opt = o.optimizer;
-  if (opt !== undefined && !(opt instanceof optim.Optimizer)) {
-    if (typeof opt !== "object" || opt === null) throw new TrainerOptionError("optimizer", "AdamW options { lr, betas, eps, weightDecay } or an Optimizer", opt);
-    const known = ["lr", "betas", "eps", "weightDecay"];
-    for (const k of Object.keys(opt)) {
-      if (!known.includes(k)) throw new TrainerOptionError(`optimizer.${k}`, `one of ${known.join(", ")} (unknown key)`, (opt as Record<string, unknown>)[k]);
-    }
-    if (opt.lr !== undefined && !(typeof opt.lr === "number" && Number.isFinite(opt.lr) && opt.lr >= 0)) {
-      throw new TrainerOptionError("optimizer.lr", "a finite number >= 0", opt.lr);
-    }
-  }
+  if (opt !== undefined && !(opt instanceof optim.Optimizer)) checkOptimizerOptions(opt);
   if (o.schedule !== undefined) {
     if (typeof o.schedule !== "object" || o.schedule === null) throw new TrainerOptionError("schedule", "an object { warmupSteps, totalSteps, decay, minLrRatio }", o.schedule);
     const known = ["warmupSteps", "totalSteps", "decay", "minLrRatio"];

@@ -37,6 +37,26 @@ test("AdamW follows PyTorch's trajectory exactly (golden)", () => {
   assertClose(r.losses, g.losses, { rtol: 1e-12 });
 });
 
+test("Adam (L2 weight decay through the moments) follows PyTorch's trajectory exactly (golden)", () => {
+  const g = golden().adam;
+  const r = trajectory((p) => new optim.Adam(p, { lr: 0.05, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 }));
+  assertClose(r.w, g.w, { rtol: 1e-12, atol: 1e-14 });
+  assertClose(r.b, g.b, { rtol: 1e-12, atol: 1e-14 });
+  assertClose(r.losses, g.losses, { rtol: 1e-12 });
+  // Not AdamW under another name: decoupled decay takes another path.
+  const decoupled = trajectory((p) => new optim.AdamW(p, { lr: 0.05, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 }));
+  assert.ok(Math.abs(decoupled.w.toFlatArray()[0]! - r.w.toFlatArray()[0]!) > 1e-6);
+});
+
+test("Adam leaves the caller's gradient as it was after the step", () => {
+  const w = torch.tensor([1, -2, 3], { dtype: "float64", requiresGrad: true });
+  const opt = new optim.Adam([w], { lr: 0.1, weightDecay: 0.5 });
+  torch.tidy(() => w.mul(w).sum().backward());
+  opt.step();
+  assert.deepEqual(w.grad!.toFlatArray(), [2, -4, 6], "the gradient, not gradient + wd·θ");
+  assert.equal(new optim.Adam([torch.zeros([1], { requiresGrad: true })]).paramGroups[0]!.hyper.weightDecay, 0, "PyTorch's default: no decay");
+});
+
 test("SGD variants follow PyTorch's trajectories (golden)", () => {
   const g = golden();
   const cases: [string, Partial<optim.SGDOptions>][] = [

@@ -223,18 +223,32 @@ export const metricLoggingSchema = z.strictObject({
     .optional(),
 });
 
-export const optimizerSchema = z.strictObject({
-  /** Optimizer (torch.optim semantics). @default "AdamW" */
-  name: z.enum(["AdamW", "Adam", "SGD"]).default("AdamW"),
-  /** Overrides `training.learning_rate` when set. */
-  lr: z.number().positive().optional(),
-  /** Adam's denominator epsilon. @default 1e-8 */
-  eps: z.number().positive().default(1e-8),
-  /** Weight decay (decoupled for AdamW). @default 0 */
-  weight_decay: z.number().nonnegative().default(0),
-  /** Adam's moment decay rates (β1, β2). @default [0.9, 0.999] */
-  betas: z.tuple([z.number(), z.number()]).default([0.9, 0.999]),
-});
+export const optimizerSchema = z
+  .strictObject({
+    /** Optimizer (torch.optim semantics: AdamW decouples weight decay; Adam and SGD add it to the gradient as L2). @default "AdamW" */
+    name: z.enum(["AdamW", "Adam", "SGD"]).default("AdamW"),
+    /** Overrides `training.learning_rate` when set. */
+    lr: z.number().positive().optional(),
+    /** AdamW/Adam: the denominator epsilon. @default 1e-8 */
+    eps: z.number().positive().optional(),
+    /** Weight decay (decoupled for AdamW, L2 for Adam and SGD). @default 0 */
+    weight_decay: z.number().nonnegative().default(0),
+    /** AdamW/Adam: moment decay rates (β1, β2). @default [0.9, 0.999] */
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).optional(),
+    /** SGD: momentum factor. @default 0 */
+    momentum: z.number().nonnegative().optional(),
+    /** SGD: Nesterov momentum (needs momentum > 0). @default false */
+    nesterov: z.boolean().optional(),
+  })
+  .superRefine((o, ctx) => {
+    // A key the named optimizer does not have would be silently ignored: refuse it instead.
+    const adamKeys = ["eps", "betas"] as const;
+    const sgdKeys = ["momentum", "nesterov"] as const;
+    for (const key of o.name === "SGD" ? adamKeys : sgdKeys) {
+      if (o[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `${key} is not an option of ${o.name} (only of ${o.name === "SGD" ? "AdamW and Adam" : "SGD"}); remove it or change optimizer.name` });
+    }
+    if (o.nesterov === true && !(o.momentum! > 0)) ctx.addIssue({ code: "custom", path: ["nesterov"], message: "nesterov needs optimizer.momentum > 0" });
+  });
 
 export const lrSchedulerSchema = z.strictObject({
   /** Steps of linear warmup from 0 to the peak learning rate. @default 0 */

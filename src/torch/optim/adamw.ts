@@ -29,6 +29,11 @@ export class AdamW extends Optimizer<AdamWOptions> {
     }
   }
 
+  /** The decay applied to the weights apart from the gradient (all of it for AdamW; none for Adam's L2). */
+  protected decoupledWeightDecay(hyper: AdamWOptions): number {
+    return hyper.weightDecay;
+  }
+
   step(): void {
     for (const group of this.paramGroups) {
       // Parameters without a gradient are skipped and keep their step count, as in PyTorch.
@@ -40,7 +45,8 @@ export class AdamW extends Optimizer<AdamWOptions> {
         s.step += 1;
         byStep.set(s.step, [...(byStep.get(s.step) ?? []), p]);
       }
-      const { lr, betas, eps, weightDecay } = group.hyper;
+      const { lr, betas, eps } = group.hyper;
+      const weightDecay = this.decoupledWeightDecay(group.hyper);
       for (const [step, ps] of byStep) {
         const st = ps.map((p) => this.state.get(p)!.tensors);
         native.adamwStep(

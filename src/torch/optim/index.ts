@@ -2,6 +2,8 @@
 export { Optimizer, OptimizerError } from "./optimizer.ts";
 export type { ParamGroup, ResolvedGroup, ParamState, OptimizerStateDict } from "./optimizer.ts";
 export { AdamW } from "./adamw.ts";
+export { Adam } from "./adam.ts";
+export type { AdamOptions } from "./adam.ts";
 export type { AdamWOptions } from "./adamw.ts";
 export { SGD } from "./sgd.ts";
 export type { SGDOptions } from "./sgd.ts";

@@ -107,6 +107,12 @@ export abstract class Optimizer<H extends { lr: number }> {
       if (g.params.length !== own.params.length) {
         throw new OptimizerError(`param group ${i}: state dict has ${g.params.length} params, optimizer has ${own.params.length}`);
       }
+      // Another optimizer's state (SGD's into AdamW, say) has other hyperparameters: refuse it by name.
+      const saved = Object.keys(g.hyper ?? {}).sort().join(", ");
+      const mine = Object.keys(own.hyper).sort().join(", ");
+      if (saved !== mine) {
+        throw new OptimizerError(`param group ${i}: the state dict was saved by another optimizer (hyperparameters ${saved}; this ${this.constructor.name} has ${mine})`);
+      }
       this.validate(g.hyper, i);
       own.hyper = { ...g.hyper };
       flat.push(...own.params);
