@@ -106,18 +106,41 @@ export class C10dWeightSync {
     if (rebuild || this.#members !== total || !this.#broadcaster) await this.#form(stateDict, members, counts);
     if (total === 0) return; // no live replica: each loads the published version when it restarts
     const gen = this.#generation;
-    const results = await Promise.allSettled([
-      this.#broadcaster!.publish(version, stateDict),
-      ...members.map((m, i) => (counts[i] ? m.receive(gen) : undefined)),
-    ]);
-    const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
-    if (failed) {
-      this.#teardown();
-      const reason = (failed.reason as Error)?.message ?? String(failed.reason);
+    const publish = this.#broadcaster!.publish(version, stateDict);
+    const receives = members.map((m, i) => (counts[i] ? m.receive(gen) : undefined));
+    // A replica that dies mid-transfer can leave Gloo's send to it pending until the group's
+    // timeout (progress_timeout_s): its failed receive ends the send at once instead.
+    const memberFailed = new Promise<{ reason: unknown }>((resolve) =>
+      receives.forEach((r) => r?.catch((reason: unknown) => resolve({ reason }))),
+    );
+    const outcome = await Promise.race([Promise.allSettled([publish, ...receives]).then((all) => ({ all })), memberFailed]);
+    const failure = "all" in outcome ? (outcome.all.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined) : outcome;
+    if (failure) {
+      this.#abandon(publish);
+      const reason = (failure.reason as Error)?.message ?? String(failure.reason);
       throw new WeightBroadcastError(`weight sync (c10d, group generation ${gen}) of version ${version} failed: ${reason}`, {
-        cause: failed.reason,
+        cause: failure.reason,
       });
     }
+  }
+
+  /**
+   * Drops the current group after a failed send; the next send forms a new one. Its publish may
+   * still be pending in Gloo: the group is destroyed only once that settles (destroying it
+   * earlier would block this thread on Gloo's worker until the timeout).
+   */
+  #abandon(publish: Promise<void>): void {
+    const group = this.#group;
+    const broadcaster = this.#broadcaster;
+    this.#group = undefined;
+    this.#broadcaster = undefined;
+    this.#members = undefined;
+    void publish
+      .catch(() => undefined)
+      .then(() => {
+        broadcaster?.dispose();
+        group?.destroy();
+      });
   }
 
   async #form(layout: StateDict, members: WeightGroupMembers[], counts: number[]): Promise<void> {

@@ -199,10 +199,24 @@ export class C10dWeightBroadcaster {
     if (this.#busy) throw new StoreArgumentError(what, "must not overlap another publish or receive on the same broadcaster");
     this.#busy = true;
     const works: Promise<void>[] = [];
+    // Each collective is awaited only after the one before it: an async wait holds a libuv
+    // thread-pool thread until its collective ends, and a peer that dies mid-transfer can leave
+    // a Gloo send pending until the group's timeout. Waiting in order holds one thread per
+    // transfer, not one per tensor (which could fill the pool and stall all of Node's file I/O).
+    let previous: Promise<void> = Promise.resolve();
     const issue = (t: Tensor) => {
-      const p = this.group.broadcast(t, this.src).wait();
+      const work = this.group.broadcast(t, this.src);
+      const p = previous.then(
+        () => work.wait(),
+        (err) => {
+          // An earlier collective failed: this one still holds its handle until it ends.
+          void work.wait().catch(() => {});
+          throw err;
+        },
+      );
       p.catch(() => {}); // reported through Promise.all below
       works.push(p);
+      previous = p;
       return p;
     };
     try {
