@@ -38,7 +38,8 @@ export async function main(argv: string[]): Promise<number> {
 
 async function run(argv: string[]): Promise<number> {
   const cli = parseCommandLine(argv, DEFAULT_GRPO_CONFIG, loadGrpoConfig);
-  const { config, snake } = cli.loaded;
+  const { config, snake, warnings } = cli.loaded;
+  if (!insideLauncher()) for (const w of warnings) console.error(`warning: ${w}`); // once, not per rank
   // services.trainer.procs > 1: this process becomes the launcher of that many data-parallel ranks.
   const procs = config.services.trainer.procs;
   if (procs > 1 && !insideLauncher()) return relaunchAsRanks("grpo", argv, procs);

@@ -14,6 +14,7 @@ import { sftConfigSchema } from "./schema/sft.ts";
 import { validateConfig } from "./validate.ts";
 import { grpoServiceShorthands, sftServiceShorthands } from "./service-shorthands.ts";
 import { isDefaultedSection } from "./help.ts";
+import { unreadGrpoSeedKeys } from "./unread-seed-keys.ts";
 
 export interface LoadConfigOptions {
   /** YAML file to start from; omitted: start from an empty mapping. */
@@ -31,6 +32,8 @@ export interface LoadedConfig<S extends z.ZodType> {
   config: Camelized<z.output<S>>;
   /** Same values with the YAML's snake_case keys: what `saveConfig` writes with the run. */
   snake: z.output<S>;
+  /** Things the app should say at start-up (keys it accepts but does not read). */
+  warnings: string[];
 }
 
 /** Loads a config against any schema. */
@@ -39,6 +42,8 @@ export function loadConfig<S extends z.ZodType>(
   opts: LoadConfigOptions = {},
   /** App-specific rewriting after overrides (the seed's placement shorthands). */
   normalize: (data: ConfigObject) => ConfigObject = (d) => d,
+  /** Warnings about the resolved data (before defaults). */
+  check: (data: ConfigObject) => string[] = () => [],
 ): LoadedConfig<S> {
   const base = opts.data ?? (opts.path === undefined ? {} : readConfigFile(opts.path));
   const overrides = parseOverrides(opts.overrides ?? []);
@@ -53,14 +58,18 @@ export function loadConfig<S extends z.ZodType>(
   const withOverrides = normalize(applyOverrides(base, overrides));
   const resolved = resolveInterpolations(withOverrides, { env: opts.env });
   const snake = validateConfig(schema, resolved);
-  return { config: camelizeKeys(snake), snake };
+  return { config: camelizeKeys(snake), snake, warnings: check(resolved) };
 }
 
 export type GrpoConfig = Camelized<z.output<typeof grpoConfigSchema>>;
 export type SftConfig = Camelized<z.output<typeof sftConfigSchema>>;
 
 export function loadGrpoConfig(opts: LoadConfigOptions = {}): LoadedConfig<typeof grpoConfigSchema> {
-  return loadConfig(grpoConfigSchema, opts, grpoServiceShorthands);
+  return loadConfig(grpoConfigSchema, opts, grpoServiceShorthands, (data) => {
+    const unread = unreadGrpoSeedKeys(data);
+    if (unread.length === 0) return [];
+    return [`config: the GRPO app reads the primary layout; these keys of the seed's layout are accepted but NOT read:\n${unread.map((u) => `  ${u}`).join("\n")}`];
+  });
 }
 
 export function loadSftConfig(opts: LoadConfigOptions = {}): LoadedConfig<typeof sftConfigSchema> {

@@ -9,8 +9,9 @@ const app = (p: string) => fileURLToPath(new URL(`../../apps/${p}`, import.meta.
 
 test("shipped real-model configs validate and name a clear error when the model is missing", () => {
   for (const file of ["grpo/default.yaml", "grpo/qwen3_1_7b.yaml", "grpo/grpo_math.yaml", "agent/calculator.yaml", "agent/calculator_openai.yaml"]) {
-    const { config } = loadGrpoConfig({ path: app(file), env: { HF_HOME: "/nonexistent-hf-home" } });
+    const { config, warnings } = loadGrpoConfig({ path: app(file), env: { HF_HOME: "/nonexistent-hf-home" } });
     assert.ok(config.training.steps > 0, file);
+    assert.deepEqual(warnings, [], `${file} sets keys the app does not read`);
   }
   const sft = loadSftConfig({ path: app("sft/llama3_8b.yaml") });
   assert.equal(sft.config.training.packing, true);

@@ -66,6 +66,24 @@ describe("loading YAML files", () => {
     assert.equal(config.dataset.model, "Qwen/Qwen3-1.7B");
   });
 
+  test("seed-style GRPO keys that are accepted but not read are named at load, with the key to use instead", () => {
+    const { warnings } = loadGrpoConfig({ path: join(fixtures, "grpo-seed-style.yaml"), env });
+    assert.equal(warnings.length, 1);
+    const lines = warnings[0]!.split("\n");
+    assert.match(lines[0]!, /accepted but NOT read/);
+    for (const expected of [
+      "  group_size (use grpo.n_samples)",
+      "  trainer.optimizer.name, trainer.optimizer.lr, trainer.optimizer.eps (use optimizer.*)",
+      "  trainer.training.steps (use training.steps)",
+      "  policy.sampling_params.temperature (use grpo.temperature)",
+      "  replay_buffer.batch_size, replay_buffer.max_policy_age, replay_buffer.dp_size (no equivalent here)",
+    ]) assert.ok(lines.includes(expected), `missing ${JSON.stringify(expected)} in:\n${warnings[0]}`);
+    assert.ok(!warnings[0]!.includes("parallelism"), "the parallelism degrees are checked, not ignored");
+    assert.deepEqual(loadGrpoConfig({ path: join(fixtures, "grpo-primary.yaml"), env }).warnings, []);
+    // An override into the seed layout is named too; the shipped configs have none.
+    const { warnings: w } = loadGrpoConfig({ path: join(fixtures, "grpo-primary.yaml"), env, overrides: ["trainer.optimizer.lr=1e-3"] });
+    assert.match(w[0]!, /\n  trainer\.optimizer\.lr \(use optimizer\.\*\)$/);
+  });
   test("seed-style SFT layout validates (its FSDP sharding refused by name until replaced by replication)", () => {
     assert.throws(() => loadSftConfig({ path: join(fixtures, "sft-seed-style.yaml"), env }), /parallelism\.data_parallel_shard_degree: -1: sharded data parallelism/);
     const { config } = loadSftConfig({ path: join(fixtures, "sft-seed-style.yaml"), env, overrides: ["parallelism.data_parallel_shard_degree=1"] });
