@@ -106,7 +106,8 @@ export async function tcpPolicyStore(c: NonNullable<GrpoConfig["cluster"]>): Pro
   return {
     versions: new VersionedStore(server, { prefix: "policy", keepLast: 2 }),
     kind: "tcp",
-    location: { storeAddress: { host: advertise, port: server.address.port } },
+    // The address carries the server's access token (it is bound beyond the loopback): only our replicas get it.
+    location: { storeAddress: { ...server.address, host: advertise } },
     close: () => server.close(),
   };
 }

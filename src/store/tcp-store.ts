@@ -11,10 +11,16 @@
  *
  * A server publishes a `put` only after every chunk arrived and checked out, so readers never
  * see a partial value. A connection runs one request at a time (requests queue on the client).
+ *
+ * Access: a server reachable from other hosts (bound beyond the loopback) makes a random token,
+ * part of its `address`; a connection must present it before anything else, or it is refused
+ * and closed. Whoever can read the address (the app passes it to its own replicas) can read the
+ * weights; nobody else who can reach the port can. The bytes themselves are not encrypted.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { once } from "node:events";
 import { hostname } from "node:os";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { type Tensor, torch } from "../torch/index.ts";
 import { ChecksumError, StoreArgumentError, StoreConnectionError, StoreError, UnknownKeyError } from "./errors.ts";
 import { InProcessStore } from "./in-process-store.ts";
@@ -29,6 +35,8 @@ export const DEFAULT_CHUNK_BYTES = 4 << 20;
 export interface StoreAddress {
   host: string;
   port: number;
+  /** The server's access token, when it has one (see `StoreServerOptions.token`). */
+  token?: string;
 }
 
 export interface StoreServerOptions {
@@ -43,6 +51,11 @@ export interface StoreServerOptions {
   advertiseHost?: string;
   /** Largest chunk the server sends. @default DEFAULT_CHUNK_BYTES */
   chunkBytes?: number;
+  /**
+   * The token every connection must present (it travels in `address`). `false`: none, even when
+   * other hosts can connect. @default a random one when bound beyond the loopback, else none
+   */
+  token?: string | false;
   /**
    * Keep replaced values' tensors (up to the size of the largest value held) and write the next
    * put into them instead of fresh memory. @default true
@@ -76,6 +89,7 @@ export class StoreServer implements WeightStore {
   readonly #sockets = new Set<Socket>();
   readonly #chunkBytes: number;
   readonly #recycle: boolean;
+  #token: string | undefined;
   #address: StoreAddress = { host: "", port: 0 };
 
   private constructor(options: StoreServerOptions) {
@@ -92,7 +106,14 @@ export class StoreServer implements WeightStore {
     const addr = s.#server.address();
     if (addr === null || typeof addr === "string") throw new StoreError("store server did not bind a TCP port");
     const any = host === "0.0.0.0" || host === "::";
-    s.#address = { host: options.advertiseHost ?? (any ? hostname() : host), port: addr.port };
+    const loopback = host === "127.0.0.1" || host === "localhost" || host === "::1";
+    const token = options.token;
+    if (token !== undefined && token !== false && !(typeof token === "string" && token.length >= 16)) {
+      await s.close();
+      throw new StoreArgumentError("options.token", "must be a string of at least 16 characters, or false", token);
+    }
+    s.#token = token === false ? undefined : (token ?? (loopback ? undefined : randomBytes(32).toString("hex")));
+    s.#address = { host: options.advertiseHost ?? (any ? hostname() : host), port: addr.port, ...(s.#token ? { token: s.#token } : {}) };
     return s;
   }
 
@@ -152,9 +173,17 @@ export class StoreServer implements WeightStore {
     this.store.putSync(key, value); // published only now, whole
   }
 
+  /** Whether `given` is this server's token (constant time: both sides hashed to one length first). */
+  #tokenMatches(given: unknown): boolean {
+    if (typeof given !== "string") return false;
+    const digest = (t: string) => createHash("sha256").update(t).digest();
+    return timingSafeEqual(digest(given), digest(this.#token!));
+  }
+
   #serve(socket: Socket): void {
     this.#sockets.add(socket);
     socket.setNoDelay(true);
+    let authenticated = this.#token === undefined;
     let put: PendingPut | undefined;
     let queue: Promise<void> = Promise.resolve();
     const finishPut = (p: PendingPut) => {
@@ -169,6 +198,20 @@ export class StoreServer implements WeightStore {
     };
     new FrameReader(socket, {
       message: (msg) => {
+        if (msg.op === "hello" || !authenticated) {
+          if (authenticated || (msg.op === "hello" && this.#tokenMatches(msg.token))) {
+            authenticated = true;
+            void writeJson(socket, { id: msg.id, ok: true }).catch(() => {});
+            return;
+          }
+          const why =
+            msg.op === "hello" && msg.token !== undefined
+              ? "the token does not match"
+              : "it requires the token in its address (StoreServer.address.token) and none was given";
+          const refusal = errorReply(msg.id, new StoreConnectionError(`store server refused the connection: ${why}`));
+          void writeJson(socket, refusal).finally(() => socket.destroy());
+          return;
+        }
         if (msg.op === "put") {
           try {
             const key = checkKey(msg.key);
@@ -183,7 +226,7 @@ export class StoreServer implements WeightStore {
         }
         queue = queue.then(() => this.#request(socket, msg)).catch(() => void socket.destroy());
       },
-      sink: () => put?.sink,
+      sink: () => (authenticated ? put?.sink : undefined),
       chunkEnd: (ok, expected, got) => {
         const p = put!;
         if (!ok && !p.bad) p.bad = ChecksumError.mismatch(p.key, `a chunk of the put (${p.sink.remaining} bytes left)`, expected, got);
@@ -339,6 +382,18 @@ export class TcpStoreClient implements WeightStore {
     } finally {
       clearTimeout(timer);
     }
+    // Every connection opens with a hello carrying the token (if any), so a refusal is a clear
+    // error here rather than a reset in the middle of a first put.
+    try {
+      await client.#run(async () => {
+        const reply = client.#await({ what: "hello" });
+        await writeJson(socket, { id: client.#nextId++, op: "hello", ...(options.token !== undefined ? { token: options.token } : {}) });
+        await reply;
+      });
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
     return client;
   }
 
@@ -472,6 +527,7 @@ export class TcpStoreClient implements WeightStore {
 function remoteError(e: { name: string; message: string; key?: string }): Error {
   if (e.name === "UnknownKeyError" && e.key !== undefined) return new UnknownKeyError(e.key, "on the store server");
   if (e.name === "ChecksumError") return new ChecksumError(e.key ?? "", `store server: ${e.message}`);
+  if (e.name === "StoreConnectionError") return new StoreConnectionError(e.message);
   const err = new StoreError(`store server: ${e.message}`);
   err.name = e.name;
   return err;

@@ -67,7 +67,7 @@ function config(
       rewards: o.lora ? ["math", "tests/apps/fixtures/text-hash-reward.ts#textHashReward"] : ["math"],
       ...(o.lora ? { lora: { r: 4, alpha: 8, target_modules: ["q_proj", "v_proj"], save_merged: false } } : {}),
       services: { generator: { num_replicas: 2, hosts: o.genHosts }, ref_model: o.ref },
-      ...(o.nats ? { cluster: { nats: o.nats, timeout_s: o.timeoutS ?? 10, host_timeout_s: o.hostTimeoutS ?? 2, ...(o.weightSync ? { weight_sync: o.weightSync } : {}) } } : {}),
+      ...(o.nats ? { cluster: { nats: o.nats, timeout_s: o.timeoutS ?? 10, host_timeout_s: o.hostTimeoutS ?? 2, ...(o.weightSync ? { weight_sync: o.weightSync } : {}), ...(o.weightSync === "tcp" ? { store_bind: "0.0.0.0", store_host: "127.0.0.1" } : {}) } } : {}),
       checkpoint: { enable: false, folder: "${output_dir}/ckpt" },
     },
   });
@@ -122,7 +122,8 @@ describe("GRPO across hosts (NATS + host agents)", { skip: haveNats ? false : "n
     const refPid = Number(/pid (\d+) on hostB/.exec(refLine ?? "")?.[1]);
     assert.ok(seen.get("hostB")!.has(refPid), `the reference model ran under hostB's agent: ${refLine}`);
 
-    // The same run with the reference model in the controller and weights through the TCP store:
+    // The same run with the reference model in the controller and weights through the TCP store
+    // (bound to every interface, so the replicas must present its token, which their address carries):
     // every replica holds the trainer's weights, and the KL is the same step by step (so are the
     // weights the two syncs delivered: the rollouts, and so the updates, would differ otherwise).
     const local = await run({}, "tcp");

@@ -59,6 +59,7 @@ describe("tcp store", () => {
       let n = 0;
       new FrameReader(s, {
         message: (m) => {
+          if (m.op === "hello") return void writeJson(s, { id: m.id, ok: true }); // every client opens with one
           if (n++ === 0) {
             void writeJson(s, { id: m.id, ok: true, kind: "tensor", tensors: [{ name: "", dtype: "float32", shape: [4], offset: 0, byteLength: 16 }] });
             const payload = Buffer.from(new Float32Array([1, 2, 3, 4]).buffer);
@@ -250,6 +251,42 @@ describe("tcp store: big values, snapshots, recycling, failures", () => {
     }
   });
 
+  it("a server other hosts can reach requires the token in its address; without it, or with another, the connection is refused", async () => {
+    const exposed = await StoreServer.listen({ host: "0.0.0.0", advertiseHost: "127.0.0.1" });
+    const local = await StoreServer.listen();
+    const open = await StoreServer.listen({ host: "0.0.0.0", advertiseHost: "127.0.0.1", token: false });
+    try {
+      const token = exposed.address.token!;
+      assert.match(token, /^[0-9a-f]{64}$/, "a random 256-bit token");
+      assert.notEqual((await StoreServer.listen({ host: "0.0.0.0" }).then(async (s) => (await s.close(), s.address.token))), token, "a fresh one per server");
+      assert.equal(local.address.token, undefined, "loopback only: no token");
+      assert.equal(open.address.token, undefined, "token: false opts out");
+      await exposed.put("w", torch.full([3], 7));
+      const client = await TcpStoreClient.connect(exposed.address);
+      assert.deepEqual((await client.get<Tensor>("w")).toFlatArray(), [7, 7, 7]);
+      await client.close();
+      const { host, port } = exposed.address;
+      await assert.rejects(TcpStoreClient.connect({ host, port }), (e: unknown) => e instanceof StoreConnectionError && /refused the connection: it requires the token in its address \(StoreServer\.address\.token\)/.test((e as Error).message));
+      await assert.rejects(TcpStoreClient.connect({ host, port, token: "f".repeat(64) }), (e: unknown) => e instanceof StoreConnectionError && /refused the connection: the token does not match/.test((e as Error).message));
+      // A raw peer that skips the hello gets the refusal and a closed socket, never the bytes.
+      const raw = connect({ host, port });
+      await once(raw, "connect");
+      const got = jsonMessages(raw);
+      await writeJson(raw, { id: 1, op: "get", key: "w" });
+      await once(raw, "close");
+      assert.equal(got.length, 1);
+      assert.match(got[0].error.message, /requires the token/);
+      // A client with a token may still use a server without one.
+      const extra = await TcpStoreClient.connect({ ...open.address, token: token });
+      await extra.close();
+      await assert.rejects(StoreServer.listen({ token: "short" }), /options\.token.*at least 16 characters/);
+    } finally {
+      await exposed.close();
+      await local.close();
+      await open.close();
+    }
+  });
+
   it("a local put is a snapshot, and replaced values' memory is reused", async () => {
     const server = await StoreServer.listen();
     try {
@@ -303,6 +340,7 @@ describe("tcp store: big values, snapshots, recycling, failures", () => {
     const fake = createServer((s) => {
       new FrameReader(s, {
         message: (m) => {
+          if (m.op === "hello") return void writeJson(s, { id: m.id, ok: true }); // every client opens with one
           void writeJson(s, { id: m.id, ok: true, kind: "tensor", tensors: [{ name: "", dtype: "float32", shape: [1 << 20], offset: 0, byteLength: 4 << 20 }], checksums: false });
           s.write(frameHeader(FRAME_CHUNK, 4 << 20, 0));
           s.write(Buffer.alloc(1 << 20), () => s.destroy()); // a quarter, then gone
@@ -331,6 +369,7 @@ describe("tcp store: big values, snapshots, recycling, failures", () => {
       sockets.push(s);
       new FrameReader(s, {
         message: (m) => {
+          if (m.op === "hello") return void writeJson(s, { id: m.id, ok: true }); // every client opens with one
           void writeJson(s, { id: m.id, ok: true, kind: "tensor", tensors: [{ name: "", dtype: "uint8", shape: [100], offset: 0, byteLength: 100 }], checksums: false });
           s.write(frameHeader(FRAME_CHUNK, 100, 0));
           s.write(Buffer.alloc(10)); // then silence
