@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,6 +50,29 @@ function startCli(config: string, overrides: string[]): Cli {
 }
 
 const runCli = (config: string, overrides: string[]) => startCli(config, overrides).done;
+
+/** Runs `node --import tsx <args>` to the end, stdout and stderr together. */
+function spawnOutput(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    env: { ...process.env, OMP_NUM_THREADS: "1", TORCHFORGE_NUM_THREADS: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 const metricsOf = (dir: string) => readMetricsJsonl(join(dir, "metrics.jsonl")) as unknown as Record<string, number>[];
 /** Timings differ run to run; everything else must be equal. */
@@ -137,6 +161,29 @@ test("one step on 2 ranks × 8 episodes equals one step on 1 rank × 16 (same pr
   start.dispose();
   assert.ok(moved > 1e-2, `the step moved the weights by ${moved}`);
   assert.ok(maxDiff <= 1e-6, `weights after one step differ by ${maxDiff} (moved ${moved})`);
+});
+
+test("two nodes (forge launch --nnodes 2, one rank each, rendezvous over TCP) train exactly as 2 ranks on one node", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-2node-"));
+  const config = writeConfig(dir);
+  const local = await runCli(config, [`output_dir=${join(dir, "local")}`, "--trainer.procs", "2"]);
+  assert.equal(local.code, 0, local.out);
+  const port = await freePort();
+  const node = (rank: number) =>
+    spawnOutput([
+      "bin/forge.ts", "launch", "--nnodes", "2", "--node-rank", String(rank), "--nproc-per-node", "1",
+      "--master-addr", "127.0.0.1", "--master-port", String(port),
+      "grpo", "--config", config, `output_dir=${join(dir, "nodes")}`, "--trainer.procs", "2",
+    ]);
+  const [n0, n1] = await Promise.all([node(0), node(1)]);
+  assert.equal(n0.code, 0, n0.out);
+  assert.equal(n1.code, 0, n1.out);
+  const d = digests(n0.out + n1.out);
+  assert.equal(d.length, 2, n0.out + n1.out);
+  assert.deepEqual(d, digests(local.out), "the same final weights, bitwise, as the single-node run");
+  assert.doesNotMatch(n1.out, /GRPO:|step \d|checkpoint/, "node 1 (global rank 1) neither logs nor checkpoints");
+  assert.deepEqual(readdirSync(join(dir, "nodes", "ckpt")).sort(), ["latest", "step-1", "step-2"], "global rank 0 checkpointed once per interval");
+  assert.deepEqual(checkpointWeights(join(dir, "nodes"), 2), checkpointWeights(join(dir, "local"), 2));
 });
 
 test("2-rank resume is exact: 2 steps + --resume to 3 equals 3 straight steps (per-rank replay buffers with leftovers)", async () => {
