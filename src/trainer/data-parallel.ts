@@ -17,10 +17,10 @@ type ProcessGroup = distributed.ProcessGroup;
 export { DEFAULT_BUCKET_BYTES };
 
 /** Copies rank `src`'s tensors into every rank's, in place (initial weights start identical). */
-export function broadcastTensors(group: ProcessGroup, tensors: readonly Tensor[], src = 0, bucketBytes = DEFAULT_BUCKET_BYTES): void {
+export function broadcastTensors(group: ProcessGroup, tensors: readonly Tensor[], src = 0): void {
   if (group.worldSize === 1) return;
   torch.noGrad(() => {
-    for (const bucket of bucketsOf(tensors, bucketBytes)) {
+    for (const bucket of bucketsOf(tensors, DEFAULT_BUCKET_BYTES)) {
       torch.tidy(() => {
         const flat = torch.cat(bucket.map((t) => t.detach().reshape(-1)));
         group.broadcast(flat, src).waitSync();

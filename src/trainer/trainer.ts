@@ -194,7 +194,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       this.#gradReducer = dp ? new GradientAllReducer(this.#group!, this.#params, { bucketBytes: o.bucketBytes }) : null;
     }
     // One rank has nothing to shard.
-    this.#sharding = dp && o.shardOptimizerState ? new OptimizerStateSharding(this.#group!, this.optimizer, { bucketBytes: o.bucketBytes }) : null;
+    this.#sharding = dp && o.shardOptimizerState ? new OptimizerStateSharding(this.#group!, this.optimizer) : null;
     const fp16 = this.#mixed.params.some((p) => p.dtype === "float16");
     const ls = o.lossScaling ?? fp16;
     this.#scaler = ls === false ? null : new LossScaler(ls === true ? {} : ls);
