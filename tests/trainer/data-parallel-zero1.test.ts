@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { torch, optim, distributed } from "../../src/torch/index.ts";
+import { torch, optim, distributed, safetensors } from "../../src/torch/index.ts";
 import { GRPOLoss } from "../../src/rl/index.ts";
 import { Trainer, TrainerOptionError, partitionByNumel } from "../../src/trainer/index.ts";
 import { freePort } from "../../src/actors/rank-launcher.ts";
@@ -85,10 +85,21 @@ test("2 sharded ranks = 2 unsharded ranks = 1 process (3 AdamW steps, clipping a
 });
 
 test("bf16 parameters with float32 masters: every rank's parameters (masters rounded after the owner's broadcast) equal the unsharded run's", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "zero1-bf16-"));
   const env = { MODEL: "tiny-bf16", BUCKET_BYTES: "64" };
-  const plain = outs(await ranks2(env));
-  const sharded = await ranks2({ ...env, SHARD: "1" });
+  const plain = outs(await ranks2({ ...env, SAVE_DIR: join(dir, "plain") }));
+  const sharded = await ranks2({ ...env, SHARD: "1", SAVE_DIR: join(dir, "sharded") });
   for (const r of sharded) assert.equal(r.code, 0, `rank ${r.rank}: ${r.stdout}\n${r.stderr}`);
+  // Rank 0's checkpoint holds every float32 master as the unsharded run's does (each owner broadcast its own).
+  const masters = ["plain", "sharded"].map((d) => safetensors.loadSafetensors(join(dir, d, "step-3", "master-weights.safetensors")));
+  assert.deepEqual([...masters[1]!.keys()].sort(), [...masters[0]!.keys()].sort());
+  for (const [name, t] of masters[0]!) {
+    assert.equal(t.dtype, "float32");
+    const d = torch.tidy(() => masters[1]!.get(name)!.sub(t).abs().max().item());
+    assert.ok(d <= 1e-6, `master ${name} differs by ${d}`);
+  }
+  torch.dispose(masters.map((m) => [...m.values()]));
+  rmSync(dir, { recursive: true, force: true });
   for (const [rank, out] of outs(sharded).entries()) {
     assert.ok(maxDiff(plain[0]!.params, out.params) <= 1e-6, `rank ${rank}: ${maxDiff(plain[0]!.params, out.params)}`);
   }
