@@ -180,7 +180,7 @@ async function runGrpoLocked(options: GrpoRunOptions, dp: DataParallelRank | nul
     ...trainerOptionsFromConfig(config, log),
     temperature: config.grpo.temperature,
     entropy: true,
-    ...(dp ? { processGroup: dp.group } : {}),
+    ...(dp ? { processGroup: dp.group, shardOptimizerState: config.parallelism.zeroStage === 1 } : {}),
   });
   const buffer = new ReplayBuffer<Episode>({
     batchSize: config.training.batchSize,
@@ -278,7 +278,8 @@ async function runGrpoLocked(options: GrpoRunOptions, dp: DataParallelRank | nul
       `GRPO: model ${source} (${policy.numParameters().toLocaleString()} parameters), ` +
         `${data.train.length} train / ${evalExamples.length} eval ${env ? "tasks" : "prompts"}, ${task.description}, ` +
         `loss ${config.grpo.loss}, n=${n}, batch ${config.training.batchSize}` +
-        (dp ? ` per rank × ${worldSize} data-parallel ranks` : ""),
+        (dp ? ` per rank × ${worldSize} data-parallel ranks` : "") +
+        (trainer.optimizerStateOwners ? ", optimizer state sharded (ZeRO-1)" : ""),
     );
 
     const evals: GrpoRunResult["evals"] = [];
@@ -303,6 +304,8 @@ async function runGrpoLocked(options: GrpoRunOptions, dp: DataParallelRank | nul
     const save = async () => {
       const data = dataState();
       const replayBuffers = coord ? await coord.gatherOnMain("replay-buffer", data.replayBuffer) : undefined;
+      // ZeRO-1: every rank hands its optimizer state to rank 0 (a no-op unsharded).
+      trainer.consolidateOptimizerState();
       if (!isMain) return;
       trainer.save(checkpointDir, {
         policyVersion,

@@ -135,7 +135,7 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
     trainable: lora ?? undefined,
     loss: sftLossFn,
     ...trainerOptionsFromConfig(config, log),
-    ...(dp ? { processGroup: dp.group } : {}),
+    ...(dp ? { processGroup: dp.group, shardOptimizerState: config.parallelism.zeroStage === 1 } : {}),
   });
   const checkpointDir = resolve(config.checkpoint.folder);
   let resumeStep: number | undefined;
@@ -204,7 +204,8 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
   log(
     `SFT: model ${source} (${model.numParameters().toLocaleString()} parameters), ` +
       `${examples.length} training rows, batch ${batchSize} × ${accum}` +
-      (dp ? ` per rank × ${dp.worldSize} data-parallel ranks` : ""),
+      (dp ? ` per rank × ${dp.worldSize} data-parallel ranks` : "") +
+      (trainer.optimizerStateOwners ? ", optimizer state sharded (ZeRO-1)" : ""),
   );
   const rng = new SeededRandom(config.training.seed);
   let order: number[] = [];
@@ -230,8 +231,11 @@ async function runSftLocked(options: SftRunOptions, dp: DataParallelRank | null)
     const step = trainer.step;
     if (evalEvery && step % evalEvery === 0) await runEval(step);
     await logger.flush(step);
-    if (isMain && config.checkpoint.enable && step % config.checkpoint.interval === 0)
-      trainer.save(checkpointDir, { keepLast: config.checkpoint.keepLast ?? undefined });
+    if (config.checkpoint.enable && step % config.checkpoint.interval === 0) {
+      // ZeRO-1: every rank hands its optimizer state to rank 0 (a no-op unsharded).
+      trainer.consolidateOptimizerState();
+      if (isMain) trainer.save(checkpointDir, { keepLast: config.checkpoint.keepLast ?? undefined });
+    }
   }
   if (evalEvery && trainer.step % evalEvery !== 0) await runEval(trainer.step);
   let modelDir = join(outputDir, "model");

@@ -42,6 +42,8 @@ type AnyOptimizer = optim.Optimizer<{ lr: number }>;
 export interface SaveCheckpointOptions {
   model: nn.Module;
   optimizer?: AnyOptimizer;
+  /** What is saved for `optimizer` instead of its own `stateDict()` (ZeRO-1: the state consolidated from every rank). */
+  optimizerState?: optim.OptimizerStateDict<{ lr: number }>;
   scheduler?: optim.LRScheduler;
   /** Optimizer steps taken; names the directory `step-<step>`. */
   step: number;
@@ -89,7 +91,7 @@ export function saveCheckpoint(dir: string, options: SaveCheckpointOptions): str
   mkdirSync(tmp);
   try {
     saveModel(model, join(tmp, MODEL_DIR));
-    if (optimizer) optim.saveOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer.stateDict());
+    if (optimizer) optim.saveOptimizerState(join(tmp, OPTIMIZER_FILE), options.optimizerState ?? optimizer.stateDict());
     const masters = options.masterWeights;
     if (masters && masters.size > 0) {
       const detached = new Map([...masters].map(([k, t]) => [k, t.detach()]));

@@ -18,3 +18,4 @@ export { TrainerError, TrainerOptionError, NonFiniteLossError, CheckpointError }
 export { sftLossFn, countSftTokens } from "./sft-loss-fn.ts";
 export type { SftMicroBatch } from "./sft-loss-fn.ts";
 export { GradientAllReducer, broadcastTensors, allReduceNumbers, DEFAULT_BUCKET_BYTES } from "./data-parallel.ts";
+export { OptimizerStateSharding, partitionByNumel } from "./optimizer-sharding.ts";

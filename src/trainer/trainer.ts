@@ -19,12 +19,17 @@
  * block (they are the step's critical path, as in PyTorch); a rank that dies fails the others'
  * next collective with a DistributedError.
  *
+ * ZeRO-1 (`shardOptimizerState`, optimizer-sharding.ts): each rank keeps optimizer state only for
+ * its partition of the parameters, steps only those after the full all-reduce and clipping, and
+ * broadcasts them to the others. Checkpoints keep the unsharded format: `consolidateOptimizerState()`
+ * on every rank gathers the state on rank 0 before its `save()`; `load()` keeps this rank's share.
+ *
  * Deliberately not here: data loading, metrics recording (the caller passes
  * `trainStepMetrics(result)` to `recordMetric`).
  */
 import { torch, optim, nn, GradReducer, type GradReduceReport, type Tensor, type distributed } from "../torch/index.ts";
 import type { Loss, TrainingBatch } from "../rl/index.ts";
-import { NonFiniteLossError, TrainerOptionError } from "./errors.ts";
+import { CheckpointError, NonFiniteLossError, TrainerOptionError } from "./errors.ts";
 import { countPolicyTokens, maskCounts, policyLossFn, policyMicroBatches, type PolicyMicroBatch } from "./policy-loss-fn.ts";
 import { countSftTokens, type SftMicroBatch } from "./sft-loss-fn.ts";
 import { combineMicroBatchMetrics, type TrainStepResult } from "./step-metrics.ts";
@@ -33,6 +38,7 @@ import { loadCheckpoint, saveCheckpoint, type LoadCheckpointResult, type SaveChe
 import { LossScaler, MasterWeights, isLowPrecision, type LossScalerOptions } from "./mixed-precision.ts";
 import { GradientAllReducer, allReduceNumbers, broadcastTensors } from "./data-parallel.ts";
 import { buildOptimizer, checkOptimizerOptions, type OptimizerOptions } from "./optimizer-options.ts";
+import { OptimizerStateSharding } from "./optimizer-sharding.ts";
 
 type AnyOptimizer = optim.Optimizer<{ lr: number }>;
 
@@ -85,6 +91,13 @@ export interface TrainerOptions<B, M extends ForwardModel> {
    * kept for comparison). Only with a `processGroup` of more than one rank. @default true
    */
   overlapGradReduce?: boolean;
+  /**
+   * ZeRO stage 1: shard the optimizer state over the `processGroup`'s ranks (whole tensors,
+   * balanced by size); each rank steps its own parameters and broadcasts them. Needs a
+   * `processGroup` (with one rank it changes nothing). Checkpointing becomes collective: call
+   * `consolidateOptimizerState()` on every rank before `save()` on rank 0. @default false
+   */
+  shardOptimizerState?: boolean;
 }
 
 export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel> {
@@ -105,6 +118,9 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   readonly #group: distributed.ProcessGroup | null;
   readonly #gradReducer: GradientAllReducer | null;
   readonly #overlap: GradReducer | null;
+  readonly #sharding: OptimizerStateSharding | null;
+  /** The full optimizer state gathered on rank 0 for the next save, and the step it is of. */
+  #consolidated: { step: number; state: optim.OptimizerStateDict<{ lr: number }> } | null = null;
   #reduceReport: GradReduceReport | null = null;
   #step = 0;
   #badSteps = 0;
@@ -168,6 +184,8 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
       this.#overlap = null;
       this.#gradReducer = dp ? new GradientAllReducer(this.#group!, this.#params, { bucketBytes: o.bucketBytes }) : null;
     }
+    // One rank has nothing to shard.
+    this.#sharding = dp && o.shardOptimizerState ? new OptimizerStateSharding(this.#group!, this.optimizer) : null;
     const fp16 = this.#mixed.params.some((p) => p.dtype === "float16");
     const ls = o.lossScaling ?? fp16;
     this.#scaler = ls === false ? null : new LossScaler(ls === true ? {} : ls);
@@ -181,6 +199,13 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   /** Ranks training together (1 without a group). */
   get worldSize(): number {
     return this.#group?.worldSize ?? 1;
+  }
+  /**
+   * ZeRO-1: the rank that keeps the optimizer state of each optimizer parameter (in state-dict
+   * order: its param groups concatenated); `null` when the state is not sharded.
+   */
+  get optimizerStateOwners(): readonly number[] | null {
+    return this.#sharding?.owners ?? null;
   }
   /** The rank that writes checkpoints and logs (the others hold the same weights). */
   get isMainRank(): boolean {
@@ -302,7 +327,11 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
         if (this.#badSteps >= this.maxBadSteps) throw new NonFiniteLossError(this.#badSteps, this.#step + 1, reason);
       }
     } else {
+      this.#disposeConsolidated();
+      // ZeRO-1: the norm above covered every gradient; now only this rank's parameters step.
+      this.#sharding?.dropForeignGrads();
       this.optimizer.step();
+      this.#sharding?.broadcastParams();
       // Round the updated masters into the compute-dtype parameters, in place (shared with a colocated generator).
       if (this.#mixed.active) this.#mixed.syncParams();
       this.#scaler?.update(false);
@@ -356,22 +385,59 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
     this.#mixed.zeroGrad();
   }
 
-  /** Saves model, optimizer, scheduler and this trainer's step under `dir/step-<step>/`. */
-  save(dir: string, options: Omit<SaveCheckpointOptions, "model" | "optimizer" | "scheduler" | "step" | "masterWeights" | "lossScaler"> = {}): string {
-    return saveCheckpoint(dir, {
-      ...options,
-      model: this.trainable,
-      optimizer: this.optimizer,
-      scheduler: this.scheduler,
-      step: this.#step,
-      masterWeights: this.masterWeights(),
-      lossScaler: this.#scaler?.stateDict() ?? null,
-    });
+  /**
+   * ZeRO-1: gathers every rank's optimizer state on rank 0 for its next `save()` (PyTorch's
+   * `consolidate_state_dict`). Collective: every rank calls it, after the step to be saved. Does
+   * nothing when the state is not sharded, so callers may always call it on every rank.
+   */
+  consolidateOptimizerState(): void {
+    if (!this.#sharding) return;
+    this.#disposeConsolidated();
+    const state = this.#sharding.consolidate(0);
+    if (state) this.#consolidated = { step: this.#step, state };
+  }
+
+  /**
+   * Saves model, optimizer, scheduler and this trainer's step under `dir/step-<step>/`. With a
+   * sharded optimizer state only rank 0 saves, after `consolidateOptimizerState()` on every rank;
+   * the checkpoint is the same as an unsharded run's.
+   */
+  save(dir: string, options: Omit<SaveCheckpointOptions, "model" | "optimizer" | "optimizerState" | "scheduler" | "step" | "masterWeights" | "lossScaler"> = {}): string {
+    if (this.#sharding && this.#consolidated?.step !== this.#step) {
+      throw new CheckpointError(
+        dir,
+        `the optimizer state is sharded over ${this.worldSize} ranks (shardOptimizerState): call consolidateOptimizerState() on every rank after step ${this.#step}, then save() on rank 0` +
+          (this.rank === 0 ? "" : ` (this is rank ${this.rank})`),
+      );
+    }
+    try {
+      return saveCheckpoint(dir, {
+        ...options,
+        model: this.trainable,
+        optimizer: this.optimizer,
+        ...(this.#consolidated ? { optimizerState: this.#consolidated.state } : {}),
+        scheduler: this.scheduler,
+        step: this.#step,
+        masterWeights: this.masterWeights(),
+        lossScaler: this.#scaler?.stateDict() ?? null,
+      });
+    } finally {
+      // Rank 0 holds the whole state only while it writes.
+      this.#disposeConsolidated();
+    }
+  }
+
+  #disposeConsolidated(): void {
+    if (this.#consolidated) torch.dispose(this.#consolidated.state.state);
+    this.#consolidated = null;
   }
 
   /** Restores a checkpoint (a run directory's `latest`, or one `step-N` directory) into this trainer. */
   load(path: string): LoadCheckpointResult {
     const r = loadCheckpoint(path, { model: this.trainable, optimizer: this.optimizer, scheduler: this.scheduler, masterWeights: this.masterWeights() });
+    // ZeRO-1: every rank read the whole state; it keeps its own partition's.
+    this.#sharding?.dropForeignState();
+    this.#disposeConsolidated();
     if (this.#scaler && r.lossScaler) this.#scaler.loadStateDict(r.lossScaler);
     this.#step = r.step;
     this.#badSteps = 0;
@@ -381,6 +447,7 @@ export class Trainer<B = PolicyMicroBatch, M extends ForwardModel = ForwardModel
   /** Frees the optimizer state when the trainer built the optimizer (the model is the caller's). */
   dispose(): void {
     this.#overlap?.dispose();
+    this.#disposeConsolidated();
     if (this.#ownsOptimizer) {
       this.optimizer.dispose();
       this.#mixed.dispose();
@@ -436,6 +503,10 @@ function validateOptions<B, M extends ForwardModel>(o: TrainerOptions<B, M>): Tr
   }
   if (o.countTokens !== undefined && typeof o.countTokens !== "function") throw new TrainerOptionError("countTokens", "a function", o.countTokens);
   if (o.overlapGradReduce !== undefined && typeof o.overlapGradReduce !== "boolean") throw new TrainerOptionError("overlapGradReduce", "a boolean", o.overlapGradReduce);
+  if (o.shardOptimizerState !== undefined && typeof o.shardOptimizerState !== "boolean") throw new TrainerOptionError("shardOptimizerState", "a boolean", o.shardOptimizerState);
+  if (o.shardOptimizerState && o.processGroup === undefined) {
+    throw new TrainerOptionError("shardOptimizerState", "used with a processGroup (it shards the optimizer state over data-parallel ranks)", o.shardOptimizerState);
+  }
   const opt = o.optimizer;
   if (opt !== undefined && !(opt instanceof optim.Optimizer)) checkOptimizerOptions(opt);
   if (o.schedule !== undefined) {

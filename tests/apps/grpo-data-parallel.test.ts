@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadGrpoConfig } from "../../src/config/index.ts";
 import { readMetricsJsonl } from "../../src/observability/index.ts";
-import { safetensors, torch } from "../../src/torch/index.ts";
+import { optim, safetensors, torch } from "../../src/torch/index.ts";
 import { runGrpo } from "../../apps/grpo/grpo-run.ts";
 import { resolveModel } from "../../apps/shared/resolve-model.ts";
 
@@ -184,6 +184,26 @@ test("two nodes (forge launch --nnodes 2, one rank each, rendezvous over TCP) tr
   assert.doesNotMatch(n1.out, /GRPO:|step \d|checkpoint/, "node 1 (global rank 1) neither logs nor checkpoints");
   assert.deepEqual(readdirSync(join(dir, "nodes", "ckpt")).sort(), ["latest", "step-1", "step-2"], "global rank 0 checkpointed once per interval");
   assert.deepEqual(checkpointWeights(join(dir, "nodes"), 2), checkpointWeights(join(dir, "local"), 2));
+});
+
+test("parallelism.zero_stage: 1 (sharded optimizer state) on 2 ranks trains the same weights as unsharded ranks; the checkpoint holds every parameter's state", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-grpo-zero1-"));
+  const sharded = await runCli(writeConfig(dir), [`output_dir=${join(dir, "sharded")}`, "trainer.procs=2", "parallelism.zero_stage=1"]);
+  assert.equal(sharded.code, 0, sharded.out);
+  assert.match(sharded.out, /\[rank0\] GRPO: .*2 data-parallel ranks, optimizer state sharded \(ZeRO-1\)/);
+  const d = digests(sharded.out);
+  assert.equal(d.length, 2, sharded.out);
+  assert.equal(d[0], d[1], "every rank ends with the same weights");
+  const plain = await runCli(writeConfig(dir), [`output_dir=${join(dir, "plain")}`, "trainer.procs=2"]);
+  assert.equal(plain.code, 0, plain.out);
+  assert.equal(digests(plain.out)[0], d[0], "sharded and unsharded ranks end with bitwise-equal weights");
+  const states = ["sharded", "plain"].map((o) => optim.loadOptimizerState(join(dir, o, "ckpt", "step-2", "optimizer.safetensors")));
+  const model = resolveModel({ preset: "tiny", seed: 1, dtype: "float32" }).model;
+  const count = model.parameters().length;
+  model.dispose();
+  assert.equal(Object.keys(states[0]!.state).length, count, "rank 0 wrote both ranks' state");
+  assert.deepEqual(Object.keys(states[0]!.state), Object.keys(states[1]!.state));
+  torch.dispose(states.map((s) => s.state));
 });
 
 test("2-rank resume is exact: 2 steps + --resume to 3 equals 3 straight steps (per-rank replay buffers with leftovers)", async () => {

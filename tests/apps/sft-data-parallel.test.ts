@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadPretrained } from "../../src/models/index.ts";
-import { torch } from "../../src/torch/index.ts";
+import { torch, optim } from "../../src/torch/index.ts";
 import { resolveModel } from "../../apps/shared/resolve-model.ts";
 
 function runSftCli(config: string, overrides: string[]): Promise<{ code: number | null; out: string }> {
@@ -65,4 +65,42 @@ test("SFT with processes.procs: 2 equals one process on the same global batch", 
   assert.ok(moved > 5e-3, `training moved the weights by ${moved}`);
   assert.ok(diff < 5e-5, `2-rank and 1-process weights differ by ${diff} (moved ${moved})`);
   for (const m of [a, b, start]) m.dispose();
+});
+
+test("SFT with parallelism.zero_stage: 1 (sharded optimizer state) trains the same weights as unsharded ranks and checkpoints every parameter's state", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tf-sft-zero1-"));
+  const config = join(dir, "sft.yaml");
+  writeFileSync(
+    config,
+    [
+      "model: { preset: tiny, seed: 0 }",
+      "dataset: { path: 'arithmetic:add-2d', split: train, prompt_format: raw }",
+      "training: { learning_rate: 3e-3, seq_len: 64, steps: 2, seed: 0, batch_size: 4 }",
+      "processes: { procs: 2 }",
+      "checkpoint: { enable: true, interval: 2, folder: '${output_dir}/ckpt' }",
+      "eval: { eval_every_n_steps: null }",
+    ].join("\n") + "\n",
+  );
+  const sharded = await runSftCli(config, [`output_dir=${join(dir, "sharded")}`, "parallelism.zero_stage=1"]);
+  assert.equal(sharded.code, 0, sharded.out);
+  assert.match(sharded.out, /\[rank0\] .*2 data-parallel ranks, optimizer state sharded \(ZeRO-1\)/);
+  const plain = await runSftCli(config, [`output_dir=${join(dir, "plain")}`]);
+  assert.equal(plain.code, 0, plain.out);
+  assert.doesNotMatch(plain.out, /ZeRO-1/);
+  const a = loadPretrained(join(dir, "sharded", "model"));
+  const b = loadPretrained(join(dir, "plain", "model"));
+  const pb = new Map(b.namedParameters());
+  let diff = 0;
+  for (const [name, p] of a.namedParameters()) {
+    const ys = pb.get(name)!.toFlatArray();
+    p.toFlatArray().forEach((v, i) => (diff = Math.max(diff, Math.abs(v - ys[i]!))));
+  }
+  assert.ok(diff <= 1e-6, `sharded and unsharded 2-rank weights differ by ${diff}`);
+  const states = ["sharded", "plain"].map((d) => optim.loadOptimizerState(join(dir, d, "ckpt", "step-2", "optimizer.safetensors")));
+  const count = a.parameters().length;
+  assert.equal(Object.keys(states[0]!.state).length, count, "rank 0 wrote both ranks' state");
+  assert.deepEqual(Object.keys(states[0]!.state), Object.keys(states[1]!.state));
+  for (const s of states) torch.dispose(s.state);
+  a.dispose();
+  b.dispose();
 });

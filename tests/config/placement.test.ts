@@ -31,6 +31,17 @@ test("GRPO: what is not implemented is refused, naming the key (never ignored)",
   assert.throws(() => loadGrpoConfig({ data: grpoBase, overrides: ["trainer.parallelism.pipeline_parallel_degree=2"] }), /trainer\.parallelism\.pipeline_parallel_degree/);
 });
 
+test("parallelism.zero_stage: 1 is accepted (one process has nothing to shard); 2 and 3 are refused naming the key; not read in seed sections", () => {
+  assert.equal(loadSftConfig({ data: sftBase }).config.parallelism.zeroStage, 0);
+  assert.equal(loadSftConfig({ data: sftBase, overrides: ["processes.procs=2", "parallelism.zero_stage=1"] }).config.parallelism.zeroStage, 1);
+  assert.equal(loadSftConfig({ data: sftBase, overrides: ["parallelism.zero_stage=1"] }).config.parallelism.zeroStage, 1);
+  assert.throws(() => loadSftConfig({ data: sftBase, overrides: ["processes.procs=2", "parallelism.zero_stage=2"] }), /parallelism\.zero_stage: 2: ZeRO stage 2 \(sharded gradients\) is not implemented; set it to 1/);
+  assert.throws(() => loadGrpoConfig({ data: grpoBase, overrides: ["parallelism.zero_stage=3"] }), /parallelism\.zero_stage: 3: ZeRO stage 3 \(sharded gradients and parameters\) is not implemented/);
+  assert.throws(() => loadSftConfig({ data: sftBase, overrides: ["parallelism.zero_stage=4"] }), /parallelism\.zero_stage/);
+  assert.equal(loadGrpoConfig({ data: grpoBase, overrides: ["services.trainer.procs=2", "placement=colocated", "parallelism.zero_stage=1"] }).config.parallelism.zeroStage, 1);
+  assert.throws(() => loadGrpoConfig({ data: grpoBase, overrides: ["trainer.parallelism.zero_stage=1"] }), /trainer\.parallelism\.zero_stage: 1: not read in this section; set parallelism\.zero_stage/);
+});
+
 test("SFT parallelism: replicate degree must match processes.procs; sharding and model parallelism are refused", () => {
   const ok = loadSftConfig({ data: sftBase, overrides: ["processes.procs=2", "parallelism.data_parallel_replicate_degree=2"] });
   assert.equal(ok.config.parallelism.dataParallelReplicateDegree, 2);

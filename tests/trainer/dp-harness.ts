@@ -14,8 +14,11 @@ export const EPISODES = 8;
 export type StepOut = { loss: number; gradNorm: number; tokens: number; sequences: number };
 export type Params = Record<string, number[]>;
 
-/** One process, the whole batch in 4 micro-batches (2 ranks' 2 micro-batches each, concatenated). */
-export function singleProcess(kind: DpModelKind, opt?: "sgd") {
+/**
+ * One process, the whole batch in 4 micro-batches (2 ranks' 2 micro-batches each, concatenated).
+ * `steps` more steps after resuming from `loadDir` (if given); saved to `saveDir` at the end.
+ */
+export function singleProcess(kind: DpModelKind, opt?: "sgd", o: { steps?: number; loadDir?: string; saveDir?: string } = {}) {
   const { model, trainable, activationCheckpointing } = dpModel(kind, 3);
   const frozen0 = trainable ? Object.fromEntries([...model.namedParameters()].map(([k, p]) => [k, p.toFlatArray()])) : {};
   const trainer = new Trainer({
@@ -27,6 +30,7 @@ export function singleProcess(kind: DpModelKind, opt?: "sgd") {
     maxNorm: 0.05,
     entropy: false,
   });
+  if (o.loadDir) trainer.load(o.loadDir);
   const results: StepOut[] = [];
   const branches: boolean[][] = [];
   const forward = model.forward.bind(model);
@@ -36,13 +40,14 @@ export function singleProcess(kind: DpModelKind, opt?: "sgd") {
       return forward(ids, o);
     }) as typeof model.forward;
   }
-  for (let s = 0; s < STEPS; s++) {
+  for (let s = trainer.step, end = trainer.step + (o.steps ?? STEPS); s < end; s++) {
     branches.push([]);
     const batch = batchOf(episodes(EPISODES, 10 + s), 4);
     const r = trainer.trainStep(batch);
     torch.dispose(batch);
     results.push({ loss: r.loss, gradNorm: r.gradNorm, tokens: r.tokens, sequences: r.sequences });
   }
+  if (o.saveDir) trainer.save(o.saveDir);
   const params: Params = Object.fromEntries([...(trainable ?? model).namedParameters()].map(([k, p]) => [k, p.toFlatArray()]));
   trainer.dispose();
   model.dispose();

@@ -158,6 +158,12 @@ export const parallelismSchema = z.strictObject({
   context_parallel_degree: positiveInt().default(1),
   expert_parallel_degree: positiveInt().default(1),
   disable_loss_parallel: z.boolean().default(false),
+  /**
+   * ZeRO stage: 1 shards the optimizer state over the data-parallel trainer ranks (each keeps a
+   * 1/N share; checkpoints keep the unsharded format); one process has nothing to shard. 2 and 3
+   * are not implemented. @default 0
+   */
+  zero_stage: z.number().int().min(0).max(3).default(0),
 });
 
 type Parallelism = z.output<typeof parallelismSchema>;
@@ -167,14 +173,19 @@ type Parallelism = z.output<typeof parallelismSchema>;
  * `procs` ranks. Tensor, pipeline, context, expert and sharded data parallelism are refused with
  * an issue naming the key, never silently ignored.
  */
-export function checkParallelism(p: Parallelism | undefined, trainerProcs: number, path: string[], procsKey: string, ctx: z.RefinementCtx): void {
+export function checkParallelism(p: Parallelism | undefined, trainerProcs: number, path: string[], procsKey: string, ctx: z.RefinementCtx, options: { zeroStageRead?: boolean } = {}): void {
   if (!p) return;
+  if (p.zero_stage >= 2) {
+    ctx.addIssue({ code: "custom", path: [...path, "zero_stage"], message: `${p.zero_stage}: ZeRO stage ${p.zero_stage} (sharded ${p.zero_stage === 2 ? "gradients" : "gradients and parameters"}) is not implemented; set it to 1 (sharded optimizer state) or 0` });
+  } else if (p.zero_stage === 1 && options.zeroStageRead === false) {
+    ctx.addIssue({ code: "custom", path: [...path, "zero_stage"], message: `1: not read in this section; set parallelism.zero_stage` });
+  }
   for (const key of ["tensor_parallel_degree", "pipeline_parallel_degree", "context_parallel_degree", "expert_parallel_degree"] as const) {
     if (p[key] > 1) ctx.addIssue({ code: "custom", path: [...path, key], message: `${p[key]}: ${key.replace(/_degree$/, "").replaceAll("_", " ")} is not implemented (only data-parallel replication over ${procsKey}); set it to 1` });
   }
   const shard = p.data_parallel_shard_degree;
   if (shard > 1 || (shard === -1 && trainerProcs > 1)) {
-    ctx.addIssue({ code: "custom", path: [...path, "data_parallel_shard_degree"], message: `${shard}: sharded data parallelism (FSDP/ZeRO) is not implemented; use data_parallel_replicate_degree with ${procsKey}` });
+    ctx.addIssue({ code: "custom", path: [...path, "data_parallel_shard_degree"], message: `${shard}: sharded data parallelism (FSDP/ZeRO) is not implemented; use data_parallel_replicate_degree with ${procsKey} (and zero_stage 1 to shard the optimizer state)` });
   }
   if (p.data_parallel_replicate_degree > 1 && p.data_parallel_replicate_degree !== trainerProcs) {
     ctx.addIssue({ code: "custom", path: [...path, "data_parallel_replicate_degree"], message: `${p.data_parallel_replicate_degree} must equal ${procsKey} (${trainerProcs}): each data-parallel replica is one trainer process` });

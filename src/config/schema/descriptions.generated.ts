@@ -134,6 +134,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   "optimizerSchema.nesterov": "SGD: Nesterov momentum (needs momentum > 0).",
   "optimizerSchema.weight_decay": "Weight decay (decoupled for AdamW, L2 for Adam and SGD).",
   "parallelismSchema.data_parallel_shard_degree": "-1: all remaining devices, as in torchtitan.",
+  "parallelismSchema.zero_stage": "ZeRO stage: 1 shards the optimizer state over the data-parallel trainer ranks (each keeps a 1/N share; checkpoints keep the unsharded format); one process has nothing to shard. 2 and 3 are not implemented.",
   "replayBufferSchema.capacity": "Max episodes held; oldest evicted first.",
   "seedPolicySchema.engine_args": "Passed through to a remote engine (vLLM); not validated here.",
   "serviceSchema.hosts": "Host agents (`forge agent --host NAME`) to run the replicas on, by name: replica i on hosts[i % length] (restarted on the next listed live host when its own is gone). Needs the top-level `cluster` section. Empty: this host.",

@@ -302,8 +302,8 @@ export const grpoConfigSchema = z.strictObject({
   }
   checkHosts(c, ctx);
   checkParallelism(c.parallelism, c.services.trainer.procs, ["parallelism"], "services.trainer.procs", ctx);
-  checkParallelism(c.trainer?.parallelism, c.services.trainer.procs, ["trainer", "parallelism"], "services.trainer.procs", ctx);
-  checkParallelism(c.ref_model?.parallelism, 1, ["ref_model", "parallelism"], "services.ref_model.num_replicas", ctx);
+  checkParallelism(c.trainer?.parallelism, c.services.trainer.procs, ["trainer", "parallelism"], "services.trainer.procs", ctx, { zeroStageRead: false });
+  checkParallelism(c.ref_model?.parallelism, 1, ["ref_model", "parallelism"], "services.ref_model.num_replicas", ctx, { zeroStageRead: false });
   const { warmup_steps: warmup, decay_type: decay } = c.lr_scheduler;
   if (decay !== "constant" && c.training.steps <= warmup) {
     ctx.addIssue({ code: "custom", path: ["lr_scheduler", "warmup_steps"], message: `lr_scheduler.decay_type '${decay}' needs training.steps (${c.training.steps}) > lr_scheduler.warmup_steps (${warmup})` });

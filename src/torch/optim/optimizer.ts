@@ -132,6 +132,16 @@ export abstract class Optimizer<H extends { lr: number }> {
     }
   }
 
+  /** Frees the state of `params` (a ZeRO-1 rank keeps only its partition's); they start afresh if stepped again. */
+  dropState(params: Iterable<Tensor>): void {
+    for (const p of params) {
+      const s = this.state.get(p);
+      if (!s) continue;
+      for (const t of Object.values(s.tensors)) t.dispose();
+      this.state.delete(p);
+    }
+  }
+
   private disposeState(): void {
     for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
     this.state.clear();
