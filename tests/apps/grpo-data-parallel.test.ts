@@ -227,6 +227,14 @@ test("2-rank resume is exact: 2 steps + --resume to 3 equals 3 straight steps (p
   const [wa, wb] = [checkpointWeights(join(dir, "a"), 3), checkpointWeights(join(dir, "b"), 3)];
   for (const [f, bytes] of wa) assert.ok(bytes.equals(wb.get(f)!), `${f} differs between the resumed and the uninterrupted run`);
   assert.deepEqual(digests(resumed.out)[0], digests(straight.out)[0]);
+  // Sharded optimizer state (ZeRO-1) resumes exactly too: its checkpoint is consolidated, each rank keeps its share.
+  const zero1 = [...common, "parallelism.zero_stage=1"];
+  const firstSharded = await runCli(config, [`output_dir=${join(dir, "c")}`, ...zero1, "training.steps=2"]);
+  assert.equal(firstSharded.code, 0, firstSharded.out);
+  const resumedSharded = await runCli(config, [`output_dir=${join(dir, "c")}`, ...zero1, "training.steps=3", "--resume"]);
+  assert.equal(resumedSharded.code, 0, resumedSharded.out);
+  assert.match(resumedSharded.out, /optimizer state sharded \(ZeRO-1\)/);
+  assert.deepEqual(digests(resumedSharded.out), digests(straight.out), "sharded + resumed = unsharded straight, bitwise");
 });
 
 /** The pid of `rank` among the launcher's children (read from their environment). */
