@@ -239,3 +239,13 @@ test("extractFinalAnswer in boxed mode ignores answer tags; a bad answerSource n
     (e: unknown) => e instanceof RewardOptionError && /"auto", "boxed", "answer-tag"/.test(e.message),
   );
 });
+
+test("grading one answer does not change how later answers are graded (the engine's inferred types are forgotten)", () => {
+  // Each answer once made the shared engine type its variable as a set or boolean, after which
+  // v^2+2v+1 ≢ (v+1)^2. Each uses a variable no earlier test in this file has typed.
+  for (const [answer, v] of [["u \\cap y", "u"], ["v \\in \\mathbb{R}", "v"], ["w_1", "w"], ["\\max(z, 1)", "z"], ["\\neg t", "t"]]) {
+    assert.equal(isMathEquivalent(answer, "1"), false, answer);
+    assert.equal(isMathEquivalent(`${v}^2+2${v}+1`, `(${v}+1)^2`), true, `after ${answer}`);
+    assert.equal(isMathEquivalent(`\\sqrt{${v}^2}`, v), true, `after ${answer}`);
+  }
+});
