@@ -9,6 +9,7 @@ test("splitTopLevel splits only at bracket depth 0 and trims the parts", () => {
   assert.deepEqual(splitTopLevel("(1, 2), 3", ","), ["(1, 2)", "3"]);
   assert.deepEqual(splitTopLevel("[1, 2], 3", ","), ["[1, 2]", "3"]);
   assert.deepEqual(splitTopLevel("{1, 2}, 3", ","), ["{1, 2}", "3"]);
+  assert.deepEqual(splitTopLevel("({1}, 2), 3", ","), ["({1}, 2)", "3"]); // a bracket right before a brace
   // `}{` between a fraction's arguments neither opens nor closes anything.
   assert.deepEqual(splitTopLevel("\\frac{1}{2}, \\frac{3}{4}", ","), ["\\frac{1}{2}", "\\frac{3}{4}"]);
   // An escaped brace opens or closes like a bracket, also around other brackets.

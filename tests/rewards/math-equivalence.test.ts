@@ -249,3 +249,11 @@ test("grading one answer does not change how later answers are graded (the engin
     assert.equal(isMathEquivalent(`\\sqrt{${v}^2}`, v), true, `after ${answer}`);
   }
 });
+
+test("an engine error is a plain false, and an imaginary part the engine cannot give reads as 0", () => {
+  // The engine throws evaluating x! at the (non-integer) sample points.
+  assert.strictEqual(isMathEquivalent("x!", "1"), false);
+  assert.strictEqual(isMathEquivalent("x!", "\\Gamma(x+1)"), false);
+  // √(complex infinity): real part ∞, imaginary part NaN → compared as ∞ + 0i.
+  assert.equal(isMathEquivalent("\\sqrt{\\tilde\\infty}", "\\infty"), true);
+});
