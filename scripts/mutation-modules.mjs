@@ -33,7 +33,14 @@ export const MODULES = {
   },
   "rewards-math": {
     mutate: ["src/rewards/math-equivalence.ts", "src/rewards/exact-rational.ts", "src/rewards/latex-answer.ts"],
-    tests: ["tests/rewards/math-equivalence.test.ts", "tests/rewards/exact-rational.test.ts", "tests/rewards/math-reward.test.ts", "tests/rewards/gsm8k-rewards.test.ts"],
+    tests: [
+      "tests/rewards/math-equivalence.test.ts",
+      "tests/rewards/exact-rational.test.ts",
+      "tests/rewards/math-reward.test.ts",
+      "tests/rewards/gsm8k-rewards.test.ts",
+      "tests/rewards/math-known-answers.test.ts",
+      "tests/rewards/latex-answer.test.ts",
+    ],
   },
   "kv-cache": {
     mutate: ["src/generation/kv-cache.ts"],

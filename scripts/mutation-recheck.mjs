@@ -23,6 +23,7 @@ const writeAtomic = (path, text) => {
 const runTests = () => spawnSync(process.execPath, ["scripts/run-tests.mjs", ...tests], { encoding: "utf8", timeout: 180_000 });
 const baseline = runTests();
 if (baseline.error || baseline.status !== 0) throw new Error(`the tests fail without any mutant: ${tests.join(" ")}\n${baseline.stdout?.slice(-2000)}`);
+const BINARY = new Set(["LogicalOperator", "EqualityOperator", "ArithmeticOperator"]);
 const files = {};
 let current;
 const restore = () => current && writeAtomic(current.path, current.source);
@@ -37,7 +38,10 @@ for (const [path, f] of Object.entries(merged.report.files)) {
   for (const m of f.mutants) {
     if (m.status !== "Survived" && m.status !== "NoCoverage") continue;
     current = { path, source: f.source };
-    writeAtomic(path, f.source.slice(0, offset(m.location.start)) + m.replacement + f.source.slice(offset(m.location.end)));
+    // Stryker replaces an AST node; pasted as text, a binary operator could bind to its neighbours
+    // (`a || b && c` for the left operand of `&&`): keep it one operand.
+    const text = BINARY.has(m.mutatorName) ? `(${m.replacement})` : m.replacement;
+    writeAtomic(path, f.source.slice(0, offset(m.location.start)) + text + f.source.slice(offset(m.location.end)));
     let status;
     try {
       const r = runTests();

@@ -8,7 +8,7 @@
  * brace-less form `\boxed 5`. `undefined` when there is none or its braces never close.
  */
 export function extractBoxed(text: string): string | undefined {
-  const re = /\\(?:boxed|fbox)\b/g;
+  const re = /\\(?:boxed|fbox)(?![a-zA-Z])/g; // not \b, which misses `\boxed5`
   let last: number | undefined;
   let lastLength = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -50,11 +50,11 @@ const UNIT_WORDS = [
   "pounds?", "lbs?", "liters?", "litres?", "ml", "mph", "points?", "people", "students?", "percent",
 ].join("|");
 const POWER = "(?:\\^\\{?[23]\\}?)?";
-// Spaced ("5 m") or wrapped ("5\\text{m}"): any unit word.
-const TRAILING_UNIT_SPACED = new RegExp(
-  `(?<=[\\d}.)])(?:\\s+|\\s*\\\\(?:mbox|text|mathrm)\\{\\s*)(?:${UNIT_WORDS})${POWER}\\s*\\}?$`,
-  "i",
-);
+// One or two unit words ("5 cm", "6 square feet"), with an optional power.
+const UNIT = `(?:${UNIT_WORDS})(?:\\s+(?:${UNIT_WORDS}))?${POWER}`;
+// Spaced ("5 m") or wrapped ("5\\text{ m}", "5\\text{ cm}^2": the power may follow the brace): any
+// unit word. A brace is only taken with its \\text{: "\\text{5 cm}" keeps its group whole.
+const TRAILING_UNIT_SPACED = new RegExp(`(?<=[\\d}.)])(?:\\s+${UNIT}|\\s*\\\\(?:mbox|text|mathrm)\\{\\s*${UNIT}\\s*\\}${POWER})$`, "i");
 // Written tight against the number ("5cm"): only multi-letter units, so "2m" or "3in" stay algebra.
 const TRAILING_UNIT_TIGHT = new RegExp(`(?<=\\d)(?:cm|mm|km|kg|ml|ft|mph|lbs?)${POWER}$`, "i");
 
@@ -74,15 +74,20 @@ export function normalizeLatexAnswer(answer: string): NormalizedAnswer {
   let s = answer.trim();
   s = s.replace(/\n/g, " ");
   // Math-mode delimiters and presentation-only commands.
-  s = s.replace(/^\\\[|\\\]$/g, "").replace(/^\\\(|\\\)$/g, "");
+  // A sentence's full stop may follow the closing delimiter: `\[5\].`.
+  s = s.replace(/^\\\[|\\\]\.?$/g, "").replace(/^\\\(|\\\)\.?$/g, "");
   s = s.replace(/\\\$/g, "").replace(/\$/g, "");
   s = s.replace(/\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])/g, "");
   s = s.replace(/\\(?:displaystyle|textstyle)(?![a-zA-Z])/g, "");
   s = s.replace(/\\[dt]frac(?![a-zA-Z])/g, "\\frac");
   s = s.replace(/\\(?:!|,|;|:|quad|qquad)/g, " ").replace(/~/g, " ").replace(/\\ /g, " ");
+  // `{,}` is a comma without the space TeX adds after it: `10{,}000`.
+  s = s.replace(/\{,\}/g, ",");
   // Degrees are notation: 30^\circ == 30.
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?/g, "").replace(/\\degree(?![a-zA-Z])/g, "").replace(/°/g, "");
   s = s.trim().replace(/\.$/, "").trim();
+  // A TeX group around the whole answer is invisible: `{1, 2}` is the list `1, 2`.
+  while (s.startsWith("{") && readBraced(s, 0)?.length === s.length - 2) s = s.slice(1, -1).trim();
 
   let percent = false;
   const percentForm = /\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\s+percent)$/i;
@@ -94,16 +99,26 @@ export function normalizeLatexAnswer(answer: string): NormalizedAnswer {
   // Units: strip a trailing unit word, then any remaining \text{…} next to a value.
   // "3 \\text{ and } 5" lists two answers; it must not become the product 3·5.
   s = s.replace(/\\text\{\s*(?:and|or)\s*\}/g, ",");
-  for (let i = 0; i < 2; i++) s = s.replace(TRAILING_UNIT_SPACED, "").replace(TRAILING_UNIT_TIGHT, "").trim();
+  s = stripTrailingUnits(s);
   const withoutText = s.replace(/\\(?:text|mbox|mathrm|textbf)\{[^{}]*\}/g, "").trim();
   if (withoutText.length > 0 && withoutText !== s) s = withoutText;
-  else s = s.replace(/\\(?:text|mbox|mathrm|textbf)\{([^{}]*)\}/g, "$1").trim();
+  // An answer that is all text ("\\text{5 cm}"): its words, then their units.
+  else s = stripTrailingUnits(s.replace(/\\(?:text|mbox|mathrm|textbf)\{([^{}]*)\}/g, "$1").trim());
 
   // Thousands separators in a bare number: "1,000,000" (not a tuple, which has brackets).
   if (/^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/,/g, "");
   s = stripVariablePrefix(s);
   s = s.replace(/\s+/g, " ").trim();
   return { latex: s, percent };
+}
+
+/** Strips trailing units until none is left: a pass takes one (of one or two words) and its wrapper. */
+function stripTrailingUnits(s: string): string {
+  for (let prev = ""; prev !== s; ) {
+    prev = s;
+    s = s.replace(TRAILING_UNIT_SPACED, "").replace(TRAILING_UNIT_TIGHT, "").trim();
+  }
+  return s;
 }
 
 /** `x = 5` → `5`, `\theta=\pi` → `\pi`; only a single-symbol left side is dropped. */

@@ -163,8 +163,11 @@ function scalarsEqual(a: NormalizedAnswer, b: NormalizedAnswer, tol: Tolerance):
   if (ra !== undefined && rb !== undefined) {
     return rationalCandidates(ra, a.percent).some((x) => rationalCandidates(rb, b.percent).some((y) => rationalEquals(x, y)));
   }
+  const ce = computeEngine();
+  // The engine infers and keeps a type for each unknown it meets (`x \cap y` makes x a set): a scope
+  // per comparison forgets it, so one answer cannot change how later answers are graded.
+  ce.pushScope();
   try {
-    const ce = computeEngine();
     const ea = ce.parse(a.latex);
     const eb = ce.parse(b.latex);
     if (!ea.isValid || !eb.isValid) return false;
@@ -192,6 +195,8 @@ function scalarsEqual(a: NormalizedAnswer, b: NormalizedAnswer, tol: Tolerance):
   } catch {
     // The engine throws on some malformed input; an unparseable answer is simply not equal.
     return false;
+  } finally {
+    ce.popScope();
   }
 }
 

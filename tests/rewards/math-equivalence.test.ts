@@ -183,3 +183,77 @@ test("tolerance applies where a side is irrational: a decimal is then an approxi
   assert.equal(isMathEquivalent("1.4142", "\\sqrt{2}"), false);
   assert.equal(isMathEquivalent("1.4142", "\\sqrt{2}", { relativeTolerance: 1e-4 }), true);
 });
+
+test("tolerance options are validated: non-negative tolerances, a positive integer maxLength", () => {
+  for (const options of [{ absoluteTolerance: -1 }, { maxLength: 0 }, { maxLength: 1.5 }]) {
+    assert.throws(() => isMathEquivalent("1", "1", options), RewardOptionError, JSON.stringify(options));
+  }
+});
+
+test("maxLength: either side longer than it is compared as text only", () => {
+  assert.equal(isMathEquivalent("1+2", "3", { maxLength: 3 }), true);
+  assert.equal(isMathEquivalent("3", "1+2", { maxLength: 3 }), true);
+  assert.equal(isMathEquivalent("1+2", "3", { maxLength: 2 }), false);
+  assert.equal(isMathEquivalent("3", "1+2", { maxLength: 2 }), false);
+  assert.equal(isMathEquivalent("1+2", "1+2", { maxLength: 2 }), true); // same text
+});
+
+test("the tolerance bound is inclusive and relative to the larger magnitude", () => {
+  assert.equal(isMathEquivalent("\\sqrt{2}", "1\\cdot\\sqrt{2}", { relativeTolerance: 0, absoluteTolerance: 0 }), true);
+  assert.equal(isMathEquivalent("\\pi", "2\\pi", { relativeTolerance: 0.5, absoluteTolerance: 0 }), true);
+  assert.equal(isMathEquivalent("\\pi", "2\\pi", { relativeTolerance: 0.49, absoluteTolerance: 0 }), false);
+});
+
+test("free variables: sample points where both sides are undefined are skipped, one-sided ones fail", () => {
+  // arcsin is undefined past 1, where the 2nd and 3rd sample points lie: only the first compares.
+  assert.equal(isMathEquivalent("\\arcsin(x)", "\\arcsin(x)+0"), true);
+  assert.equal(isMathEquivalent("\\arcsin(x)", "\\arcsin(x)+0.001"), false);
+  // x + 0·arcsin(x) is undefined where x is not: a different domain, not equal.
+  assert.equal(isMathEquivalent("x + 0\\cdot\\arcsin(x)", "x"), false);
+  assert.equal(isMathEquivalent("x", "x + 0\\cdot\\arcsin(x)"), false);
+  // Undefined everywhere on both sides: nothing was compared, so not equal.
+  assert.equal(isMathEquivalent("\\frac{0}{0}+x", "\\frac{0}{0}+2x"), false);
+});
+
+test("free variables are sampled at fixed points (deterministic rewards): x = 0.6180339887, 1.4252135624, 2.7402818285", () => {
+  // A difference that vanishes at exactly those points is not seen; one that does not is.
+  assert.equal(isMathEquivalent("x", "x + (x-0.6180339887)(x-1.4252135624)(x-2.7402818285)"), true);
+  assert.equal(isMathEquivalent("x", "x + (x-0.6180339887)(x-1.4252135624)(x-2.7502818285)"), false);
+  // Two variables get different points (sorted by name, y = x + 0.173): y − 0.173 coincides with x, y + 0.173 does not.
+  assert.equal(isMathEquivalent("y-0.173", "x"), true);
+  assert.equal(isMathEquivalent("y+0.173", "x"), false);
+});
+
+test("answers that stall the engine are refused fast, others with a factorial are evaluated", () => {
+  const start = performance.now();
+  assert.equal(isMathEquivalent("100000!", "5"), false);
+  assert.ok(performance.now() - start < 2_000);
+  assert.equal(isMathEquivalent("\\frac{5!}{3!}", "20"), true);
+});
+
+test("extractFinalAnswer in boxed mode ignores answer tags; a bad answerSource names the choices", () => {
+  assert.equal(extractFinalAnswer("<answer>4</answer> so \\boxed{5}", "boxed"), "5");
+  assert.equal(extractFinalAnswer("<answer>4</answer> so \\boxed{5}", "auto"), "4");
+  assert.throws(
+    () => new MathEquivalenceReward({ answerSource: "last" as never }),
+    (e: unknown) => e instanceof RewardOptionError && /"auto", "boxed", "answer-tag"/.test(e.message),
+  );
+});
+
+test("grading one answer does not change how later answers are graded (the engine's inferred types are forgotten)", () => {
+  // Each answer once made the shared engine type its variable as a set or boolean, after which
+  // v^2+2v+1 ≢ (v+1)^2. Each uses a variable no earlier test in this file has typed.
+  for (const [answer, v] of [["u \\cap y", "u"], ["v \\in \\mathbb{R}", "v"], ["w_1", "w"], ["\\max(z, 1)", "z"], ["\\neg t", "t"]]) {
+    assert.equal(isMathEquivalent(answer, "1"), false, answer);
+    assert.equal(isMathEquivalent(`${v}^2+2${v}+1`, `(${v}+1)^2`), true, `after ${answer}`);
+    assert.equal(isMathEquivalent(`\\sqrt{${v}^2}`, v), true, `after ${answer}`);
+  }
+});
+
+test("an engine error is a plain false, and an imaginary part the engine cannot give reads as 0", () => {
+  // The engine throws evaluating x! at the (non-integer) sample points.
+  assert.strictEqual(isMathEquivalent("x!", "1"), false);
+  assert.strictEqual(isMathEquivalent("x!", "\\Gamma(x+1)"), false);
+  // √(complex infinity): real part ∞, imaginary part NaN → compared as ∞ + 0i.
+  assert.equal(isMathEquivalent("\\sqrt{\\tilde\\infty}", "\\infty"), true);
+});
