@@ -56,3 +56,22 @@ test("a request at a boundary during an update waits for the new version and is 
   assert.equal(await gate.run(() => gate.boundary()), 2);
   assert.equal(gate.inFlight, 0);
 });
+
+test("an update waits for the LAST request in flight to leave, not the first", async () => {
+  const gate = new VersionGate(1);
+  const release: (() => void)[] = [];
+  const requests = [0, 1].map(() => gate.run(() => new Promise<void>((r) => release.push(r))));
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(gate.inFlight, 2);
+  let loadedWith = -1;
+  const update = gate.update(2, () => void (loadedWith = gate.inFlight));
+  release[0]!();
+  await requests[0];
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(loadedWith, -1, "one request still runs on the old weights: no load yet");
+  release[1]!();
+  await requests[1];
+  await update;
+  assert.equal(loadedWith, 0, "loaded once nothing was in flight");
+  assert.equal(gate.version, 2);
+});
