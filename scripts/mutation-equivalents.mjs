@@ -91,6 +91,9 @@ export const EQUIVALENTS = {
     { at: "src/generation/sampler.ts:67:59-67:70", mutator: "ObjectLiteral", replacement: "{}", reason: "topk's dim defaults to -1" },
     { at: "src/generation/sampler.ts:67:66-67:68", mutator: "UnaryOperator", replacement: "+1", reason: "logp is (R, V): dim 1 is dim -1" },
   ],
+  "grpo-rollout": [
+    { at: "apps/grpo/rollout.ts:119:47-119:52", mutator: "ArithmeticOperator", replacement: "p + 1", reason: "every ReferenceScorer returns exactly row.length − 1 logprobs per row (reference-model.ts trims them), so p − 1 + len is already the array's end and slice clamps the larger end to it" },
+  ],
   "rewards-math": [
     { at: "src/rewards/math-equivalence.ts:67:7-67:39", mutator: "LogicalOperator", replacement: "a.latex === \"\" && b.latex === \"\"", reason: "one empty side then reaches the engine, which values the empty answer (Nothing) as NaN: false anyway (differential check over 8.5k pairs)" },
     { at: "src/rewards/math-equivalence.ts:67:7-67:21", mutator: "ConditionalExpression", replacement: "false", reason: "an empty answer then reaches the engine, which values it (Nothing) as NaN: false anyway (both empty: the b test still returns false)" },
