@@ -8,7 +8,7 @@
  * collective by the group's timeout; a failure destroys the group (so peers fail at once too) and
  * the next send forms a new one.
  */
-import { createServer } from "node:net";
+import { freePort } from "../../src/actors/rank-launcher.ts";
 import { C10dWeightBroadcaster, WeightBroadcastError, type StateDict } from "../../src/store/index.ts";
 import { distributed } from "../../src/torch/index.ts";
 import type { GrpoConfig } from "../../src/config/index.ts";
@@ -30,18 +30,6 @@ export interface WeightGroupMembers {
   count(): number;
   join(args: WeightGroupJoin): Promise<unknown>;
   receive(generation: number): Promise<unknown>;
-}
-
-/** A free TCP port on `host` (c10d's TCPStore cannot report the port it picked for 0). */
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +62,7 @@ export class C10dWeightSync {
     const { bind, advertise, port } = storeEndpoints(c);
     const timeoutMs = config.grpo.progressTimeoutS * 1000;
     try {
+      // c10d's TCPStore cannot report the port it picked for 0: pick a free one first.
       const p = port === 0 ? await freePort(bind) : port;
       const store = new distributed.TCPStore({ host: bind, port: p, isServer: true, worldSize: 1, timeoutMs });
       return new C10dWeightSync(store, advertise, p, c.timeoutS * 1000, timeoutMs);
@@ -116,31 +105,12 @@ export class C10dWeightSync {
     const outcome = await Promise.race([Promise.allSettled([publish, ...receives]).then((all) => ({ all })), memberFailed]);
     const failure = "all" in outcome ? (outcome.all.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined) : outcome;
     if (failure) {
-      this.#abandon(publish);
+      this.#teardown(publish);
       const reason = (failure.reason as Error)?.message ?? String(failure.reason);
       throw new WeightBroadcastError(`weight sync (c10d, group generation ${gen}) of version ${version} failed: ${reason}`, {
         cause: failure.reason,
       });
     }
-  }
-
-  /**
-   * Drops the current group after a failed send; the next send forms a new one. Its publish may
-   * still be pending in Gloo: the group is destroyed only once that settles (destroying it
-   * earlier would block this thread on Gloo's worker until the timeout).
-   */
-  #abandon(publish: Promise<void>): void {
-    const group = this.#group;
-    const broadcaster = this.#broadcaster;
-    this.#group = undefined;
-    this.#broadcaster = undefined;
-    this.#members = undefined;
-    void publish
-      .catch(() => undefined)
-      .then(() => {
-        broadcaster?.dispose();
-        group?.destroy();
-      });
   }
 
   async #form(layout: StateDict, members: WeightGroupMembers[], counts: number[]): Promise<void> {
@@ -196,12 +166,23 @@ export class C10dWeightSync {
     this.#members = total;
   }
 
-  #teardown(): void {
-    this.#broadcaster?.dispose();
-    this.#group?.destroy();
+  /**
+   * Drops the current group; the next send forms a new one. With `pending` (a failed send's
+   * publish, which Gloo may still hold) the group is destroyed only once that settles:
+   * destroying it earlier would block this thread on Gloo's worker until the timeout.
+   */
+  #teardown(pending?: Promise<void>): void {
+    const group = this.#group;
+    const broadcaster = this.#broadcaster;
     this.#broadcaster = undefined;
     this.#group = undefined;
     this.#members = undefined;
+    const destroy = () => {
+      broadcaster?.dispose();
+      group?.destroy();
+    };
+    if (pending) void pending.catch(() => undefined).then(destroy);
+    else destroy();
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../src/actors/rank-launcher.ts";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,8 +37,9 @@ interface Cli {
   output: () => string;
 }
 
-function startCli(config: string, overrides: string[]): Cli {
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/grpo/main.ts", "--config", config, ...overrides], {
+/** `node --import tsx <args>` with one libtorch thread, stdout and stderr collected together. */
+function startNode(args: string[]): Cli {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     env: { ...process.env, OMP_NUM_THREADS: "1", TORCHFORGE_NUM_THREADS: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -49,30 +50,8 @@ function startCli(config: string, overrides: string[]): Cli {
   return { child, done, output: () => out };
 }
 
+const startCli = (config: string, overrides: string[]) => startNode(["apps/grpo/main.ts", "--config", config, ...overrides]);
 const runCli = (config: string, overrides: string[]) => startCli(config, overrides).done;
-
-/** Runs `node --import tsx <args>` to the end, stdout and stderr together. */
-function spawnOutput(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
-    env: { ...process.env, OMP_NUM_THREADS: "1", TORCHFORGE_NUM_THREADS: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const metricsOf = (dir: string) => readMetricsJsonl(join(dir, "metrics.jsonl")) as unknown as Record<string, number>[];
 /** Timings differ run to run; everything else must be equal. */
@@ -170,11 +149,11 @@ test("two nodes (forge launch --nnodes 2, one rank each, rendezvous over TCP) tr
   assert.equal(local.code, 0, local.out);
   const port = await freePort();
   const node = (rank: number) =>
-    spawnOutput([
+    startNode([
       "bin/forge.ts", "launch", "--nnodes", "2", "--node-rank", String(rank), "--nproc-per-node", "1",
       "--master-addr", "127.0.0.1", "--master-port", String(port),
       "grpo", "--config", config, `output_dir=${join(dir, "nodes")}`, "--trainer.procs", "2",
-    ]);
+    ]).done;
   const [n0, n1] = await Promise.all([node(0), node(1)]);
   assert.equal(n0.code, 0, n0.out);
   assert.equal(n1.code, 0, n1.out);
