@@ -23,11 +23,16 @@ export function trainerOptionsFromConfig(
   const o = config.optimizer;
   // optimizer.lr, when set, overrides training.learning_rate (the schedule's floor follows it).
   const lr = o.lr ?? t.learningRate;
-  // Only the keys the named optimizer has: the schema has refused the others already.
-  const optimizer =
-    o.name === "SGD"
-      ? { name: o.name, lr, weightDecay: o.weightDecay, ...defined({ momentum: o.momentum, nesterov: o.nesterov }) }
-      : { name: o.name, lr, weightDecay: o.weightDecay, ...defined({ betas: o.betas as [number, number] | undefined, eps: o.eps }) };
+  // The schema has refused keys the named optimizer lacks; unset ones (undefined) get its defaults.
+  const optimizer = {
+    name: o.name,
+    lr,
+    weightDecay: o.weightDecay,
+    betas: o.betas as [number, number] | undefined,
+    eps: o.eps,
+    momentum: o.momentum,
+    nesterov: o.nesterov,
+  };
   return {
     optimizer,
     schedule: {
@@ -41,11 +46,4 @@ export function trainerOptionsFromConfig(
     activationCheckpointing: t.activationCheckpointing,
     warn: (m) => log(`warning: ${m}`),
   };
-}
-
-/** `obj` without its undefined values (so the optimizer's own defaults apply). */
-function defined<T extends Record<string, unknown>>(obj: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<{
-    [K in keyof T]: Exclude<T[K], undefined>;
-  }>;
 }

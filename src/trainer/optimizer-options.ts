@@ -41,7 +41,7 @@ export function checkOptimizerOptions(opt: unknown): asserts opt is OptimizerOpt
   const name = (o.name ?? "AdamW") as OptimizerName;
   if (!NAMES.includes(name)) throw new TrainerOptionError("optimizer.name", `one of ${NAMES.join(", ")}`, o.name);
   for (const k of Object.keys(o)) {
-    if (KEYS[name].includes(k)) continue;
+    if (KEYS[name].includes(k) || o[k] === undefined) continue; // an undefined key is an absent one
     const owner = NAMES.filter((n) => KEYS[n].includes(k));
     const why = owner.length > 0 ? `not a ${name} option (it is ${owner.join("/")}'s)` : "unknown key";
     throw new TrainerOptionError(`optimizer.${k}`, `one of ${KEYS[name].join(", ")} (${why})`, o[k]);
@@ -59,7 +59,9 @@ export function checkOptimizerOptions(opt: unknown): asserts opt is OptimizerOpt
 
 /** The optimizer `opt` names over `params`, with the trainer's default learning rate (1e-5). */
 export function buildOptimizer(params: Tensor[], opt: OptimizerOptions = {}): optim.Optimizer<{ lr: number }> {
-  const { name = "AdamW", lr = 1e-5, ...rest } = opt;
+  const { name = "AdamW", lr = 1e-5, ...given } = opt;
+  // Undefined keys are absent ones: the optimizer's own defaults apply.
+  const rest = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Omit<OptimizerOptions, "name" | "lr">;
   switch (name) {
     case "AdamW":
       return new optim.AdamW(params, { lr, ...rest });
