@@ -55,13 +55,10 @@ function leaves(value: unknown, prefix: string, out: string[]): string[] {
  */
 export function unreadGrpoSeedKeys(data: ConfigObject): string[] {
   const byRule = new Map<(typeof GRPO_SEED_KEYS)[number], string[]>();
-  for (const top of Object.keys(data)) {
-    if (!GRPO_SEED_KEYS.some((r) => r.path === top || r.path.startsWith(`${top}.`))) continue;
-    for (const leaf of leaves(data[top], top, [])) {
-      const rule = GRPO_SEED_KEYS.find((r) => leaf === r.path || leaf.startsWith(`${r.path}.`));
-      if (!rule || rule.use === "") continue;
-      byRule.set(rule, [...(byRule.get(rule) ?? []), leaf]);
-    }
+  for (const leaf of leaves(data, "", [])) {
+    const rule = GRPO_SEED_KEYS.find((r) => leaf === r.path || leaf.startsWith(`${r.path}.`));
+    if (!rule || rule.use === "") continue;
+    byRule.set(rule, [...(byRule.get(rule) ?? []), leaf]);
   }
   return [...byRule].map(([rule, keys]) => {
     const hint = rule.use === undefined ? "no equivalent here" : keys.length === 1 && keys[0] === rule.path ? `use ${rule.use}` : `use ${rule.use}.*`;
