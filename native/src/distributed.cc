@@ -109,18 +109,30 @@ TF_FN(DistStoreDestroy, { return Napi::Boolean::New(env, Stores().Remove(Int(inf
 
 // (store, prefix, rank, worldSize, timeoutMs, hostname) → group id. The prefix namespaces the
 // group's rendezvous keys so several groups can share one store.
-TF_FN(DistGlooCreate, {
+// The (store, prefix, rank, worldSize) arguments every group kind starts with: the store
+// namespaced by the prefix, the rank checked against the world size.
+struct GroupArgs {
+  c10::intrusive_ptr<c10d::Store> store;
+  int rank;
+  int world;
+};
+
+static GroupArgs ReadGroupArgs(const Napi::CallbackInfo& info) {
   auto store = Stores().Get(Int(info[0], "store"), "store");
   std::string prefix = Str(info[1], "prefix");
   int64_t rank = Int(info[2], "rank");
   int64_t world = Int(info[3], "worldSize");
   if (world < 1) throw ArgError("worldSize: expected ≥ 1");
   if (rank < 0 || rank >= world) throw ArgError("rank: expected 0 ≤ rank < worldSize");
+  return {c10::make_intrusive<c10d::PrefixStore>(prefix, store), static_cast<int>(rank), static_cast<int>(world)};
+}
+
+TF_FN(DistGlooCreate, {
+  GroupArgs g = ReadGroupArgs(info);
   auto options = ProcessGroupGloo::Options::create(Ms(Int(info[4], "timeoutMs")));
   options->devices.push_back(ProcessGroupGloo::createDeviceForHostname(Str(info[5], "hostname")));
   options->threads = 2;
-  auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix, store);
-  auto group = c10::make_intrusive<ProcessGroupGloo>(prefixed, static_cast<int>(rank), static_cast<int>(world), options);
+  auto group = c10::make_intrusive<ProcessGroupGloo>(g.store, g.rank, g.world, options);
   return Napi::Number::New(env, static_cast<double>(Groups().Add(group)));
 })
 
@@ -131,18 +143,13 @@ TF_FN(DistNcclCreate, {
 #ifndef TORCHFORGE_WITH_NCCL
   throw std::runtime_error(NcclUnavailableReason());
 #endif
-  auto store = Stores().Get(Int(info[0], "store"), "store");
-  std::string prefix = Str(info[1], "prefix");
-  int64_t rank = Int(info[2], "rank");
-  int64_t world = Int(info[3], "worldSize");
-  if (world < 1) throw ArgError("worldSize: expected ≥ 1");
-  if (rank < 0 || rank >= world) throw ArgError("rank: expected 0 ≤ rank < worldSize");
+  GroupArgs g = ReadGroupArgs(info);
   int64_t timeoutMs = Int(info[4], "timeoutMs");
 #ifdef TORCHFORGE_WITH_NCCL
-  auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix, store);
-  auto group = MakeNcclGroup(prefixed, static_cast<int>(rank), static_cast<int>(world), timeoutMs);
+  auto group = MakeNcclGroup(g.store, g.rank, g.world, timeoutMs);
   return Napi::Number::New(env, static_cast<double>(Groups().Add(group)));
 #else
+  (void)g;
   (void)timeoutMs;
   return env.Undefined();  // unreachable: thrown above
 #endif
