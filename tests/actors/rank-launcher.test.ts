@@ -5,16 +5,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { launchRanks } from "../../src/actors/rank-launcher.ts";
+import { isAlive } from "./fixtures/helpers.ts";
 
 const SCRIPT = "tests/actors/fixtures/rank-script.mjs";
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function collect() {
   const out: string[] = [];
@@ -57,7 +50,7 @@ test("a failing rank stops the job, is named, and its exit code is the job's", a
   assert.equal(result.failed?.rank, 1);
   assert.ok(c.err.some((l) => /rank 1 \(pid \d+\) exited with code 7; stopping the other 2 rank\(s\)/.test(l)), c.err.join("\n"));
   assert.ok(Date.now() - start < 10_000);
-  for (const pid of job.pids) assert.equal(alive(pid), false, `pid ${pid} survived`);
+  for (const pid of job.pids) assert.equal(isAlive(pid), false, `pid ${pid} survived`);
 });
 
 test("ranks die when the launcher is SIGKILLed (parent watchdog)", async () => {
@@ -74,11 +67,11 @@ test("ranks die when the launcher is SIGKILLed (parent watchdog)", async () => {
       if (pids.length === 2) resolve();
     }),
   );
-  for (const pid of pids) assert.ok(alive(pid));
+  for (const pid of pids) assert.ok(isAlive(pid));
   launcher.kill("SIGKILL");
   const deadline = Date.now() + 5000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(pids.filter(alive), [], "ranks outlived the launcher by 5 s");
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(pids.filter(isAlive), [], "ranks outlived the launcher by 5 s");
 });
 
 test("forge launch: a data-parallel job whose rank is SIGKILLed ends with that rank named and every rank gone", async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSlurmCluster, slurmUnavailable, type SlurmCluster } from "../fixtures/slurm-cluster.ts";
 import { forgeSlurm, RANK_SCRIPT, sftConfig } from "./fixtures/slurm-helpers.ts";
+import { isAlive } from "../actors/fixtures/helpers.ts";
 
 const unavailable = slurmUnavailable();
 describe("forge slurm on a real single-node Slurm cluster", { skip: unavailable ?? false }, () => {
@@ -99,15 +100,7 @@ describe("forge slurm on a real single-node Slurm cluster", { skip: unavailable 
       child.kill("SIGTERM");
       // 143: the ranks died of SIGTERM (srun's own reaction to SIGTERM would be SIGKILL: 137).
       assert.equal(await exited, 143);
-      const alive = (pid: number) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      assert.deepEqual(pids.filter(alive), [], "every rank was stopped");
+      assert.deepEqual(pids.filter(isAlive), [], "every rank was stopped");
     } finally {
       cluster.client(["scancel", jobId]);
     }

@@ -7,19 +7,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { torch, type Tensor } from "../../src/torch/index.ts";
 import { KvCache } from "../../src/generation/index.ts";
+import { prefill, smallCache } from "./kv-cache-fixtures.ts";
 
 torch.setNumThreads(1);
 
-const smallCache = (numSlots: number, columns: number) => new KvCache({ numLayers: 1, numSlots, numKvHeads: 1, headDim: 1, columns });
 
-function prefill(cache: KvCache, slots: number[], length: number, base: number): void {
-  cache.reserveForPrompt(length);
-  const hook = cache.prefillHook(slots, length);
-  torch.tidy(() => {
-    const k = torch.tensor(Array.from({ length }, (_, i) => base + i), { dtype: "float32" }).view(1, 1, length, 1);
-    hook.update(0, k, k.neg());
-  });
-}
 
 const keysOf = (cache: KvCache, slot: number): number[] =>
   torch.tidy(() => cache.keys[0]!.narrow(0, slot, 1).narrow(2, cache.start[slot]!, cache.length(slot)).toFlatArray());

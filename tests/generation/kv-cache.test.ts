@@ -5,23 +5,9 @@ import assert from "node:assert/strict";
 import { torch, type Tensor } from "../../src/torch/index.ts";
 import { debugModel } from "../../src/models/index.ts";
 import { GenerationEngine, KvCache, type Completion } from "../../src/generation/index.ts";
+import { prefill, smallCache } from "./kv-cache-fixtures.ts";
 
 torch.setNumThreads(1);
-
-/** A 1-layer, 1-head, 1-dim cache: column values are readable numbers. */
-function smallCache(numSlots: number, columns: number): KvCache {
-  return new KvCache({ numLayers: 1, numSlots, numKvHeads: 1, headDim: 1, columns });
-}
-
-/** Prefills `slots` with a prompt whose key (and value) at position i is base + i. */
-function prefill(cache: KvCache, slots: number[], length: number, base: number): void {
-  cache.reserveForPrompt(length);
-  const hook = cache.prefillHook(slots, length);
-  torch.tidy(() => {
-    const k = torch.tensor(Array.from({ length }, (_, i) => base + i), { dtype: "float32" }).view(1, 1, length, 1);
-    hook.update(0, k, k.neg());
-  });
-}
 
 /** The keys `slot` holds, in order (its columns [start, col)). */
 function keysOf(cache: KvCache, slot: number): number[] {
